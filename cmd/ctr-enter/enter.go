@@ -1,0 +1,109 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/ctr-enter/ctr-enter/enter"
+	"github.com/ctr-enter/ctr-enter/target"
+)
+
+// enterCmd is the default command: ctr-enter TARGET [flags] [-- COMMAND...].
+// Namespace flags take nsenter's long names; -i, -t, -e and -w are docker
+// exec's (nsenter's -i and -u mean ipc and uts: use --ipc and --uts).
+type enterCmd struct {
+	Target  string   `arg:"" help:"Container name, ID, unique ID prefix or PID; or docker://NAME, containerd://[NS/]ID, pid:N."`
+	Command []string `arg:"" optional:"" passthrough:"" help:"Command and arguments (after --). Default: /bin/sh."`
+
+	Mount  bool `group:"Namespaces (default: all in which the target differs)" help:"Join the mount namespace."`
+	UTS    bool `name:"uts" group:"Namespaces (default: all in which the target differs)" help:"Join the UTS namespace (hostname)."`
+	IPC    bool `name:"ipc" group:"Namespaces (default: all in which the target differs)" help:"Join the IPC namespace."`
+	Net    bool `group:"Namespaces (default: all in which the target differs)" help:"Join the network namespace."`
+	PID    bool `name:"pid" group:"Namespaces (default: all in which the target differs)" help:"Join the pid namespace (with the target's /proc, so ps shows its processes)."`
+	User   bool `group:"Namespaces (default: all in which the target differs)" help:"Join the user namespace (as its root)."`
+	Cgroup bool `group:"Namespaces (default: all in which the target differs)" help:"Join the cgroup namespace."`
+	Time   bool `group:"Namespaces (default: all in which the target differs)" help:"Join the time namespace."`
+	All    bool `short:"a" group:"Namespaces (default: all in which the target differs)" help:"Join every namespace in which the target differs."`
+
+	Interactive bool     `short:"i" help:"Keep stdin open and stream it to the command."`
+	Env         []string `short:"e" placeholder:"KEY=VALUE" help:"Set an environment variable (on top of the target's)."`
+	Workdir     string   `short:"w" placeholder:"DIR" help:"Working directory (default: the target's, when its mount namespace is joined)."`
+}
+
+func (c *enterCmd) Help() string {
+	return `Examples:
+  ctr-enter taka --net --pid -- ps aux       taka's processes, as seen from its namespaces
+  ctr-enter taka -- cat /etc/hostname        a file of taka's, in every namespace taka has
+  ctr-enter docker://taka -- env             pin the runtime when a name exists in several
+  ctr-enter containerd://k8s.io/3f2a -- ip addr
+  ctr-enter pid:4242 --net -- ss -tlnp       any process, by PID
+  echo hi | ctr-enter taka -i -- cat         stream stdin
+
+The command runs with the target's environment (never the host's), in the
+target's working directory, with no open files but stdin, stdout and stderr.
+Without --mount it comes from the host's filesystem, executed from a
+read-only view so the target cannot rewrite it.`
+}
+
+func (c *enterCmd) namespaces() enter.Set {
+	if c.All {
+		return enter.All
+	}
+	var s enter.Set
+	for _, f := range []struct {
+		on   bool
+		kind string
+	}{{c.Mount, "mnt"}, {c.UTS, "uts"}, {c.IPC, "ipc"}, {c.Net, "net"}, {c.PID, "pid"}, {c.User, "user"}, {c.Cgroup, "cgroup"}, {c.Time, "time"}} {
+		if f.on {
+			s |= enter.KindSet(f.kind)
+		}
+	}
+	return s
+}
+
+func (c *enterCmd) Run(ctx context.Context, g *Globals) error {
+	if err := requireRoot(); err != nil {
+		return err
+	}
+	ref, err := target.ParseRef(c.Target)
+	if err != nil {
+		return err
+	}
+	t, err := target.Resolve(ctx, ref, g.targetOptions(), func(err error) {
+		fmt.Fprintf(os.Stderr, "ctr-enter: warning: %s\n", err)
+	})
+	if err != nil {
+		return err
+	}
+	testStop("before-open")
+	p, err := t.Open()
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+
+	// kong passes the "--" that ends the flags on to the command.
+	args := c.Command
+	if len(args) > 0 && args[0] == "--" {
+		args = args[1:]
+	}
+	interactive := c.Interactive
+	if len(args) == 0 {
+		args, interactive = []string{"/bin/sh"}, true
+	}
+	status, err := enter.Run(ctx, p, enter.Options{
+		Namespaces:  c.namespaces(),
+		Args:        args,
+		Env:         c.Env,
+		Workdir:     c.Workdir,
+		Interactive: interactive,
+		Stdin:       os.Stdin,
+		Stdout:      os.Stdout,
+		Stderr:      os.Stderr,
+	})
+	if err != nil {
+		return err
+	}
+	return exitStatus(status)
+}

@@ -1,0 +1,128 @@
+// Command ctr-enter gets an operator into a running container: it resolves
+// the container through its runtime, joins its namespaces and runs a command
+// there.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/alecthomas/kong"
+	"golang.org/x/sys/unix"
+
+	"github.com/ctr-enter/ctr-enter/enter"
+	"github.com/ctr-enter/ctr-enter/target"
+)
+
+// version is set by the Makefile.
+var version = "dev"
+
+// Globals are the flags every command takes: where the runtimes are.
+type Globals struct {
+	ContainerdAddress   string        `name:"containerd-address" env:"CONTAINERD_ADDRESS" default:"/run/containerd/containerd.sock" placeholder:"PATH" help:"containerd socket."`
+	ContainerdNamespace string        `name:"containerd-namespace" env:"CONTAINERD_NAMESPACE" placeholder:"NS" help:"Search only this containerd namespace (default: all)."`
+	DockerHost          string        `name:"docker-host" env:"DOCKER_HOST" default:"unix:///var/run/docker.sock" placeholder:"URL" help:"Docker Engine API socket."`
+	Timeout             time.Duration `default:"5s" help:"Bound on every call to a container runtime."`
+}
+
+func (g *Globals) targetOptions() target.Options {
+	return target.Options{
+		ContainerdAddress:   g.ContainerdAddress,
+		ContainerdNamespace: g.ContainerdNamespace,
+		DockerHost:          g.DockerHost,
+		Timeout:             g.Timeout,
+	}
+}
+
+type cli struct {
+	Globals
+
+	Enter   enterCmd   `cmd:"" default:"withargs" help:"Run a command inside a container's namespaces (the default command)."`
+	Version versionCmd `cmd:"" help:"Print the version."`
+}
+
+const description = `Get into a running container: join its namespaces and run a command there.
+
+A target is a container name, ID or unique ID prefix, looked up in every
+containerd namespace and in Docker; docker://NAME, containerd://NS/ID and
+pid:N pin the runtime.
+
+Exit status: the command's own; 125 when ctr-enter fails (bad or unknown
+target, runtime unreachable, not root, kernel feature missing); 126 when the
+command cannot be executed; 127 when it is not found.`
+
+func main() {
+	var c cli
+	parser, err := kong.New(&c,
+		kong.Name("ctr-enter"),
+		kong.Description(description),
+		kong.UsageOnError(),
+		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
+		kong.Vars{"version": version},
+	)
+	if err != nil {
+		panic(err)
+	}
+	kctx, err := parser.Parse(os.Args[1:])
+	if err != nil {
+		fail(fmt.Errorf("%w (see ctr-enter --help)", err))
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	kctx.BindTo(ctx, (*context.Context)(nil))
+	err = kctx.Run(&c.Globals)
+	var status exitStatus
+	if errors.As(err, &status) {
+		os.Exit(int(status))
+	}
+	if err != nil {
+		fail(err)
+	}
+}
+
+// exitStatus carries the command's own exit status out of a Run method.
+type exitStatus int
+
+func (e exitStatus) Error() string { return fmt.Sprintf("exit status %d", int(e)) }
+
+// fail prints err on one line and exits with its code.
+func fail(err error) {
+	code := enter.ExitTool
+	var e *enter.Error
+	if errors.As(err, &e) {
+		code = e.Code
+	}
+	msg := strings.ReplaceAll(err.Error(), "\n", "; ")
+	fmt.Fprintf(os.Stderr, "ctr-enter: %s\n", msg)
+	os.Exit(code)
+}
+
+// requireRoot fails early, before any runtime is asked, when the caller
+// cannot join namespaces anyway.
+func requireRoot() error {
+	if uid := os.Geteuid(); uid != 0 {
+		return fmt.Errorf("must be run as root (effective uid is %d): joining namespaces needs CAP_SYS_ADMIN", uid)
+	}
+	return nil
+}
+
+// testStop lets the end-to-end tests recycle a target's PID between its
+// resolution and its opening: with CTR_ENTER_TEST_STOP=before-open,
+// ctr-enter stops itself there until it gets SIGCONT.
+func testStop(point string) {
+	if os.Getenv("CTR_ENTER_TEST_STOP") == point {
+		unix.Kill(os.Getpid(), unix.SIGSTOP)
+	}
+}
+
+type versionCmd struct{}
+
+func (versionCmd) Run() error {
+	fmt.Println("ctr-enter", version)
+	return nil
+}

@@ -1,0 +1,313 @@
+// Package enter runs a command inside a target's namespaces.
+//
+// The parent (this package, in the multithreaded Go process) decides and
+// opens everything while it still sees the host: which namespaces differ,
+// the environment, the working directory, the payload's executable. It then
+// re-executes ctr-enter from a sealed view of its binary, and the
+// constructor in package nsexec joins the namespaces, before any Go runtime
+// exists, and executes the payload.
+package enter
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"os/signal"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/ctr-enter/ctr-enter/enter/nsexec"
+	"github.com/ctr-enter/ctr-enter/target"
+)
+
+// Options describes the command to run and how.
+type Options struct {
+	// Namespaces are the kinds to join; zero means every kind in which the
+	// target differs from ctr-enter. Kinds the target shares with
+	// ctr-enter are never joined: there is nothing to join.
+	Namespaces Set
+	Args       []string // the command and its arguments
+	Env        []string // KEY=VALUE, on top of the target's environment
+	Workdir    string   // "" means the target's, when its mount namespace is joined
+	// Interactive streams Stdin to the command (docker exec -i); otherwise
+	// the command's stdin is /dev/null.
+	Interactive            bool
+	Stdin, Stdout, Stderr *os.File
+}
+
+// defaultPath is what docker exec gives a command when the target's
+// environment has no PATH.
+const defaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+// Run runs opts.Args in p's namespaces and returns its exit status (128+N
+// when a signal N killed it). An error is ctr-enter's own failure, or the
+// command's failure to start; it is an *Error with the exit code to use.
+func Run(ctx context.Context, p *target.Process, opts Options) (int, error) {
+	if len(opts.Args) == 0 {
+		return 0, toolError(errors.New("no command given"))
+	}
+	join, err := namespacesToJoin(p, opts.Namespaces)
+	if err != nil {
+		return 0, toolError(err)
+	}
+	env, err := environment(p, opts.Env)
+	if err != nil {
+		return 0, toolError(err)
+	}
+
+	pl := plan{ns: join, execFd: -1, uid: -1, gid: -1, ppid: os.Getpid()}
+	if join.Has(unix.CLONE_NEWUSER) {
+		// As nsenter does: root of the joined user namespace, which is
+		// what holds the capabilities there.
+		pl.uid, pl.gid = 0, 0
+	}
+	pl.mountProc = join.Has(unix.CLONE_NEWPID) && !join.Has(unix.CLONE_NEWNS)
+	switch {
+	case opts.Workdir != "":
+		pl.cwd = opts.Workdir
+	case join.Has(unix.CLONE_NEWNS):
+		pl.cwd = p.Cwd
+		if pl.cwd == "" {
+			pl.cwd = "/"
+		}
+	}
+
+	self, err := openSealed("/proc/self/exe")
+	if err != nil {
+		return 0, toolError(fmt.Errorf("seal own executable: %w", err))
+	}
+	defer self.Close()
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		return 0, toolError(err)
+	}
+	defer errR.Close()
+
+	// Child fds: 3 pidfd, 4 error pipe, 5 own sealed executable, 6 payload.
+	extra := []*os.File{p.Pidfd, errW, self}
+	args := opts.Args
+	if !join.Has(unix.CLONE_NEWNS) {
+		// The payload comes from the host's filesystem; inside the
+		// target's mount namespace it is looked up there instead, by the
+		// constructor.
+		var payload *os.File
+		if args, payload, err = hostPayload(args); err != nil {
+			errW.Close()
+			return 0, err
+		}
+		defer payload.Close()
+		extra = append(extra, payload)
+		pl.execFd = 6
+	}
+	pl.pidfd, pl.errFd = 3, 4
+
+	cmd := &exec.Cmd{
+		Path:       "/proc/self/fd/5",
+		Args:       args,
+		Env:        append(env, nsexec.EnvVar+"="+pl.String()),
+		ExtraFiles: extra,
+		// A command that leaves a background process holding its
+		// output must not keep ctr-enter waiting for ever.
+		WaitDelay: time.Second,
+	}
+	stdinDone, err := setStdio(cmd, opts)
+	if err != nil {
+		errW.Close()
+		return 0, toolError(err)
+	}
+	defer stdinDone()
+
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, unix.SIGTERM, unix.SIGHUP, unix.SIGUSR1, unix.SIGUSR2, unix.SIGINT, unix.SIGQUIT)
+	defer signal.Stop(sigs)
+
+	err = cmd.Start()
+	errW.Close()
+	if err != nil {
+		return 0, toolError(fmt.Errorf("start: %w", err))
+	}
+	go forwardSignals(sigs, cmd.Process)
+
+	// EOF on the error pipe means the payload was executed; anything else
+	// is the constructor telling why it was not.
+	report, _ := io.ReadAll(io.LimitReader(errR, 4096))
+	waitErr := cmd.Wait()
+	if len(report) > 0 {
+		return 0, childError(report, args[0])
+	}
+	return exitStatus(cmd, waitErr)
+}
+
+// forwardSignals relays what one sends to ctr-enter to the command.
+// SIGINT and SIGQUIT are not relayed: a terminal sends them to the whole
+// foreground process group, the command included.
+func forwardSignals(sigs <-chan os.Signal, proc *os.Process) {
+	for s := range sigs {
+		if s != unix.SIGINT && s != unix.SIGQUIT {
+			proc.Signal(s)
+		}
+	}
+}
+
+func exitStatus(cmd *exec.Cmd, err error) (int, error) {
+	var exitErr *exec.ExitError
+	if err != nil && !errors.As(err, &exitErr) && !errors.Is(err, exec.ErrWaitDelay) {
+		return 0, toolError(err)
+	}
+	ws := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	if ws.Signaled() {
+		return 128 + int(ws.Signal()), nil
+	}
+	return ws.ExitStatus(), nil
+}
+
+// namespacesToJoin compares the target's namespaces with ctr-enter's own.
+func namespacesToJoin(p *target.Process, want Set) (Set, error) {
+	explicit := want != 0
+	if !explicit {
+		want = All
+	}
+	var join Set
+	for _, k := range Kinds {
+		if !want.Has(Set(k.Flag)) {
+			continue
+		}
+		theirs, err := p.NamespaceInode(k.Name)
+		if errors.Is(err, os.ErrNotExist) {
+			if explicit {
+				return 0, fmt.Errorf("%w: the kernel has no %s namespaces", ErrUnsupported, k.Name)
+			}
+			continue
+		}
+		if err != nil {
+			return 0, err
+		}
+		var ours unix.Stat_t
+		if err := unix.Stat("/proc/self/ns/"+k.Name, &ours); err != nil {
+			return 0, fmt.Errorf("stat own %s namespace: %w", k.Name, err)
+		}
+		if theirs != ours.Ino {
+			join |= Set(k.Flag)
+		}
+	}
+	// The inodes were read by PID: prove it was still the target's.
+	return join, p.Check()
+}
+
+// environment is the target's environment with extra on top: never the
+// host's, which may hold credentials and says nothing true about the target.
+func environment(p *target.Process, extra []string) ([]string, error) {
+	base, err := p.Environ()
+	if err != nil {
+		return nil, err
+	}
+	env := make([]string, 0, len(base)+len(extra)+1)
+	index := map[string]int{}
+	for _, kv := range append(append([]string{}, base...), extra...) {
+		if strings.HasPrefix(kv, nsexec.EnvVar+"=") {
+			continue
+		}
+		k, _, _ := strings.Cut(kv, "=")
+		if i, ok := index[k]; ok {
+			env[i] = kv
+			continue
+		}
+		index[k] = len(env)
+		env = append(env, kv)
+	}
+	if _, ok := index["PATH"]; !ok {
+		env = append(env, defaultPath)
+	}
+	return env, nil
+}
+
+// hostPayload finds the command on the host's PATH and opens it sealed. A
+// script is run through its interpreter, which is what gets sealed: the
+// kernel would otherwise run the interpreter from the host's writable file.
+func hostPayload(args []string) ([]string, *os.File, error) {
+	path, err := exec.LookPath(args[0])
+	if err != nil {
+		code := ExitNotFound
+		if errors.Is(err, os.ErrPermission) {
+			code = ExitCannotExec
+		}
+		return nil, nil, &Error{Code: code, Err: fmt.Errorf("exec %s: %w", args[0], err)}
+	}
+	if interp := shebang(path); interp != nil {
+		args = append(append(interp, path), args[1:]...)
+		path = interp[0]
+	}
+	f, err := openSealed(path)
+	if err != nil {
+		return nil, nil, &Error{Code: ExitCannotExec, Err: fmt.Errorf("open %s: %w", path, err)}
+	}
+	return args, f, nil
+}
+
+// shebang returns the interpreter and its optional argument if path is a
+// script.
+func shebang(path string) []string {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil
+	}
+	defer f.Close()
+	buf := make([]byte, 256)
+	n, _ := io.ReadFull(f, buf)
+	line, _, _ := bytes.Cut(buf[:n], []byte("\n"))
+	rest, ok := bytes.CutPrefix(line, []byte("#!"))
+	if !ok {
+		return nil
+	}
+	interp, arg, _ := strings.Cut(strings.TrimSpace(string(rest)), " ")
+	if interp == "" {
+		return nil
+	}
+	if arg = strings.TrimSpace(arg); arg != "" {
+		return []string{interp, arg}
+	}
+	return []string{interp}
+}
+
+// plan is what the constructor needs to know; nsexec.c parses it.
+type plan struct {
+	pidfd, errFd, execFd int
+	ns                   Set
+	mountProc            bool
+	uid, gid             int
+	ppid                 int
+	cwd                  string
+}
+
+func (p plan) String() string {
+	proc := 0
+	if p.mountProc {
+		proc = 1
+	}
+	// cwd goes last: it is the only field that may hold spaces.
+	return fmt.Sprintf("pidfd=%d ns=%d err=%d exec=%d proc=%d uid=%d gid=%d ppid=%d cwd=%s",
+		p.pidfd, int(p.ns), p.errFd, p.execFd, proc, p.uid, p.gid, p.ppid, p.cwd)
+}
+
+// childError decodes the constructor's "CODE ERRNO MESSAGE" report.
+func childError(report []byte, command string) error {
+	fields := strings.SplitN(string(report), " ", 3)
+	if len(fields) != 3 {
+		return toolError(fmt.Errorf("entering failed: %q", report))
+	}
+	code, _ := strconv.Atoi(fields[0])
+	errno, _ := strconv.Atoi(fields[1])
+	msg := fields[2]
+	if code == ExitNotFound || code == ExitCannotExec {
+		msg += " " + target.Clean(command)
+	}
+	return &Error{Code: code, Err: fmt.Errorf("%s: %w", msg, syscall.Errno(errno))}
+}

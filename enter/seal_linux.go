@@ -1,0 +1,106 @@
+package enter
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// openSealed opens the executable at path for execveat(2) through a view that
+// a process of the target cannot write to, however it gets hold of it.
+//
+// CVE-2019-5736: a process that runs inside a target's pid namespace shows
+// its executable as /proc/PID/exe to the target's processes, and one with
+// CAP_SYS_PTRACE can reopen that for writing and replace the host's file
+// (runc's binary then; nsenter, ps or sh as measured here). So nothing the
+// host owns is executed there from a writable mount: not ctr-enter itself
+// (it re-executes into the target) and not a host binary run as the payload.
+//
+// As runc does (libcontainer/exeseal), the view is a detached overlayfs whose
+// only layers are the executable's directory and an empty one: an overlayfs
+// without an upper layer cannot be remounted writable, unlike a read-only
+// bind mount. It is never attached anywhere, so nothing is left mounted: it
+// goes when its last user exits. Where overlayfs cannot be used, the
+// executable is copied into a sealed memfd instead.
+func openSealed(path string) (*os.File, error) {
+	f, err := sealedOverlay(path)
+	if err == nil {
+		return f, nil
+	}
+	return sealedMemfd(path)
+}
+
+func sealedOverlay(path string) (_ *os.File, err error) {
+	// overlayfs needs the real directory; /proc/self/exe is a magic link.
+	if path, err = filepath.EvalSymlinks(path); err != nil {
+		return nil, err
+	}
+	ctx, err := unix.Fsopen("overlay", unix.FSOPEN_CLOEXEC)
+	if err != nil {
+		return nil, os.NewSyscallError("fsopen overlay", err)
+	}
+	defer unix.Close(ctx)
+
+	dir, name := filepath.Split(path)
+	// An overlayfs without an upper layer needs two lower ones. The second
+	// is an empty directory that may not overlap the first, made for the
+	// moment and removed at once: the mount keeps its own reference.
+	base := "/run"
+	if strings.HasPrefix(dir, base+"/") {
+		base = os.TempDir()
+	}
+	empty, err := os.MkdirTemp(base, ".ctr-enter-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.Remove(empty)
+
+	escape := strings.NewReplacer(`\`, `\\`, `:`, `\:`)
+	lower := escape.Replace(filepath.Clean(dir)) + ":" + escape.Replace(empty)
+	if err := unix.FsconfigSetString(ctx, "lowerdir", lower); err != nil {
+		return nil, fmt.Errorf("fsconfig overlay lowerdir=%s: %w", lower, err)
+	}
+	// xino only adds noise to dmesg when the layers are on different
+	// filesystems; it does not matter here.
+	_ = unix.FsconfigSetString(ctx, "xino", "off")
+	if err := unix.FsconfigCreate(ctx); err != nil {
+		return nil, os.NewSyscallError("fsconfig create overlay", err)
+	}
+	mnt, err := unix.Fsmount(ctx, unix.FSMOUNT_CLOEXEC, unix.MOUNT_ATTR_RDONLY|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOSUID)
+	if err != nil {
+		return nil, os.NewSyscallError("fsmount overlay", err)
+	}
+	defer unix.Close(mnt)
+	fd, err := unix.Openat(mnt, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
+	if err != nil {
+		return nil, &os.PathError{Op: "open", Path: path + " (sealed)", Err: err}
+	}
+	return os.NewFile(uintptr(fd), path), nil
+}
+
+func sealedMemfd(path string) (*os.File, error) {
+	src, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	fd, err := unix.MemfdCreate("ctr-enter-sealed", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
+	if err != nil {
+		return nil, os.NewSyscallError("memfd_create", err)
+	}
+	f := os.NewFile(uintptr(fd), path+" (memfd)")
+	if _, err := io.Copy(f, src); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("copy %s into memfd: %w", path, err)
+	}
+	const seals = unix.F_SEAL_SEAL | unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_WRITE
+	if _, err := unix.FcntlInt(f.Fd(), unix.F_ADD_SEALS, seals); err != nil {
+		f.Close()
+		return nil, os.NewSyscallError("fcntl F_ADD_SEALS", err)
+	}
+	return f, nil
+}

@@ -1,0 +1,160 @@
+package target
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+)
+
+// docker talks to the Engine API over its unix socket with plain HTTP: the
+// three calls ctr-enter needs do not justify a client library. Paths carry
+// no API version, so the daemon answers in its own; the fields used here
+// have been stable since API 1.24.
+type docker struct {
+	socket string
+	http   *http.Client
+}
+
+func newDocker(host string) (*docker, error) {
+	socket, ok := strings.CutPrefix(host, "unix://")
+	if !ok {
+		return nil, fmt.Errorf("%w: DOCKER_HOST=%s: only unix sockets are supported (the target must be on this host)", ErrUnavailable, Clean(host))
+	}
+	d := &docker{socket: socket}
+	d.http = &http.Client{Transport: &http.Transport{
+		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var dialer net.Dialer
+			return dialer.DialContext(ctx, "unix", socket)
+		},
+	}}
+	return d, nil
+}
+
+func (d *docker) name() string { return Docker }
+
+func (d *docker) close() error {
+	d.http.CloseIdleConnections()
+	return nil
+}
+
+func (d *docker) get(ctx context.Context, path string, v any) error {
+	if err := checkSocket(Docker, d.socket); err != nil {
+		return err
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://docker"+path, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := d.http.Do(req)
+	if err != nil {
+		return unavailable(ctx, Docker, d.socket, err)
+	}
+	defer resp.Body.Close()
+	body := io.LimitReader(resp.Body, 64<<20)
+	if resp.StatusCode == http.StatusNotFound {
+		return ErrNotFound
+	}
+	if resp.StatusCode != http.StatusOK {
+		msg, _ := io.ReadAll(io.LimitReader(body, 512))
+		return fmt.Errorf("%w: docker: GET %s: %s: %s", ErrUnavailable, path, resp.Status, Clean(strings.TrimSpace(string(msg))))
+	}
+	if err := json.NewDecoder(body).Decode(v); err != nil {
+		return fmt.Errorf("docker: decode %s: %w", path, err)
+	}
+	return nil
+}
+
+func (d *docker) list(ctx context.Context) ([]*Target, error) {
+	var cs []struct {
+		ID    string `json:"Id"`
+		Names []string
+		Image string
+		State string
+	}
+	if err := d.get(ctx, "/containers/json?all=1", &cs); err != nil {
+		return nil, err
+	}
+	ts := make([]*Target, 0, len(cs))
+	for _, c := range cs {
+		t := &Target{Runtime: Docker, Namespace: "moby", ID: c.ID, Image: c.Image, Running: c.State == "running"}
+		for _, n := range c.Names {
+			// The API names containers "/name"; links add "/other/alias".
+			if n = strings.TrimPrefix(n, "/"); !strings.Contains(n, "/") {
+				t.names = append(t.names, n)
+			}
+		}
+		t.Name = c.ID
+		if len(t.names) > 0 {
+			t.Name = t.names[0]
+		}
+		ts = append(ts, t)
+	}
+	return ts, nil
+}
+
+func (d *docker) describe(ctx context.Context, t *Target) error {
+	var c struct {
+		State struct {
+			Running bool
+			Pid     int
+		}
+		Config struct {
+			Env        []string
+			WorkingDir string
+		}
+	}
+	err := d.get(ctx, "/containers/"+url.PathEscape(t.ID)+"/json", &c)
+	if errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("%w: %s was removed", ErrVanished, t)
+	}
+	if err != nil {
+		return err
+	}
+	t.Running = c.State.Running && c.State.Pid > 0
+	t.PID = c.State.Pid
+	t.Env = c.Config.Env
+	t.Cwd = c.Config.WorkingDir
+	if t.Env == nil {
+		t.Env = []string{}
+	}
+	return nil
+}
+
+// checkSocket tells a runtime that is not installed (no socket) from one
+// that is, before any dialing: a missing socket otherwise costs the
+// whole timeout in some clients.
+func checkSocket(runtime, path string) error {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return &noDaemonError{runtime, path}
+	}
+	if fi.Mode()&os.ModeSocket == 0 {
+		return fmt.Errorf("%w: %s: %s is not a socket", ErrUnavailable, runtime, path)
+	}
+	return nil
+}
+
+// noDaemonError says a runtime is not installed or not started here.
+type noDaemonError struct{ runtime, socket string }
+
+func (e *noDaemonError) Error() string {
+	return fmt.Sprintf("%s is not running here (no socket at %s)", e.runtime, e.socket)
+}
+
+func (e *noDaemonError) Unwrap() error { return ErrUnavailable }
+
+// unavailable turns a failed call into a line that says which daemon did not
+// answer and why.
+func unavailable(ctx context.Context, runtime, socket string, err error) error {
+	if ctx.Err() != nil {
+		return fmt.Errorf("%w: %s: no answer on %s before the deadline", ErrUnavailable, runtime, socket)
+	}
+	return fmt.Errorf("%w: %s: %s: %w", ErrUnavailable, runtime, socket, err)
+}

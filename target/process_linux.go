@@ -1,0 +1,167 @@
+package target
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// Process is a target opened for joining. Pidfd names exactly the process
+// that was validated, and can never come to mean another: everything done to
+// the target after Open goes through it, or reads /proc/PID and then calls
+// Check to prove the PID still meant the same process during the read.
+type Process struct {
+	*Target
+	Pidfd *os.File
+}
+
+// Open turns the PID the runtime reported into a pidfd and checks that it
+// is still the container's process: between the runtime's answer and
+// pidfd_open the container may have exited and its PID been given to an
+// unrelated process. The cgroup is the check: the runtime put the container's
+// processes in a cgroup named after the container, and a recycled PID's
+// process is elsewhere.
+func (t *Target) Open() (*Process, error) {
+	fd, err := unix.PidfdOpen(t.PID, 0)
+	switch {
+	case errors.Is(err, unix.ESRCH):
+		return nil, fmt.Errorf("%w: %s (pid %d) exited", ErrVanished, t, t.PID)
+	case errors.Is(err, unix.ENOSYS):
+		return nil, fmt.Errorf("pidfd_open: the kernel is too old (ctr-enter needs Linux 5.8 or later): %w", err)
+	case err != nil:
+		return nil, fmt.Errorf("pidfd_open %d: %w", t.PID, err)
+	}
+	p := &Process{Target: t, Pidfd: os.NewFile(uintptr(fd), "pidfd:"+strconv.Itoa(t.PID))}
+	if err := p.validate(); err != nil {
+		p.Close()
+		return nil, err
+	}
+	return p, nil
+}
+
+func (p *Process) Close() error { return p.Pidfd.Close() }
+
+func (p *Process) validate() error {
+	stat, err := p.readProc("stat", 4096)
+	if err != nil {
+		return err
+	}
+	// The state follows the last ')': the command name before it is the
+	// process's own choice and may contain anything.
+	if i := bytes.LastIndexByte(stat, ')'); i < 0 || i+2 >= len(stat) {
+		return fmt.Errorf("parse /proc/%d/stat", p.PID)
+	} else if s := stat[i+2]; s == 'Z' || s == 'X' {
+		return fmt.Errorf("%w: %s (pid %d) exited", ErrVanished, p.Target, p.PID)
+	}
+	if p.Runtime != PID {
+		cg, err := p.readProc("cgroup", 64<<10)
+		if err != nil {
+			return err
+		}
+		if !inContainerCgroup(cg, p.ID) {
+			return fmt.Errorf("%w: pid %d is no longer %s (its cgroup does not name the container; the PID was reused?)", ErrVanished, p.PID, p.Target)
+		}
+	}
+	return p.Check()
+}
+
+// Check proves that the process behind the pidfd has not been reaped, so
+// that what was read from /proc/PID before the call was read from it: a
+// PID is not reused until its process is reaped.
+func (p *Process) Check() error {
+	if err := unix.PidfdSendSignal(int(p.Pidfd.Fd()), 0, nil, 0); err != nil {
+		return fmt.Errorf("%w: %s (pid %d) exited", ErrVanished, p.Target, p.PID)
+	}
+	return nil
+}
+
+// readProc reads /proc/PID/name, bounded: the target controls how much some
+// of these files hold.
+func (p *Process) readProc(name string, limit int64) ([]byte, error) {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/%s", p.PID, name))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s (pid %d) exited", ErrVanished, p.Target, p.PID)
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return io.ReadAll(io.LimitReader(f, limit))
+}
+
+// Environ is the environment the target's processes should see: the
+// runtime's config, or for bare PIDs the process's initial environment.
+func (p *Process) Environ() ([]string, error) {
+	if p.Env != nil {
+		return p.Env, nil
+	}
+	b, err := p.readProc("environ", 1<<20)
+	if err != nil {
+		return nil, err
+	}
+	if err := p.Check(); err != nil {
+		return nil, err
+	}
+	var env []string
+	for _, kv := range bytes.Split(b, []byte{0}) {
+		if bytes.IndexByte(kv, '=') > 0 {
+			env = append(env, string(kv))
+		}
+	}
+	return env, nil
+}
+
+// NamespaceInode returns the inode of the target's namespace of the given
+// kind (a /proc/PID/ns name), or os.ErrNotExist if the kernel lacks it. The
+// caller must Check afterwards.
+func (p *Process) NamespaceInode(kind string) (uint64, error) {
+	var st unix.Stat_t
+	if err := unix.Stat(fmt.Sprintf("/proc/%d/ns/%s", p.PID, kind), &st); err != nil {
+		if errors.Is(err, unix.ENOENT) {
+			return 0, os.ErrNotExist
+		}
+		return 0, fmt.Errorf("stat namespace %s of pid %d: %w", kind, p.PID, err)
+	}
+	return st.Ino, nil
+}
+
+// inContainerCgroup reports whether any line of a /proc/PID/cgroup file puts
+// the process in a cgroup named after the container, as every runtime's
+// layout does: /docker/ID, /NAMESPACE/ID (containerd), .../ID (Kubernetes
+// cgroupfs driver), ...-ID.scope (systemd driver).
+func inContainerCgroup(procCgroup []byte, id string) bool {
+	sc := bufio.NewScanner(bytes.NewReader(procCgroup))
+	for sc.Scan() {
+		// hierarchy-ID:controller-list:path
+		parts := strings.SplitN(sc.Text(), ":", 3)
+		if len(parts) != 3 {
+			continue
+		}
+		for _, c := range strings.Split(parts[2], "/") {
+			if c == id || c == id+".scope" || strings.HasSuffix(c, "-"+id+".scope") {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// pidCandidate is the bare-process reading of a reference: a positive
+// number that names a live process.
+func pidCandidate(s string) *Target {
+	n, err := strconv.Atoi(s)
+	if err != nil || n <= 0 || strconv.Itoa(n) != s {
+		return nil
+	}
+	if _, err := os.Stat(fmt.Sprintf("/proc/%d", n)); err != nil {
+		return nil
+	}
+	return &Target{Runtime: PID, ID: s, Name: s, PID: n, Running: true}
+}

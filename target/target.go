@@ -1,0 +1,349 @@
+// Package target resolves what a user names on the command line (a container
+// name, ID or ID prefix, an explicit runtime form, or a PID) to one running
+// process, through every container runtime that is reachable, and opens it as
+// a pidfd that cannot be recycled.
+package target
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Runtime names, as they appear in explicit references and in output.
+const (
+	Containerd = "containerd"
+	Docker     = "docker"
+	PID        = "pid"
+)
+
+// Target is one container (or bare process) as its runtime describes it.
+// Text fields come from the runtime and, through it, from whoever created the
+// container: print them with Clean.
+type Target struct {
+	Runtime   string // Containerd, Docker or PID
+	Namespace string // containerd namespace ("moby" for Docker's own containers)
+	ID        string // full ID; for PID targets, the PID
+	Name      string // the name users know it by (Docker name, CRI name, or ID)
+	Image     string
+	Running   bool
+	PID       int // host PID of the container's init process, when running
+
+	// From the runtime's config, for the processes started inside: nil Env
+	// means the runtime does not say (bare PIDs), and /proc/PID/environ is
+	// used instead.
+	Env []string
+	Cwd string
+
+	names []string // everything the target can be called by, besides its ID
+}
+
+// String is how the target is named in messages: the explicit form that
+// pins it, cleaned of control characters.
+func (t *Target) String() string {
+	switch t.Runtime {
+	case Containerd:
+		return Clean(fmt.Sprintf("containerd://%s/%s", t.Namespace, t.ID))
+	case Docker:
+		return Clean(fmt.Sprintf("docker://%s", t.Name))
+	default:
+		return fmt.Sprintf("pid:%d", t.PID)
+	}
+}
+
+// Options says where the runtimes are. The zero value means their defaults,
+// overridden by CONTAINERD_ADDRESS, CONTAINERD_NAMESPACE and DOCKER_HOST.
+type Options struct {
+	ContainerdAddress   string
+	ContainerdNamespace string // when set, the only containerd namespace searched
+	DockerHost          string
+	// Timeout bounds every call to a runtime; a daemon that does not answer
+	// in time is reported as such.
+	Timeout time.Duration
+}
+
+// OptionsFromEnv fills the runtime locations from the environment, as ctr and
+// docker do.
+func OptionsFromEnv() Options {
+	o := Options{
+		ContainerdAddress:   os.Getenv("CONTAINERD_ADDRESS"),
+		ContainerdNamespace: os.Getenv("CONTAINERD_NAMESPACE"),
+		DockerHost:          os.Getenv("DOCKER_HOST"),
+		Timeout:             5 * time.Second,
+	}
+	if o.ContainerdAddress == "" {
+		o.ContainerdAddress = "/run/containerd/containerd.sock"
+	}
+	if o.DockerHost == "" {
+		o.DockerHost = "unix:///var/run/docker.sock"
+	}
+	return o
+}
+
+// Ref is a parsed target reference.
+type Ref struct {
+	Runtime   string // "" for any runtime
+	Namespace string // containerd namespace, for containerd://NS/ID
+	Name      string // name, ID or ID prefix; for PID refs, the number
+}
+
+// ParseRef parses the forms a user may give:
+//
+//	NAME | ID | ID-PREFIX | PID          any runtime (a number may also be a PID)
+//	docker://NAME                        Docker only
+//	containerd://NAME                    containerd, every namespace
+//	containerd://NAMESPACE/NAME          containerd, one namespace
+//	pid:N | pid://N                      a bare process
+func ParseRef(s string) (Ref, error) {
+	var r Ref
+	switch {
+	case strings.HasPrefix(s, "docker://"):
+		r = Ref{Runtime: Docker, Name: strings.TrimPrefix(s, "docker://")}
+	case strings.HasPrefix(s, "containerd://"):
+		r.Runtime = Containerd
+		rest := strings.TrimPrefix(s, "containerd://")
+		if ns, name, ok := strings.Cut(rest, "/"); ok {
+			r.Namespace, r.Name = ns, name
+			if ns == "" {
+				return Ref{}, fmt.Errorf("%w: %q: empty containerd namespace", ErrInvalidRef, Clean(s))
+			}
+		} else {
+			r.Name = rest
+		}
+	case strings.HasPrefix(s, "pid://"), strings.HasPrefix(s, "pid:"):
+		r = Ref{Runtime: PID, Name: strings.TrimPrefix(strings.TrimPrefix(s, "pid:"), "//")}
+		if n, err := strconv.Atoi(r.Name); err != nil || n <= 0 {
+			return Ref{}, fmt.Errorf("%w: %q: not a PID", ErrInvalidRef, Clean(s))
+		}
+	default:
+		r.Name = s
+	}
+	if r.Name == "" {
+		return Ref{}, fmt.Errorf("%w: %q: empty name", ErrInvalidRef, Clean(s))
+	}
+	return r, nil
+}
+
+func (r Ref) String() string {
+	switch {
+	case r.Runtime == "":
+		return Clean(r.Name)
+	case r.Runtime == PID:
+		return "pid:" + r.Name
+	case r.Namespace != "":
+		return Clean(r.Runtime + "://" + r.Namespace + "/" + r.Name)
+	default:
+		return Clean(r.Runtime + "://" + r.Name)
+	}
+}
+
+// A source is one runtime's view of its containers.
+type source interface {
+	name() string
+	// list returns every container the source knows, with at least
+	// Runtime, Namespace, ID and names filled in. A *noDaemonError means
+	// the runtime is not installed here.
+	list(ctx context.Context) ([]*Target, error)
+	// describe fills in the rest (state, PID, env, cwd) for one of them.
+	describe(ctx context.Context, t *Target) error
+	close() error
+}
+
+// Resolve finds the one target ref names. It queries the runtimes in
+// parallel, each bounded by opts.Timeout. A runtime whose socket does not
+// exist is skipped silently unless ref pins it; one that fails or hangs is
+// reported in the error if nothing else matches, and warned about through
+// warn otherwise (it might have held a second match).
+func Resolve(ctx context.Context, ref Ref, opts Options, warn func(error)) (*Target, error) {
+	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
+	defer cancel()
+
+	var sources []source
+	if ref.Runtime == "" || ref.Runtime == Containerd {
+		ns := ref.Namespace
+		if ns == "" {
+			ns = opts.ContainerdNamespace
+		}
+		sources = append(sources, newContainerd(opts.ContainerdAddress, ns))
+	}
+	if ref.Runtime == "" || ref.Runtime == Docker {
+		d, err := newDocker(opts.DockerHost)
+		if err != nil {
+			return nil, err
+		}
+		sources = append(sources, d)
+	}
+	defer func() {
+		for _, s := range sources {
+			s.close()
+		}
+	}()
+
+	type result struct {
+		src     source
+		targets []*Target
+		err     error
+	}
+	results := make([]result, len(sources))
+	var wg sync.WaitGroup
+	for i, s := range sources {
+		wg.Go(func() {
+			ts, err := s.list(ctx)
+			results[i] = result{s, ts, err}
+		})
+	}
+	var pidTarget *Target
+	if ref.Runtime == "" || ref.Runtime == PID {
+		pidTarget = pidCandidate(ref.Name)
+	}
+	wg.Wait()
+
+	var all []*Target
+	var failures []error
+	for _, r := range results {
+		var noDaemon *noDaemonError
+		switch {
+		case errors.As(r.err, &noDaemon) && ref.Runtime == "":
+			// Not installed here: nothing to say.
+		case r.err != nil:
+			failures = append(failures, r.err)
+		default:
+			all = append(all, r.targets...)
+		}
+	}
+	all = dedupe(all)
+	if pidTarget != nil {
+		all = append(all, pidTarget)
+	}
+
+	matches := match(all, ref.Name)
+	switch {
+	case len(matches) == 0 && len(failures) == 1 && ref.Runtime != "":
+		return nil, failures[0]
+	case len(matches) == 0 && len(failures) > 0:
+		return nil, fmt.Errorf("%w: %s (also: %w)", ErrNotFound, ref, joinLine(failures))
+	case len(matches) == 0:
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, ref)
+	case len(matches) > 1:
+		return nil, &AmbiguousError{Ref: ref, Candidates: matches}
+	}
+	for _, f := range failures {
+		if warn != nil {
+			warn(f)
+		}
+	}
+
+	t := matches[0]
+	for _, s := range sources {
+		if s.name() == t.Runtime {
+			if err := s.describe(ctx, t); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if !t.Running {
+		return nil, fmt.Errorf("%w: %s", ErrNotRunning, t)
+	}
+	return t, nil
+}
+
+// dedupe drops containerd's view of Docker's containers (namespace moby,
+// the full Docker ID as containerd ID) when Docker itself listed them: a
+// container seen through both APIs is one target, named the Docker way.
+func dedupe(ts []*Target) []*Target {
+	docker := map[string]bool{}
+	for _, t := range ts {
+		if t.Runtime == Docker {
+			docker[t.ID] = true
+		}
+	}
+	out := ts[:0]
+	for _, t := range ts {
+		if t.Runtime == Containerd && t.Namespace == "moby" && docker[t.ID] {
+			continue
+		}
+		out = append(out, t)
+	}
+	return out
+}
+
+// match applies the rule of docker and nerdctl: exact IDs and names first;
+// only when nothing matches exactly, unique ID prefixes.
+func match(ts []*Target, name string) []*Target {
+	var exact, prefix []*Target
+	for _, t := range ts {
+		switch {
+		case t.ID == name || contains(t.names, name):
+			exact = append(exact, t)
+		case t.Runtime != PID && strings.HasPrefix(t.ID, name):
+			prefix = append(prefix, t)
+		}
+	}
+	if len(exact) > 0 {
+		return exact
+	}
+	return prefix
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// joinLine joins errors on one line, for one-line messages.
+func joinLine(errs []error) error {
+	msgs := make([]string, len(errs))
+	for i, e := range errs {
+		msgs[i] = e.Error()
+	}
+	return fmt.Errorf("%s: %w", strings.Join(msgs, "; "), errs[0])
+}
+
+// Error classes. Callers test with errors.Is; messages carry the details.
+var (
+	ErrInvalidRef  = errors.New("invalid target")
+	ErrNotFound    = errors.New("no such container or process")
+	ErrAmbiguous   = errors.New("ambiguous target")
+	ErrNotRunning  = errors.New("container is not running")
+	ErrUnavailable = errors.New("runtime unavailable")
+	ErrVanished    = errors.New("target process is gone")
+)
+
+// AmbiguousError lists every target a reference could mean.
+type AmbiguousError struct {
+	Ref        Ref
+	Candidates []*Target
+}
+
+func (e *AmbiguousError) Error() string {
+	names := make([]string, len(e.Candidates))
+	for i, c := range e.Candidates {
+		names[i] = c.String()
+	}
+	sort.Strings(names)
+	return fmt.Sprintf("%s: %s matches %d targets: %s", ErrAmbiguous, e.Ref, len(names), strings.Join(names, ", "))
+}
+
+func (e *AmbiguousError) Unwrap() error { return ErrAmbiguous }
+
+// Clean makes text that came from a container safe to print on an
+// operator's terminal: control characters (escape sequences, CVE-2021-25743)
+// become '?'.
+func Clean(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return '?'
+		}
+		return r
+	}, s)
+}
