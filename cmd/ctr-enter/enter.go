@@ -14,7 +14,7 @@ import (
 // exec's (nsenter's -i and -u mean ipc and uts: use --ipc and --uts).
 type enterCmd struct {
 	Target  string   `arg:"" help:"Container name, ID, unique ID prefix or PID; or docker://NAME, containerd://[NS/]ID, pid:N."`
-	Command []string `arg:"" optional:"" passthrough:"" help:"Command and arguments (after --). Default: /bin/sh."`
+	Command []string `arg:"" optional:"" help:"Command and arguments, after --. Default: /bin/sh."`
 
 	Mount  bool `group:"Namespaces (default: all in which the target differs)" help:"Join the mount namespace."`
 	UTS    bool `name:"uts" group:"Namespaces (default: all in which the target differs)" help:"Join the UTS namespace (hostname)."`
@@ -83,11 +83,7 @@ func (c *enterCmd) Run(ctx context.Context, g *Globals) error {
 	}
 	defer p.Close()
 
-	// kong passes the "--" that ends the flags on to the command.
 	args := c.Command
-	if len(args) > 0 && args[0] == "--" {
-		args = args[1:]
-	}
 	interactive := c.Interactive
 	if len(args) == 0 {
 		args, interactive = []string{"/bin/sh"}, true

@@ -60,7 +60,6 @@ func main() {
 	parser, err := kong.New(&c,
 		kong.Name("ctr-enter"),
 		kong.Description(description),
-		kong.UsageOnError(),
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
 		kong.Vars{"version": version},
 	)

@@ -1,0 +1,150 @@
+package target
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+func TestParseRef(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want Ref
+		err  bool
+	}{
+		{in: "taka", want: Ref{Name: "taka"}},
+		{in: "4242", want: Ref{Name: "4242"}},
+		{in: "docker://taka", want: Ref{Runtime: Docker, Name: "taka"}},
+		{in: "containerd://taka", want: Ref{Runtime: Containerd, Name: "taka"}},
+		{in: "containerd://k8s.io/3f2a", want: Ref{Runtime: Containerd, Namespace: "k8s.io", Name: "3f2a"}},
+		{in: "pid:42", want: Ref{Runtime: PID, Name: "42"}},
+		{in: "pid://42", want: Ref{Runtime: PID, Name: "42"}},
+		{in: "pid:x", err: true},
+		{in: "pid:0", err: true},
+		{in: "docker://", err: true},
+		{in: "containerd:///x", err: true},
+		{in: "", err: true},
+	} {
+		got, err := ParseRef(tc.in)
+		if (err != nil) != tc.err {
+			t.Errorf("ParseRef(%q) error = %v, want error %v", tc.in, err, tc.err)
+			continue
+		}
+		if err != nil {
+			if !errors.Is(err, ErrInvalidRef) {
+				t.Errorf("ParseRef(%q) error %v is not ErrInvalidRef", tc.in, err)
+			}
+			continue
+		}
+		if got != tc.want {
+			t.Errorf("ParseRef(%q) = %+v, want %+v", tc.in, got, tc.want)
+		}
+	}
+}
+
+func targets() []*Target {
+	return []*Target{
+		{Runtime: Docker, Namespace: "moby", ID: "abc123", Name: "taka", names: []string{"taka"}},
+		{Runtime: Containerd, Namespace: "moby", ID: "abc123", Name: "abc123"},
+		{Runtime: Containerd, Namespace: "e2e", ID: "taka", Name: "taka"},
+		{Runtime: Containerd, Namespace: "default", ID: "abd999", Name: "abd999"},
+		{Runtime: Containerd, Namespace: "k8s.io", ID: "f00d", Name: "web/nginx", names: []string{"web/nginx", "prod/web/nginx"}},
+	}
+}
+
+func ids(ts []*Target) string {
+	var s []string
+	for _, t := range ts {
+		s = append(s, t.String())
+	}
+	return strings.Join(s, " ")
+}
+
+func TestDedupeMergesDockerSeenThroughContainerd(t *testing.T) {
+	got := ids(dedupe(targets()))
+	want := "docker://taka containerd://e2e/taka containerd://default/abd999 containerd://k8s.io/f00d"
+	if got != want {
+		t.Errorf("dedupe = %q, want %q", got, want)
+	}
+}
+
+func TestMatch(t *testing.T) {
+	all := dedupe(targets())
+	for _, tc := range []struct{ name, want string }{
+		{"taka", "docker://taka containerd://e2e/taka"}, // ambiguous: two exact
+		{"abc123", "docker://taka"},                      // exact ID
+		{"abc", "docker://taka"},                         // unique prefix
+		{"ab", "docker://taka containerd://default/abd999"},
+		{"tak", "containerd://e2e/taka"}, // a containerd ID is also its name
+		{"web/nginx", "containerd://k8s.io/f00d"},
+		{"prod/web/nginx", "containerd://k8s.io/f00d"},
+		{"zzz", ""},
+	} {
+		if got := ids(match(all, tc.name)); got != tc.want {
+			t.Errorf("match(%q) = %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+func TestExactMatchBeatsPrefix(t *testing.T) {
+	ts := []*Target{
+		{Runtime: PID, ID: "12", Name: "12", PID: 12},
+		{Runtime: Docker, ID: "12ab", Name: "x", names: []string{"x"}},
+	}
+	if got := ids(match(ts, "12")); got != "pid:12" {
+		t.Errorf("match = %q, want the PID alone", got)
+	}
+}
+
+func TestAmbiguousErrorListsCandidates(t *testing.T) {
+	err := &AmbiguousError{Ref: Ref{Name: "taka"}, Candidates: match(dedupe(targets()), "taka")}
+	if !errors.Is(err, ErrAmbiguous) {
+		t.Error("AmbiguousError is not ErrAmbiguous")
+	}
+	want := "ambiguous target: taka matches 2 targets: containerd://e2e/taka, docker://taka"
+	if err.Error() != want {
+		t.Errorf("Error() = %q, want %q", err.Error(), want)
+	}
+}
+
+func TestInContainerCgroup(t *testing.T) {
+	const id = "0123456789abcdef"
+	for _, tc := range []struct {
+		cgroup string
+		want   bool
+	}{
+		{"12:pids:/docker/" + id + "\n0::/docker/" + id + "\n", true},
+		{"4:memory:/e2e/" + id + "\n", true},
+		{"0::/kubepods/burstable/pod1234/" + id + "\n", true},
+		{"0::/system.slice/docker-" + id + ".scope\n", true},
+		{"0::/kubepods.slice/cri-containerd-" + id + ".scope/sub\n", true},
+		{"0::/user.slice/session-1.scope\n", false},
+		{"0::/docker/" + id + "0\n", false}, // a longer ID is another container
+		{"0::/\n", false},
+		{"garbage", false},
+	} {
+		if got := inContainerCgroup([]byte(tc.cgroup), id); got != tc.want {
+			t.Errorf("inContainerCgroup(%q) = %v, want %v", tc.cgroup, got, tc.want)
+		}
+	}
+}
+
+func TestClean(t *testing.T) {
+	if got := Clean("a\x1b]0;pwned\x07b\u009bc"); got != "a?]0;pwned?b?c" {
+		t.Errorf("Clean = %q", got)
+	}
+	if got := Clean("café/taka-1"); got != "café/taka-1" {
+		t.Errorf("Clean changed printable text: %q", got)
+	}
+}
+
+func TestPidCandidate(t *testing.T) {
+	if c := pidCandidate("1"); c == nil || c.PID != 1 {
+		t.Errorf("pidCandidate(1) = %+v", c)
+	}
+	for _, s := range []string{"0", "-1", "01", "1x", "999999999"} {
+		if c := pidCandidate(s); c != nil {
+			t.Errorf("pidCandidate(%q) = %+v, want nil", s, c)
+		}
+	}
+}
