@@ -1,0 +1,837 @@
+#!/usr/bin/env bash
+# e2e/env.sh: owns ctr-enter's end-to-end test environment.
+#
+#   e2e/env.sh up      install + start containerd, dockerd and a registry on 127.0.0.1:5000,
+#                      build the test images (no registry, no docker build), start every test
+#                      container. Idempotent.
+#   e2e/env.sh demo    the minimum for a demo: daemons (no registry), busybox+redis images in
+#                      Docker only, and the Docker container taka.
+#   e2e/env.sh down    remove everything up/demo created and stop the daemons they started.
+#   e2e/env.sh status  print the containers and their PIDs.
+#
+# Layout after `up` (containerd refs are normalized by `ctr image import` to docker.io/...):
+#   containerd ns e2e:  taka    docker.io/ctr-enter-test/redis:latest    redis-server, TAKA_VAR=containerd-taka
+#                       userns  docker.io/ctr-enter-test/busybox:latest  sleep 1000000, uid/gid map 0:100000:65536
+#                       noshell docker.io/ctr-enter-test/noshell:latest  /pause, read-only rootfs
+#   docker:             taka         ctr-enter-test/redis:latest    TAKA_VAR=docker-taka, --cgroupns=private
+#                       taka-sidecar ctr-enter-test/busybox:latest  sleep 1000000, --net=container:taka
+#                       noshell      ctr-enter-test/noshell:latest  /pause, --read-only
+#   registry:           127.0.0.1:5000/busybox:latest
+#
+# State (logs, image archives, registry storage, which daemons this script started):
+#   ${CTR_ENTER_E2E_STATE:-/var/tmp/ctr-enter-e2e}
+set -euo pipefail
+shopt -s inherit_errexit
+umask 022
+export LC_ALL=C
+
+SCRIPT_PATH=$(readlink -f -- "${BASH_SOURCE[0]}")
+E2E_DIR=$(dirname -- "$SCRIPT_PATH")
+STATE=${CTR_ENTER_E2E_STATE:-/var/tmp/ctr-enter-e2e}
+case $STATE in /*) ;; *) STATE=$PWD/$STATE ;; esac
+STATE=${STATE%/}
+[[ -n $STATE && $STATE != / ]] || { echo "env.sh: refusing state dir '$STATE'" >&2; exit 1; }
+LOGS=$STATE/logs
+RUN=$STATE/run
+IMAGES=$STATE/images
+LOCK=/run/lock/ctr-enter-e2e.lock
+
+NS=e2e
+CTRD_SOCK=/run/containerd/containerd.sock
+DOCKER_SOCK=/var/run/docker.sock
+REGISTRY_HOST=127.0.0.1
+REGISTRY_PORT=5000
+REGISTRY=$REGISTRY_HOST:$REGISTRY_PORT
+WAIT_SECS=20
+PKGS=(containerd runc docker.io docker-registry busybox-static redis-tools iproute2 procps util-linux file)
+DOCKER_NAMES=(taka-sidecar taka noshell) # removal order
+CTR_NAMES=(taka userns noshell)
+LABEL=ctr-enter-e2e=1
+PATH_ENV=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
+
+export PATH=$PATH:/usr/local/go/bin:/usr/local/sbin:/usr/sbin:/sbin
+export CONTAINERD_ADDRESS=$CTRD_SOCK
+export DOCKER_HOST=unix://$DOCKER_SOCK
+unset DOCKER_CONTEXT CONTAINERD_NAMESPACE CONTAINERD_SNAPSHOTTER
+
+# ---------------------------------------------------------------------------------------------
+# small helpers
+
+log() { printf 'env.sh: %s\n' "$*" >&2; }
+die() { printf 'env.sh: ERROR: %s\n' "$*" >&2; exit 1; }
+has_line() { grep -qxF -- "$1" <<<"$2"; } # has_line NEEDLE TEXT (no pipe: safe with pipefail)
+
+ctr_() { timeout 60 ctr "$@"; }
+ctrn() { timeout 60 ctr -n "$NS" "$@"; }
+dk() { timeout 120 docker "$@"; }
+
+# /proc/PID/stat fields after "(comm) ": state is the 1st, starttime the 20th.
+proc_field() { # proc_field PID N
+	local s
+	s=$(cat "/proc/$1/stat" 2>/dev/null) || return 1
+	s=${s##*) }
+	# shellcheck disable=SC2086
+	set -- $s "$2"
+	local n=${!#}
+	echo "${!n}"
+}
+# Alive = exists and is not a zombie (PID 1 reaps late here, and kill -0 succeeds on zombies).
+proc_alive() {
+	local st
+	st=$(proc_field "$1" 1) || return 1
+	[[ $st != Z && $st != X ]]
+}
+
+tail_log() { # tail_log FILE
+	[[ -f $1 ]] || return 0
+	echo "---- last lines of $1 ----" >&2
+	tail -n 25 "$1" >&2 || true
+	echo "----" >&2
+}
+
+# The daemons this script started: $RUN/NAME.pid holds "PID STARTTIME".
+record_daemon() { mkdir -p "$RUN" && echo "$2 $(proc_field "$2" 20)" >"$RUN/$1.pid"; }
+our_daemon_pid() { # prints the PID if NAME was started by us and still runs
+	local pid start
+	[[ -f $RUN/$1.pid ]] || return 1
+	read -r pid start <"$RUN/$1.pid" || return 1
+	proc_alive "$pid" || return 1
+	[[ $(proc_field "$pid" 20) == "$start" ]] || return 1
+	echo "$pid"
+}
+
+stop_pid() { # stop_pid PID WHAT SECS: SIGTERM, bounded wait, then SIGKILL
+	local pid=$1 what=$2 secs=$3 i
+	proc_alive "$pid" || return 0
+	log "stopping $what (pid $pid)"
+	kill -TERM "$pid" 2>/dev/null || true
+	for ((i = 0; i < secs * 10; i++)); do
+		proc_alive "$pid" || return 0
+		sleep 0.1
+	done
+	log "$what (pid $pid) did not stop within ${secs}s: SIGKILL"
+	kill -KILL "$pid" 2>/dev/null || true
+	for ((i = 0; i < 50; i++)); do
+		proc_alive "$pid" || return 0
+		sleep 0.1
+	done
+	die "$what (pid $pid) survived SIGKILL"
+}
+
+wait_for() { # wait_for WHAT PID LOGFILE CHECK-CMD...: bounded wait for CHECK, the daemon must stay alive
+	local what=$1 pid=$2 logf=$3 deadline=$((SECONDS + WAIT_SECS))
+	shift 3
+	while ((SECONDS < deadline)); do
+		if "$@"; then return 0; fi
+		if [[ -n $pid ]] && ! proc_alive "$pid"; then
+			tail_log "$logf"
+			die "$what (pid $pid) exited during startup; log: $logf"
+		fi
+		sleep 0.2
+	done
+	tail_log "$logf"
+	die "$what did not come up within ${WAIT_SECS}s; log: $logf"
+}
+
+take_lock() {
+	mkdir -p "$(dirname "$LOCK")"
+	exec 9>"$LOCK"
+	flock -w 300 9 || die "another env.sh holds $LOCK for more than 300s"
+}
+
+# ---------------------------------------------------------------------------------------------
+# step 1: packages
+
+install_packages() {
+	local p missing=()
+	for p in "${PKGS[@]}"; do
+		[[ $(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true) == installed ]] || missing+=("$p")
+	done
+	((${#missing[@]} == 0)) && return 0
+	log "installing: ${missing[*]}"
+	mkdir -p "$LOGS"
+	if ! { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"; } >>"$LOGS/apt.log" 2>&1; then
+		tail_log "$LOGS/apt.log"
+		die "apt-get failed; log: $LOGS/apt.log"
+	fi
+}
+
+# ---------------------------------------------------------------------------------------------
+# step 2: daemons
+
+# ctr blocks ~10s when the socket is missing: check for it first.
+containerd_up() { [[ -S $CTRD_SOCK ]] && timeout 5 ctr version >/dev/null 2>&1; }
+docker_up() { [[ -S $DOCKER_SOCK ]] && timeout 10 docker version >/dev/null 2>&1; }
+registry_up() { timeout 2 bash -c "exec 3<>/dev/tcp/$REGISTRY_HOST/$REGISTRY_PORT" 2>/dev/null; }
+
+check_exe() { # check_exe PID NAME: $! of `setsid X &` must become X itself (setsid forks only when leader)
+	local exe i
+	for ((i = 0; i < 50; i++)); do
+		exe=$(readlink "/proc/$1/exe" 2>/dev/null || true)
+		[[ ${exe##*/} == "$2" ]] && return 0
+		[[ ${exe##*/} == setsid ]] || break
+		sleep 0.05
+	done
+	die "expected $2 at pid $1, found '${exe:-nothing}'"
+}
+
+start_containerd() {
+	if containerd_up; then
+		log "containerd already answers on $CTRD_SOCK$(our_daemon_pid containerd >/dev/null && echo ' (started by env.sh)')"
+		return 0
+	fi
+	command -v containerd >/dev/null || die "containerd is not installed"
+	mkdir -p "$LOGS"
+	log "starting containerd (log: $LOGS/containerd.log)"
+	setsid containerd </dev/null >>"$LOGS/containerd.log" 2>&1 9>&- &
+	local pid=$!
+	check_exe "$pid" containerd
+	record_daemon containerd "$pid"
+	wait_for containerd "$pid" "$LOGS/containerd.log" containerd_up
+}
+
+start_dockerd() {
+	if docker_up; then
+		log "dockerd already answers on $DOCKER_SOCK$(our_daemon_pid dockerd >/dev/null && echo ' (started by env.sh)')"
+		return 0
+	fi
+	command -v dockerd >/dev/null || die "dockerd is not installed"
+	mkdir -p "$LOGS" "$RUN"
+	# Remember whether docker0 existed, so that `down` removes the bridge only if a dockerd that
+	# env.sh started made it (the mark stays until `down` removes the state dir).
+	ip link show docker0 >/dev/null 2>&1 || touch "$RUN/docker0.ours"
+	log "starting dockerd (log: $LOGS/dockerd.log)"
+	# --ip-forward=false: do not flip the host's net.ipv4.ip_forward (nothing here needs routing).
+	setsid dockerd --containerd="$CTRD_SOCK" --iptables=false --ip-forward=false \
+		</dev/null >>"$LOGS/dockerd.log" 2>&1 9>&- &
+	local pid=$!
+	check_exe "$pid" dockerd
+	record_daemon dockerd "$pid"
+	wait_for dockerd "$pid" "$LOGS/dockerd.log" docker_up
+}
+
+start_registry() {
+	if registry_up; then
+		log "something already listens on $REGISTRY$(our_daemon_pid registry >/dev/null && echo ' (our registry)')"
+		return 0
+	fi
+	mkdir -p "$LOGS" "$STATE/registry/data"
+	cat >"$STATE/registry/config.yml" <<EOF
+version: 0.1
+log:
+  level: warn
+  fields:
+    service: registry
+storage:
+  filesystem:
+    rootdirectory: $STATE/registry/data
+  delete:
+    enabled: true
+http:
+  addr: $REGISTRY
+EOF
+	log "starting docker-registry on $REGISTRY (log: $LOGS/registry.log)"
+	setsid docker-registry serve "$STATE/registry/config.yml" </dev/null >>"$LOGS/registry.log" 2>&1 9>&- &
+	local pid=$!
+	check_exe "$pid" docker-registry
+	record_daemon registry "$pid"
+	wait_for docker-registry "$pid" "$LOGS/registry.log" registry_up
+}
+
+# ---------------------------------------------------------------------------------------------
+# step 3: images, as single-layer docker-archive tarballs (the `docker save` format)
+
+json_strings() { # json_strings A B ... -> "A","B" (the arguments need no escaping but quotes/backslashes)
+	local out="" s
+	for s in "$@"; do
+		s=${s//\\/\\\\}
+		s=${s//\"/\\\"}
+		out+="${out:+,}\"$s\""
+	done
+	printf '%s' "$out"
+}
+
+# make_archive NAME REF ROOTFS CONFIG-FIELDS: writes $IMAGES/NAME.tar and $IMAGES/NAME.id (config digest)
+make_archive() {
+	local name=$1 ref=$2 root=$3 cfg=$4
+	local work=$STATE/build/$name.archive arch layer_hex cfg_hex
+	arch=$(dpkg --print-architecture)
+	rm -rf "$work" && mkdir -p "$work"
+	(cd "$root" && find . -mindepth 1 -printf '%P\n' | sort) >"$work/files"
+	tar -C "$root" -cf "$work/layer.tar" --no-recursion --format=gnu --numeric-owner \
+		--owner=0 --group=0 --mtime=@0 -T "$work/files"
+	layer_hex=$(sha256sum "$work/layer.tar" | cut -d' ' -f1)
+	mkdir -p "$work/out/$layer_hex"
+	mv "$work/layer.tar" "$work/out/$layer_hex/layer.tar"
+	printf '{"architecture":"%s","os":"linux","created":"1970-01-01T00:00:00Z","config":{%s},"rootfs":{"type":"layers","diff_ids":["sha256:%s"]},"history":[{"created":"1970-01-01T00:00:00Z","created_by":"ctr-enter e2e/env.sh"}]}' \
+		"$arch" "$cfg" "$layer_hex" >"$work/config.json"
+	cfg_hex=$(sha256sum "$work/config.json" | cut -d' ' -f1)
+	mv "$work/config.json" "$work/out/$cfg_hex.json"
+	printf '[{"Config":"%s.json","RepoTags":["%s"],"Layers":["%s/layer.tar"]}]' \
+		"$cfg_hex" "$ref" "$layer_hex" >"$work/out/manifest.json"
+	printf '{"%s":{"%s":"%s"}}' "${ref%:*}" "${ref##*:}" "$layer_hex" >"$work/out/repositories"
+	tar -C "$work/out" -cf "$IMAGES/$name.tar.tmp" --no-recursion --format=gnu --numeric-owner --owner=0 --group=0 \
+		--mtime=@0 manifest.json repositories "$cfg_hex.json" "$layer_hex" "$layer_hex/layer.tar"
+	mv "$IMAGES/$name.tar.tmp" "$IMAGES/$name.tar"
+	echo "sha256:$cfg_hex" >"$IMAGES/$name.id"
+	rm -rf "$work"
+}
+
+busybox_bin() {
+	local b
+	for b in /bin/busybox /usr/bin/busybox; do
+		if [[ -x $b ]] && file -L "$b" | grep -q 'statically linked'; then
+			echo "$b"
+			return 0
+		fi
+	done
+	die "no static busybox found (package busybox-static)"
+}
+redis_bin() { # Debian's redis-tools ships redis-server's ELF as redis-check-rdb
+	local b
+	for b in /usr/bin/redis-server /usr/bin/redis-check-rdb; do
+		[[ -x $b ]] && { readlink -f "$b"; return 0; }
+	done
+	die "no redis-server/redis-check-rdb found (package redis-tools)"
+}
+
+# The busybox tree (busybox + one symlink per applet + /etc/passwd, /etc/group), made once per run.
+BUSYBOX_BASE=
+busybox_base() {
+	local root=$STATE/build/busybox.base bb applet dirs=() links=()
+	[[ -n $BUSYBOX_BASE ]] && return 0
+	bb=$(busybox_bin)
+	rm -rf "$root" && mkdir -p "$root"
+	while read -r applet; do
+		[[ -n $applet && $applet != bin/busybox ]] || continue
+		links+=("$applet")
+		[[ $applet != */* ]] || dirs+=("$root/${applet%/*}")
+	done < <("$bb" --list-full)
+	((${#links[@]} > 100)) || die "$bb --list-full lists only ${#links[@]} applets"
+	mkdir -p "$root"/{bin,sbin,usr/bin,usr/sbin,etc,root,tmp,var} "${dirs[@]}"
+	chmod 1777 "$root/tmp"
+	chmod 700 "$root/root"
+	cp "$bb" "$root/bin/busybox"
+	chmod 755 "$root/bin/busybox"
+	for applet in "${links[@]}"; do ln -s /bin/busybox "$root/$applet"; done
+	cat >"$root/etc/passwd" <<'EOF2'
+root:x:0:0:root:/root:/bin/sh
+daemon:x:1:1:daemon:/usr/sbin:/bin/false
+nobody:x:65534:65534:nobody:/nonexistent:/bin/false
+EOF2
+	cat >"$root/etc/group" <<'EOF2'
+root:x:0:
+daemon:x:1:
+nogroup:x:65534:
+EOF2
+	BUSYBOX_BASE=$root
+}
+
+fill_busybox_rootfs() { # fill_busybox_rootfs DIR
+	busybox_base
+	cp -a "$BUSYBOX_BASE/." "$1/"
+}
+
+fill_redis_rootfs() { # fill_redis_rootfs DIR: busybox + redis-server + the libs ldd lists (same paths)
+	local root=$1 rs lib
+	fill_busybox_rootfs "$root"
+	rs=$(redis_bin)
+	cp "$rs" "$root/usr/bin/redis-server"
+	chmod 755 "$root/usr/bin/redis-server"
+	while read -r lib; do
+		mkdir -p "$root${lib%/*}"
+		cp -L "$lib" "$root$lib"
+	done < <(ldd "$rs" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}' | sort -u)
+	[[ -n $(find "$root" -name 'ld-linux*' -print -quit) ]] || die "dynamic loader missing from redis image (ldd output?)"
+}
+
+build_pause() { # build_pause OUT: the static /pause of the noshell image
+	local out=$1 src=$E2E_DIR/testdata/pause/main.go work=$STATE/build/pause-src
+	[[ -f $src ]] || die "missing $src"
+	command -v go >/dev/null || die "the Go toolchain is needed to build $src (noshell image)"
+	rm -rf "$work" && mkdir -p "$work"
+	cp "$src" "$work/main.go"
+	printf 'module ctr-enter-e2e/pause\n\ngo 1.21\n' >"$work/go.mod"
+	# Built outside the repo's module so that its go.mod (edited by others) cannot break this.
+	# (go needs a cache dir: $HOME/.cache by default; CI may run without HOME)
+	[[ -n ${HOME:-} || -n ${GOCACHE:-} ]] || export GOCACHE=$STATE/gocache
+	(cd "$work" && GOTOOLCHAIN=local GOWORK=off GOFLAGS="" GO111MODULE=on CGO_ENABLED=0 \
+		go build -trimpath -ldflags='-s -w' -o "$out" .) >>"$LOGS/go-build.log" 2>&1 ||
+		{ tail_log "$LOGS/go-build.log"; die "go build of $src failed"; }
+	rm -rf "$work"
+	file "$out" | grep -q 'statically linked' || die "$out is not static"
+}
+
+# A recipe stamp per image: rebuild when the script, the sources or the packages change.
+recipe() {
+	{
+		sha256sum "$SCRIPT_PATH"
+		[[ $1 != noshell ]] || sha256sum "$E2E_DIR/testdata/pause/main.go"
+		dpkg-query -W busybox-static redis-tools 2>/dev/null || true
+	} | sha256sum | cut -d' ' -f1
+}
+
+build_image() { # build_image busybox|redis|noshell
+	local name=$1 stamp root
+	stamp=$(recipe "$name")
+	if [[ -f $IMAGES/$name.tar && -f $IMAGES/$name.id && $(cat "$IMAGES/$name.recipe" 2>/dev/null) == "$stamp" ]]; then
+		return 0
+	fi
+	mkdir -p "$IMAGES" "$LOGS"
+	root=$STATE/build/$name.rootfs
+	rm -rf "$root" && mkdir -p "$root"
+	log "building image ctr-enter-test/$name:latest"
+	case $name in
+	busybox)
+		fill_busybox_rootfs "$root"
+		make_archive busybox ctr-enter-test/busybox:latest "$root" \
+			"\"Env\":[$(json_strings "PATH=$PATH_ENV")],\"Cmd\":[\"sh\"]"
+		;;
+	redis)
+		fill_redis_rootfs "$root"
+		make_archive redis ctr-enter-test/redis:latest "$root" \
+			"\"Env\":[$(json_strings "PATH=$PATH_ENV" REDIS_TEST_VAR=from-image)],\"Cmd\":[$(json_strings redis-server --save "" --appendonly no --protected-mode no)],\"ExposedPorts\":{\"6379/tcp\":{}}"
+		;;
+	noshell)
+		build_pause "$root/pause"
+		chmod 755 "$root/pause"
+		make_archive noshell ctr-enter-test/noshell:latest "$root" \
+			"\"Env\":[$(json_strings "PATH=$PATH_ENV")],\"Entrypoint\":[\"/pause\"]"
+		;;
+	esac
+	rm -rf "$root"
+	echo "$stamp" >"$IMAGES/$name.recipe"
+}
+
+# The name `ctr image import` gives a docker-archive RepoTag (normalized: docker.io/...).
+ctr_ref() { echo "docker.io/ctr-enter-test/$1:latest"; }
+
+import_containerd() { # import_containerd NAME
+	local name=$1 ref id refs
+	ref=$(ctr_ref "$name")
+	id=$(cat "$IMAGES/$name.id")
+	refs=$(ctrn images ls -q)
+	if has_line "$ref" "$refs" && [[ $(cat "$IMAGES/$name.ctr-imported" 2>/dev/null) == "$id" ]]; then
+		return 0
+	fi
+	log "importing $ref into containerd namespace $NS"
+	ctrn images import "$IMAGES/$name.tar" >/dev/null
+	refs=$(ctrn images ls -q)
+	has_line "$ref" "$refs" || die "ctr image import did not create $ref (have: ${refs//$'\n'/ })"
+	echo "$id" >"$IMAGES/$name.ctr-imported"
+}
+
+import_docker() { # import_docker NAME
+	local name=$1 ref=ctr-enter-test/$1:latest id
+	id=$(cat "$IMAGES/$name.id")
+	[[ $(dk image inspect -f '{{.Id}}' "$ref" 2>/dev/null || true) == "$id" ]] && return 0
+	log "loading $ref into docker"
+	dk load -i "$IMAGES/$name.tar" >/dev/null
+	[[ $(dk image inspect -f '{{.Id}}' "$ref") == "$id" ]] || die "docker load did not give $ref the id $id"
+}
+
+push_registry() {
+	local ref=$REGISTRY/busybox:latest
+	dk tag ctr-enter-test/busybox:latest "$ref"
+	log "pushing $ref"
+	dk push "$ref" >"$LOGS/push.log" 2>&1 || { tail_log "$LOGS/push.log"; die "docker push $ref failed"; }
+}
+
+# ---------------------------------------------------------------------------------------------
+# step 4: containers
+
+ctr_task_status() { { ctrn tasks ls 2>/dev/null || true; } | awk -v id="$1" '$1 == id {print $3}'; }
+ctr_task_pid() { { ctrn tasks ls 2>/dev/null || true; } | awk -v id="$1" '$1 == id {print $2}'; }
+
+ctr_remove_container() { # kill + delete the task, delete the container (and its snapshot)
+	local id=$1
+	ctrn tasks kill -a -s SIGKILL "$id" >/dev/null 2>&1 || true
+	ctrn tasks rm -f "$id" >/dev/null 2>&1 || true
+	ctrn containers rm "$id" >/dev/null
+}
+
+# ctr_up ID REF [ctr run options...] -- [COMMAND...]: start it unless its task runs already.
+ctr_up() {
+	local id=$1 ref=$2 status opts=()
+	shift 2
+	while (($#)) && [[ $1 != -- ]]; do
+		opts+=("$1")
+		shift
+	done
+	(($#)) && shift
+	status=$(ctr_task_status "$id")
+	if [[ $status == RUNNING ]]; then
+		log "containerd $NS/$id: already running (pid $(ctr_task_pid "$id"))"
+		return 0
+	fi
+	if has_line "$id" "$(ctrn containers ls -q)"; then
+		log "containerd $NS/$id: exists but its task is ${status:-missing}: recreating"
+		ctr_remove_container "$id"
+	fi
+	log "containerd $NS/$id: starting"
+	ctrn run -d --label "$LABEL" --log-uri "file://$LOGS/ctr-$id.log" "${opts[@]}" "$ref" "$id" "$@" >/dev/null
+	status=$(ctr_task_status "$id")
+	[[ $status == RUNNING ]] || { tail_log "$LOGS/ctr-$id.log"; die "containerd $NS/$id did not start (task: ${status:-missing})"; }
+}
+
+docker_state() { # true | false | missing
+	local st
+	if st=$(dk container inspect -f '{{.State.Running}}' "$1" 2>/dev/null); then echo "$st"; else echo missing; fi
+}
+docker_pid() { dk container inspect -f '{{.State.Pid}}' "$1" 2>/dev/null || true; }
+netns_of() { readlink "/proc/$1/ns/net" 2>/dev/null || true; }
+
+# docker_up_container NAME FORCE [docker run args...]: start it unless it runs already (FORCE=force:
+# recreate it even then). Sets DOCKER_CREATED=yes when it (re)created the container.
+DOCKER_CREATED=no
+docker_up_container() {
+	local name=$1 force=$2 st
+	shift 2
+	DOCKER_CREATED=no
+	st=$(docker_state "$name")
+	if [[ $st == true && $force != force ]]; then
+		log "docker $name: already running (pid $(docker_pid "$name"))"
+		return 0
+	fi
+	if [[ $st == true ]]; then
+		log "docker $name: must follow a new taka: recreating"
+		dk rm -f "$name" >/dev/null
+	elif [[ $st != missing ]]; then
+		log "docker $name: exists but is stopped: recreating"
+		dk rm -f "$name" >/dev/null
+	fi
+	log "docker $name: starting"
+	# (with dockerd's --ip-forward=false, docker run warns that IPv4 forwarding is off: expected here)
+	if ! dk run -d --name "$name" --label "$LABEL" "$@" >/dev/null 2>"$LOGS/docker-run.err"; then
+		cat "$LOGS/docker-run.err" >&2
+		die "docker run $name failed"
+	fi
+	grep -v 'IPv4 forwarding is disabled' "$LOGS/docker-run.err" >&2 || true
+	st=$(docker_state "$name")
+	if [[ $st != true ]]; then
+		dk logs "$name" 2>&1 | tail -n 20 >&2 || true
+		die "docker $name did not start"
+	fi
+	DOCKER_CREATED=yes
+}
+
+wait_redis() { # wait_redis WHAT PID: redis answers PING on 127.0.0.1:6379 inside PID's net ns
+	local what=$1 pid=$2 deadline=$((SECONDS + WAIT_SECS))
+	while ((SECONDS < deadline)); do
+		if [[ $(timeout 3 nsenter -t "$pid" -n redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null || true) == PONG ]]; then
+			return 0
+		fi
+		proc_alive "$pid" || die "$what: redis-server (pid $pid) exited"
+		sleep 0.2
+	done
+	die "$what: redis-server (pid $pid) does not answer PING within ${WAIT_SECS}s"
+}
+
+rootfs_readonly() { # the mount at / of PID is read-only
+	awk '$5 == "/" {split($6, o, ","); ro = (o[1] == "ro")} END {exit !ro}' "/proc/$1/mountinfo"
+}
+
+up_containerd_containers() {
+	local pid map
+	ctr_up taka "$(ctr_ref redis)" --env TAKA_VAR=containerd-taka --
+	ctr_up userns "$(ctr_ref busybox)" --uidmap 0:100000:65536 --gidmap 0:100000:65536 -- sleep 1000000
+	ctr_up noshell "$(ctr_ref noshell)" --read-only --
+
+	pid=$(ctr_task_pid taka)
+	wait_redis "containerd $NS/taka" "$pid"
+	pid=$(ctr_task_pid userns)
+	map=$(awk '{$1 = $1; print}' "/proc/$pid/uid_map")
+	[[ $map == "0 100000 65536" ]] || die "containerd $NS/userns (pid $pid): uid_map is '$map', want '0 100000 65536'"
+	map=$(awk '{$1 = $1; print}' "/proc/$pid/gid_map")
+	[[ $map == "0 100000 65536" ]] || die "containerd $NS/userns (pid $pid): gid_map is '$map', want '0 100000 65536'"
+	pid=$(ctr_task_pid noshell)
+	rootfs_readonly "$pid" || die "containerd $NS/noshell (pid $pid): rootfs is not read-only"
+}
+
+up_docker_taka() {
+	docker_up_container taka no -e TAKA_VAR=docker-taka --cgroupns=private ctr-enter-test/redis:latest
+	wait_redis "docker taka" "$(docker_pid taka)"
+}
+
+up_docker_containers() {
+	local force=no pid_taka pid_side
+	up_docker_taka
+	# The sidecar must share the net ns of the taka that runs now.
+	if [[ $DOCKER_CREATED == yes ]]; then
+		force=force
+	elif [[ $(docker_state taka-sidecar) == true ]]; then
+		pid_side=$(docker_pid taka-sidecar)
+		pid_taka=$(docker_pid taka)
+		[[ $(netns_of "$pid_side") == "$(netns_of "$pid_taka")" ]] || force=force
+	fi
+	docker_up_container taka-sidecar "$force" --net=container:taka ctr-enter-test/busybox:latest sleep 1000000
+	docker_up_container noshell no --read-only ctr-enter-test/noshell:latest
+
+	pid_side=$(docker_pid taka-sidecar)
+	pid_taka=$(docker_pid taka)
+	[[ $(netns_of "$pid_side") == "$(netns_of "$pid_taka")" ]] || die "docker taka-sidecar does not share taka's net ns"
+	[[ $(dk inspect -f '{{.HostConfig.ReadonlyRootfs}}' noshell) == true ]] || die "docker noshell is not read-only"
+	rootfs_readonly "$(docker_pid noshell)" || die "docker noshell: rootfs is not read-only"
+}
+
+summary() { # summary [demo]
+	local id pid
+	echo
+	if [[ ${1:-} != demo ]] && containerd_up && has_line "$NS" "$(ctr_ namespaces ls -q)"; then
+		echo "containerd (socket $CTRD_SOCK), namespace $NS:"
+		for id in "${CTR_NAMES[@]}"; do
+			printf '  %-13s pid %-8s %s\n' "$id" "$(ctr_task_pid "$id")" \
+				"$(ctrn containers ls 2>/dev/null | awk -v id="$id" '$1 == id {print $2}') $(ctr_task_status "$id")"
+		done
+	fi
+	if docker_up; then
+		echo "docker (socket $DOCKER_SOCK):"
+		for id in taka taka-sidecar noshell; do
+			[[ $(docker_state "$id") != missing ]] || continue
+			printf '  %-13s pid %-8s %s\n' "$id" "$(docker_pid "$id")" \
+				"$(dk container inspect -f '{{.Config.Image}} {{.State.Status}} id={{.Id}}' "$id")"
+		done
+	fi
+	if [[ ${1:-} != demo ]] && registry_up; then
+		echo "registry: http://$REGISTRY (image $REGISTRY/busybox:latest)"
+	fi
+	echo "state dir: $STATE"
+}
+
+# ---------------------------------------------------------------------------------------------
+# down
+
+our_shims() { # PIDs of containerd shims serving namespace $1
+	local p cmd
+	for p in /proc/[0-9]*; do
+		cmd=$( { tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null || true)
+		[[ $cmd == *containerd-shim* && $cmd == *" -namespace $1 "* ]] || continue
+		if proc_alive "${p#/proc/}"; then echo "${p#/proc/}"; fi
+	done
+	return 0
+}
+
+ctr_kill_all_tasks() { # ctr_kill_all_tasks NAMESPACE: SIGKILL every task, wait, delete the tasks
+	local ns=$1 t tasks i
+	tasks=$(ctr_ -n "$ns" tasks ls -q 2>/dev/null || true)
+	[[ -n $tasks ]] || return 0
+	for t in $tasks; do
+		ctr_ -n "$ns" tasks kill -a -s SIGKILL "$t" >/dev/null 2>&1 || true
+	done
+	for ((i = 0; i < 100; i++)); do
+		[[ -z $(ctr_ -n "$ns" tasks ls 2>/dev/null | awk 'NR > 1 && $3 != "STOPPED"') ]] && break
+		sleep 0.1
+	done
+	for t in $tasks; do
+		ctr_ -n "$ns" tasks rm -f "$t" >/dev/null 2>&1 || log "could not delete task $ns/$t"
+	done
+}
+
+purge_ctr_namespace() {
+	local c i snaps leaf keys parents left
+	has_line "$NS" "$(ctr_ namespaces ls -q)" || { log "containerd namespace $NS: absent"; return 0; }
+	log "containerd namespace $NS: removing tasks, containers, images, snapshots, leases, content"
+	ctr_kill_all_tasks "$NS"
+	for c in $(ctrn containers ls -q); do ctrn containers rm "$c" >/dev/null || log "could not delete container $NS/$c"; done
+	local imgs
+	imgs=$(ctrn images ls -q)
+	# shellcheck disable=SC2086
+	[[ -z $imgs ]] || ctrn images rm --sync $imgs >/dev/null || log "could not delete images: ${imgs//$'\n'/ }"
+	# snapshots: delete leaves first (a parent cannot go before its children)
+	for ((i = 0; i < 20; i++)); do
+		snaps=$(ctrn snapshots ls 2>/dev/null | awk 'NR > 1 {print $1, $2}')
+		[[ -n $snaps ]] || break
+		keys=$(awk '{print $1}' <<<"$snaps")
+		parents=$(awk 'NF > 1 {print $2}' <<<"$snaps")
+		for leaf in $keys; do
+			has_line "$leaf" "$parents" || ctrn snapshots rm "$leaf" >/dev/null 2>&1 || true
+		done
+	done
+	for c in $(ctrn leases ls -q 2>/dev/null); do ctrn leases rm "$c" >/dev/null 2>&1 || true; done
+	local blobs
+	blobs=$(ctrn content ls -q 2>/dev/null || true)
+	# shellcheck disable=SC2086
+	[[ -z $blobs ]] || ctrn content rm $blobs >/dev/null 2>&1 || true
+	if ! left=$(ctr_ namespaces rm "$NS" 2>&1 >/dev/null); then
+		die "could not remove containerd namespace $NS: $left"
+	fi
+}
+
+# Does a stopped daemon still hold things of ours? (then `down` starts it for the time of the cleanup)
+containerd_has_ours() {
+	compgen -G "$IMAGES/*.ctr-imported" >/dev/null && return 0
+	[[ -n $(ls -A /run/containerd/io.containerd.runtime.v2.task/"$NS" 2>/dev/null) ]]
+}
+docker_has_ours() {
+	grep -qs 'ctr-enter-test/\|127.0.0.1:5000/' /var/lib/docker/image/*/repositories.json && return 0
+	local f
+	for f in /var/lib/docker/containers/*/config.v2.json; do
+		[[ -f $f ]] || continue
+		grep -q '"Name":"/\(taka\|taka-sidecar\|noshell\)"' "$f" && return 0
+	done
+	return 1
+}
+
+mounts_under() { # mount points under any of the given dirs, deepest first
+	awk -v dirs="$*" 'BEGIN {n = split(dirs, d, " ")}
+		{for (i = 1; i <= n; i++) if ($5 == d[i] || index($5, d[i] "/") == 1) {print length($5), $5; break}}' \
+		/proc/self/mountinfo | sort -rn | cut -d' ' -f2-
+}
+
+do_down() {
+	local pid ctrd_ours=no dockerd_ours=no registry_ours=no m leftover
+	take_lock
+
+	# Daemons: a stopped one that still holds our things is started for the cleanup (and stopped after).
+	if ! containerd_up && command -v containerd >/dev/null && { containerd_has_ours || docker_has_ours; } 2>/dev/null; then
+		log "containerd is not running but holds e2e state: starting it for the cleanup"
+		start_containerd
+	fi
+	if ! docker_up && command -v dockerd >/dev/null && docker_has_ours; then
+		log "dockerd is not running but holds e2e state: starting it for the cleanup"
+		start_dockerd
+	fi
+	our_daemon_pid containerd >/dev/null && ctrd_ours=yes
+	our_daemon_pid dockerd >/dev/null && dockerd_ours=yes
+	our_daemon_pid registry >/dev/null && registry_ours=yes
+
+	if docker_up; then
+		local n imgs
+		for n in "${DOCKER_NAMES[@]}"; do
+			[[ $(docker_state "$n") == missing ]] && continue
+			log "docker: removing container $n"
+			dk rm -f -v "$n" >/dev/null
+		done
+		imgs=$(dk images --format '{{.Repository}}:{{.Tag}}' | grep -E '^(ctr-enter-test/|127\.0\.0\.1:5000/)' || true)
+		if [[ -n $imgs ]]; then
+			log "docker: removing images ${imgs//$'\n'/ }"
+			# shellcheck disable=SC2086
+			dk rmi -f $imgs >/dev/null
+		fi
+	else
+		log "docker: not running, nothing to remove"
+	fi
+
+	if containerd_up; then
+		purge_ctr_namespace
+	else
+		log "containerd: not running, nothing to remove"
+	fi
+
+	if pid=$(our_daemon_pid registry); then stop_pid "$pid" docker-registry 10; fi
+	if pid=$(our_daemon_pid dockerd); then
+		stop_pid "$pid" dockerd 30
+		if [[ -f $RUN/docker0.ours ]] && ip link show docker0 >/dev/null 2>&1; then
+			log "removing the docker0 bridge dockerd created"
+			ip link del docker0 || true
+		fi
+	fi
+	if pid=$(our_daemon_pid containerd); then
+		# Stopping containerd leaves shims and their containers running: kill and delete every task first.
+		local ns
+		for ns in $(ctr_ namespaces ls -q 2>/dev/null || true); do
+			if [[ -n $(ctr_ -n "$ns" tasks ls -q 2>/dev/null || true) ]]; then
+				log "containerd namespace $ns: killing its tasks before stopping containerd"
+				ctr_kill_all_tasks "$ns"
+			fi
+		done
+		if [[ $dockerd_ours == yes ]]; then ctr_ namespaces rm moby >/dev/null 2>&1 || true; fi
+		stop_pid "$pid" containerd 20
+	fi
+
+	# Leftovers: shims of ours (they exit shortly after their task is deleted), mounts of ours.
+	local shims i
+	for ((i = 0; i < 50; i++)); do
+		shims=$(our_shims "$NS"; [[ $dockerd_ours == no ]] || our_shims moby)
+		[[ -n $shims ]] || break
+		sleep 0.1
+	done
+	for pid in $shims; do
+		log "killing leftover shim pid $pid: $( { tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null || true)"
+		kill -KILL "$pid" 2>/dev/null || true
+	done
+	local dirs=("$STATE")
+	[[ $ctrd_ours == yes ]] && dirs+=(/run/containerd /var/lib/containerd)
+	[[ $dockerd_ours == yes ]] && dirs+=(/run/docker /var/lib/docker)
+	while read -r m; do
+		[[ -n $m ]] || continue
+		log "unmounting leftover $m"
+		umount "$m" 2>/dev/null || umount -l "$m" || log "could not unmount $m"
+	done < <(mounts_under "${dirs[@]}")
+	leftover=$(mounts_under "$STATE" /run/containerd/io.containerd.runtime.v2.task/"$NS")
+	[[ -z $leftover ]] || die "mounts left under the state dir: $leftover"
+	shims=$(our_shims "$NS")
+	[[ -z $shims ]] || die "shims of namespace $NS still run: $shims"
+
+	rm -rf "$STATE"
+	local stopped=()
+	[[ $registry_ours == no ]] || stopped+=(docker-registry)
+	[[ $dockerd_ours == no ]] || stopped+=(dockerd)
+	[[ $ctrd_ours == no ]] || stopped+=(containerd)
+	log "down: done; daemons stopped: ${stopped[*]:-none (env.sh started none)}"
+	local other
+	other=$(mounts_under /run/containerd /var/lib/containerd /run/docker /var/lib/docker)
+	[[ -z $other ]] || log "mounts of daemons env.sh did not start remain (theirs): ${other//$'\n'/ }"
+}
+
+# ---------------------------------------------------------------------------------------------
+# commands
+
+do_up() {
+	take_lock
+	mkdir -p "$STATE" "$LOGS" "$RUN" "$IMAGES"
+	install_packages
+	start_containerd
+	start_dockerd
+	start_registry
+	local n
+	for n in busybox redis noshell; do build_image "$n"; done
+	rm -rf "$STATE/build"
+	for n in busybox redis noshell; do
+		import_containerd "$n"
+		import_docker "$n"
+	done
+	push_registry
+	up_containerd_containers
+	up_docker_containers
+	summary
+}
+
+do_demo() {
+	take_lock
+	if containerd_up && docker_up && [[ $(docker_state taka) == true ]]; then
+		log "containerd and dockerd run and the docker container taka already runs (pid $(docker_pid taka)): nothing to do"
+		return 0
+	fi
+	mkdir -p "$STATE" "$LOGS" "$RUN" "$IMAGES"
+	install_packages
+	start_containerd
+	start_dockerd
+	local n
+	for n in busybox redis; do build_image "$n"; done
+	rm -rf "$STATE/build"
+	for n in busybox redis; do import_docker "$n"; done
+	up_docker_taka
+	summary demo
+}
+
+do_status() {
+	summary
+}
+
+usage() {
+	sed -n '2,/^set -euo/p' "$SCRIPT_PATH" | sed -e '/^set -euo/d' -e 's/^# \{0,1\}//'
+}
+
+[[ $(id -u) == 0 ]] || die "must run as root"
+case ${1:-} in
+up) do_up ;;
+demo) do_demo ;;
+down) do_down ;;
+status) do_status ;;
+-h | --help | help) usage ;;
+*)
+	usage >&2
+	exit 2
+	;;
+esac
