@@ -1,10 +1,11 @@
 # ctr-enter: one static binary. Every build here links statically: cgo (for
 # the namespace-joining constructor) against glibc's static libc, with the
-# pure-Go resolver and user lookup so that nothing wants NSS or dlopen.
+# pure-Go resolver and user lookup so that nothing wants NSS or dlopen, and
+# without grpc's x/net/trace (html/template and its start-up cost).
 GO        ?= go
 BIN       := bin/ctr-enter
 VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
-TAGS      := netgo,osusergo
+TAGS      := netgo,osusergo,grpcnotrace
 LDFLAGS   := -s -w -extldflags -static -X main.version=$(VERSION)
 export CGO_ENABLED := 1
 
@@ -15,3 +16,36 @@ all: build
 build:
 	$(GO) build -trimpath -tags $(TAGS) -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/ctr-enter
 	@file $(BIN) | grep -q 'statically linked' || { echo "$(BIN) is not statically linked" >&2; exit 1; }
+
+# Unit tests: no root, no daemon.
+unit:
+	$(GO) vet ./...
+	$(GO) vet -tags e2e ./e2e/
+	$(GO) test -count=1 ./...
+
+# End-to-end tests against the environment e2e/env.sh brings up (and leaves
+# up: `e2e/env.sh down` removes it).
+e2e: build
+	e2e/env.sh up
+	CTR_ENTER_BIN=$(CURDIR)/$(BIN) $(GO) test -tags e2e -count=1 -v -timeout 20m ./e2e/
+
+# Everything, from a fresh machine: unit tests, then the real runtimes
+# installed, started, used and torn down again.
+test: unit build
+	e2e/env.sh up
+	status=0; CTR_ENTER_BIN=$(CURDIR)/$(BIN) $(GO) test -tags e2e -count=1 -v -timeout 20m ./e2e/ || status=$$?; \
+	e2e/env.sh down; exit $$status
+
+# The main job: a container to enter (brought up only where none runs), and
+# ctr-enter showing its processes from inside its namespaces.
+demo: build
+	e2e/env.sh demo
+	@ref=taka; ctr -n e2e containers ls -q 2>/dev/null | grep -qx taka && ref=docker://taka; \
+	set -x; $(BIN) $$ref --net --pid -- ps aux; $(BIN) $$ref -- cat /etc/hostname
+
+bench: build
+	e2e/env.sh up
+	$(GO) run ./bench -bin $(BIN)
+
+clean:
+	rm -rf bin

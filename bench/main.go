@@ -1,0 +1,85 @@
+// Command bench measures ctr-enter side by side with the tools it replaces,
+// in one run, on the same target, and prints medians and ratios. It needs
+// the test environment (e2e/env.sh up) and root; run it with `make bench`.
+//
+// Speed is measured here, never asserted in tests: the goals are printed
+// beside the numbers.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"sort"
+	"strings"
+	"time"
+)
+
+type contender struct {
+	name string
+	argv []string
+}
+
+func main() {
+	runs := flag.Int("n", 50, "runs of each command")
+	bin := flag.String("bin", "bin/ctr-enter", "ctr-enter binary")
+	flag.Parse()
+
+	pid, err := exec.Command("docker", "inspect", "-f", "{{.State.Pid}}", "taka").Output()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench: no Docker container taka (e2e/env.sh up):", err)
+		os.Exit(1)
+	}
+	p := strings.TrimSpace(string(pid))
+
+	enter := []contender{
+		{"nsenter -t PID -n -p true", []string{"nsenter", "-t", p, "-n", "-p", "true"}},
+		{"ctr-enter docker://taka --net --pid -- true", []string{*bin, "docker://taka", "--net", "--pid", "--", "true"}},
+		{"ctr-enter containerd://e2e/taka --net --pid -- true", []string{*bin, "containerd://e2e/taka", "--net", "--pid", "--", "true"}},
+		{"ctr-enter pid:PID --net --pid -- true", []string{*bin, "pid:" + p, "--net", "--pid", "--", "true"}},
+		{"docker exec taka true", []string{"docker", "exec", "taka", "true"}},
+	}
+	med := measure(enter, *runs)
+	fmt.Printf("Time to run `true` in taka's net and pid namespaces: median of %d runs each, interleaved\n", *runs)
+	base := med[0]
+	for i, c := range enter {
+		fmt.Printf("  %-55s %9.2f ms  %6.2fx nsenter\n", c.name, ms(med[i]), float64(med[i])/float64(base))
+	}
+	ours, docker := med[1], med[len(med)-1]
+	fmt.Printf("Goal: within 2.5x of nsenter: %.2fx (%s); 10x faster than docker exec: %.1fx (%s)\n",
+		float64(ours)/float64(base), verdict(float64(ours)/float64(base) <= 2.5),
+		float64(docker)/float64(ours), verdict(float64(docker)/float64(ours) >= 10))
+}
+
+// measure runs every contender n times, interleaved so that a slow moment
+// of the machine does not fall on one contender only, and returns medians.
+func measure(cs []contender, n int) []time.Duration {
+	times := make([][]time.Duration, len(cs))
+	for i := 0; i < n; i++ {
+		for j, c := range cs {
+			start := time.Now()
+			cmd := exec.Command(c.argv[0], c.argv[1:]...)
+			if out, err := cmd.CombinedOutput(); err != nil {
+				fmt.Fprintf(os.Stderr, "bench: %s: %v\n%s", c.name, err, out)
+				os.Exit(1)
+			}
+			times[j] = append(times[j], time.Since(start))
+		}
+	}
+	med := make([]time.Duration, len(cs))
+	for j := range cs {
+		sort.Slice(times[j], func(a, b int) bool { return times[j][a] < times[j][b] })
+		med[j] = times[j][n/2]
+	}
+	return med
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func verdict(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "NOT met"
+}
