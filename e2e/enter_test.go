@@ -358,7 +358,8 @@ func TestRecycledPIDIsRefused(t *testing.T) {
 	t.Cleanup(func() { exec.Command("docker", "rm", "-f", "e2e-recycled").Run() })
 	victim := dockerPID(t, "e2e-recycled")
 
-	cmd := command("docker://e2e-recycled", "--", "touch", "/tmp/joined")
+	marker := fmt.Sprintf("/tmp/e2e-joined-%d", time.Now().UnixNano())
+	cmd := command("docker://e2e-recycled", "--", "touch", marker)
 	cmd.Env = append(cmd.Env, "CTR_ENTER_TEST_STOP=before-open")
 	var stdout, stderr strings.Builder
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -385,7 +386,7 @@ func TestRecycledPIDIsRefused(t *testing.T) {
 	if err == nil || r.code != 125 || !strings.Contains(r.stderr, "reused") {
 		t.Errorf("joining a recycled PID was not refused:\n%v", r)
 	}
-	if _, err := os.Stat(fmt.Sprintf("/proc/%d/root/tmp/joined", victim)); err == nil {
+	if _, err := os.Stat(fmt.Sprintf("/proc/%d/root%s", victim, marker)); err == nil {
 		t.Errorf("the command ran in the impostor")
 	}
 }

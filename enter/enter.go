@@ -34,12 +34,15 @@ type Options struct {
 	// target differs from ctr-enter. Kinds the target shares with
 	// ctr-enter are never joined: there is nothing to join.
 	Namespaces Set
-	Args       []string // the command and its arguments
+	Args       []string // the command and its arguments; none: a shell
 	Env        []string // KEY=VALUE, on top of the target's environment
 	Workdir    string   // "" means the target's, when its mount namespace is joined
 	// Interactive streams Stdin to the command (docker exec -i); otherwise
 	// the command's stdin is /dev/null.
-	Interactive            bool
+	Interactive bool
+	// TTY gives the command a terminal of its own (docker exec -t), relayed
+	// to Stdin and Stdout, with the operator's terminal in raw mode.
+	TTY                   bool
 	Stdin, Stdout, Stderr *os.File
 }
 
@@ -51,19 +54,23 @@ const defaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbi
 // when a signal N killed it). An error is ctr-enter's own failure, or the
 // command's failure to start; it is an *Error with the exit code to use.
 func Run(ctx context.Context, p *target.Process, opts Options) (int, error) {
-	if len(opts.Args) == 0 {
-		return 0, toolError(errors.New("no command given"))
-	}
 	join, err := namespacesToJoin(p, opts.Namespaces)
 	if err != nil {
 		return 0, toolError(err)
 	}
-	env, err := environment(p, opts.Env)
+	if len(opts.Args) == 0 {
+		sh, err := shell(p, join.Has(unix.CLONE_NEWNS))
+		if err != nil {
+			return 0, toolError(err)
+		}
+		opts.Args = []string{sh}
+	}
+	env, err := environment(p, opts.Env, opts.TTY)
 	if err != nil {
 		return 0, toolError(err)
 	}
 
-	pl := plan{ns: join, execFd: -1, uid: -1, gid: -1, ppid: os.Getpid()}
+	pl := plan{ns: join, execFd: -1, uid: -1, gid: -1, ppid: os.Getpid(), tty: opts.TTY}
 	if join.Has(unix.CLONE_NEWUSER) {
 		// As nsenter does: root of the joined user namespace, which is
 		// what holds the capabilities there.
@@ -118,12 +125,30 @@ func Run(ctx context.Context, p *target.Process, opts Options) (int, error) {
 		// output must not keep ctr-enter waiting for ever.
 		WaitDelay: time.Second,
 	}
-	stdinDone, err := setStdio(cmd, opts)
-	if err != nil {
-		errW.Close()
-		return 0, toolError(err)
+	var term *terminal
+	if opts.TTY {
+		master, slave, err := openPty(p, join.Has(unix.CLONE_NEWNS))
+		if err != nil {
+			errW.Close()
+			return 0, toolError(err)
+		}
+		defer slave.Close()
+		cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+		if term, err = newTerminal(master, opts.Stdin, opts.Stdout, opts.Interactive); err != nil {
+			master.Close()
+			errW.Close()
+			return 0, toolError(err)
+		}
+		// Restored on every way out of Run, panics included.
+		defer term.finish()
+	} else {
+		stdinDone, err := setStdio(cmd, opts)
+		if err != nil {
+			errW.Close()
+			return 0, toolError(err)
+		}
+		defer stdinDone()
 	}
-	defer stdinDone()
 
 	sigs := make(chan os.Signal, 8)
 	signal.Notify(sigs, unix.SIGTERM, unix.SIGHUP, unix.SIGUSR1, unix.SIGUSR2, unix.SIGINT, unix.SIGQUIT)
@@ -134,7 +159,13 @@ func Run(ctx context.Context, p *target.Process, opts Options) (int, error) {
 	if err != nil {
 		return 0, toolError(fmt.Errorf("start: %w", err))
 	}
-	go forwardSignals(sigs, cmd.Process)
+	if term != nil {
+		// Only the command may hold its side of the pty: the master
+		// reads EOF when the command's last process is gone.
+		cmd.Stdin.(*os.File).Close()
+		term.start()
+	}
+	go forwardSignals(sigs, cmd.Process, opts.TTY)
 
 	// EOF on the error pipe means the payload was executed; anything else
 	// is the constructor telling why it was not.
@@ -148,10 +179,21 @@ func Run(ctx context.Context, p *target.Process, opts Options) (int, error) {
 
 // forwardSignals relays what one sends to ctr-enter to the command.
 // SIGINT and SIGQUIT are not relayed: a terminal sends them to the whole
-// foreground process group, the command included.
-func forwardSignals(sigs <-chan os.Signal, proc *os.Process) {
+// foreground process group, the command included (with -t, they arrive as
+// characters through the pty instead).
+//
+// With -t, SIGTERM and SIGHUP end the session as a terminal hangup would:
+// an interactive shell ignores SIGTERM but not SIGHUP. Whatever is still
+// there after a grace period is killed (killing the intermediate process
+// kills the command through its parent-death signal).
+func forwardSignals(sigs <-chan os.Signal, proc *os.Process, tty bool) {
 	for s := range sigs {
-		if s != unix.SIGINT && s != unix.SIGQUIT {
+		switch {
+		case s == unix.SIGINT || s == unix.SIGQUIT:
+		case tty && (s == unix.SIGTERM || s == unix.SIGHUP):
+			proc.Signal(unix.SIGHUP)
+			time.AfterFunc(2*time.Second, func() { proc.Kill() })
+		default:
 			proc.Signal(s)
 		}
 	}
@@ -204,7 +246,9 @@ func namespacesToJoin(p *target.Process, want Set) (Set, error) {
 
 // environment is the target's environment with extra on top: never the
 // host's, which may hold credentials and says nothing true about the target.
-func environment(p *target.Process, extra []string) ([]string, error) {
+// A terminal session also gets the operator's TERM (xterm if none), as
+// with docker exec -t.
+func environment(p *target.Process, extra []string, tty bool) ([]string, error) {
 	base, err := p.Environ()
 	if err != nil {
 		return nil, err
@@ -225,6 +269,13 @@ func environment(p *target.Process, extra []string) ([]string, error) {
 	}
 	if _, ok := index["PATH"]; !ok {
 		env = append(env, defaultPath)
+	}
+	if _, ok := index["TERM"]; tty && !ok {
+		term := os.Getenv("TERM")
+		if term == "" {
+			term = "xterm"
+		}
+		env = append(env, "TERM="+term)
 	}
 	return env, nil
 }
@@ -281,20 +332,23 @@ func shebang(path string) []string {
 type plan struct {
 	pidfd, errFd, execFd int
 	ns                   Set
-	mountProc            bool
+	mountProc, tty       bool
 	uid, gid             int
 	ppid                 int
 	cwd                  string
 }
 
 func (p plan) String() string {
-	proc := 0
-	if p.mountProc {
-		proc = 1
-	}
 	// cwd goes last: it is the only field that may hold spaces.
-	return fmt.Sprintf("pidfd=%d ns=%d err=%d exec=%d proc=%d uid=%d gid=%d ppid=%d cwd=%s",
-		p.pidfd, int(p.ns), p.errFd, p.execFd, proc, p.uid, p.gid, p.ppid, p.cwd)
+	return fmt.Sprintf("pidfd=%d ns=%d err=%d exec=%d proc=%d tty=%d uid=%d gid=%d ppid=%d cwd=%s",
+		p.pidfd, int(p.ns), p.errFd, p.execFd, b2i(p.mountProc), b2i(p.tty), p.uid, p.gid, p.ppid, p.cwd)
+}
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 // childError decodes the constructor's "CODE ERRNO MESSAGE" report.

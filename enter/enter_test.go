@@ -15,7 +15,7 @@ import (
 
 func TestPlanString(t *testing.T) {
 	p := plan{pidfd: 3, errFd: 4, execFd: -1, ns: Set(unix.CLONE_NEWNET | unix.CLONE_NEWPID), mountProc: true, uid: -1, gid: -1, ppid: 99, cwd: "/a dir/x"}
-	want := fmt.Sprintf("pidfd=3 ns=%d err=4 exec=-1 proc=1 uid=-1 gid=-1 ppid=99 cwd=/a dir/x", unix.CLONE_NEWNET|unix.CLONE_NEWPID)
+	want := fmt.Sprintf("pidfd=3 ns=%d err=4 exec=-1 proc=1 tty=0 uid=-1 gid=-1 ppid=99 cwd=/a dir/x", unix.CLONE_NEWNET|unix.CLONE_NEWPID)
 	if got := p.String(); got != want {
 		t.Errorf("plan = %q, want %q", got, want)
 	}
@@ -24,13 +24,18 @@ func TestPlanString(t *testing.T) {
 func TestEnvironmentIsTheTargets(t *testing.T) {
 	t.Setenv("HOST_CANARY", "leak")
 	p := &target.Process{Target: &target.Target{Env: []string{"A=1", "B=2", nsexec.EnvVar + "=forged"}}}
-	got, err := environment(p, []string{"B=3", "C=4"})
+	got, err := environment(p, []string{"B=3", "C=4"}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := []string{"A=1", "B=3", "C=4", defaultPath}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("environment = %q, want %q", got, want)
+	}
+	t.Setenv("TERM", "screen")
+	got, _ = environment(p, nil, true)
+	if want := []string{"A=1", "B=2", defaultPath, "TERM=screen"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("environment with a tty = %q, want %q", got, want)
 	}
 }
 
@@ -79,5 +84,27 @@ func TestChildError(t *testing.T) {
 	}
 	if e := childError([]byte("junk"), "x").(*Error); e.Code != ExitTool {
 		t.Errorf("malformed report gives code %d", e.Code)
+	}
+}
+
+func TestLoginShell(t *testing.T) {
+	passwd := []byte("root:x:0:0:root:/root:/bin/bash\nredis:x:999:999::/data:/sbin/nologin\nbad line\napp:x:1000:1000::/home/app:\n")
+	for uid, want := range map[int]string{0: "/bin/bash", 999: "/sbin/nologin", 1000: "", 5: ""} {
+		if got := loginShell(passwd, uid); got != want {
+			t.Errorf("loginShell(%d) = %q, want %q", uid, got, want)
+		}
+	}
+}
+
+func TestMapToNamespace(t *testing.T) {
+	m := []byte("         0     100000      65536\n")
+	if got, err := mapToNamespace(m, 100999); err != nil || got != 999 {
+		t.Errorf("mapToNamespace = %d, %v", got, err)
+	}
+	if _, err := mapToNamespace(m, 0); err == nil {
+		t.Error("unmapped id mapped")
+	}
+	if got, _ := mapToNamespace([]byte("0 0 4294967295\n"), 1000); got != 1000 {
+		t.Errorf("identity map gave %d", got)
 	}
 }

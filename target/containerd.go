@@ -10,7 +10,6 @@ import (
 	"github.com/containerd/containerd/v2/client"
 	"github.com/containerd/containerd/v2/pkg/namespaces"
 	"github.com/containerd/errdefs"
-	"github.com/containerd/errdefs/pkg/errgrpc"
 	"github.com/opencontainers/runtime-spec/specs-go"
 )
 
@@ -69,12 +68,26 @@ func (c *containerdSource) list(ctx context.Context) ([]*Target, error) {
 	}
 	var ts []*Target
 	for _, ns := range nss {
-		cs, err := c.client.ContainerService().List(namespaces.WithNamespace(ctx, ns))
+		nsctx := namespaces.WithNamespace(ctx, ns)
+		cs, err := c.client.ContainerService().List(nsctx)
 		if err != nil {
 			return nil, unavailable(ctx, Containerd, c.address, err)
 		}
+		resp, err := c.client.TaskService().List(nsctx, &tasks.ListTasksRequest{})
+		if err != nil {
+			return nil, unavailable(ctx, Containerd, c.address, err)
+		}
+		procs := map[string]*task.Process{}
+		for _, p := range resp.Tasks {
+			procs[p.ID] = p
+		}
 		for _, ctr := range cs {
 			t := &Target{Runtime: Containerd, Namespace: ns, ID: ctr.ID, Name: ctr.ID, Image: ctr.Image}
+			// A container without a task is not running.
+			if p := procs[ctr.ID]; p != nil {
+				t.PID = int(p.Pid)
+				t.Running = p.Status == task.Status_RUNNING || p.Status == task.Status_PAUSED
+			}
 			if n := ctr.Labels[labelNerdctlName]; n != "" {
 				t.names = append(t.names, n)
 			}
@@ -114,14 +127,5 @@ func (c *containerdSource) describe(ctx context.Context, t *Target) error {
 		t.Env = []string{}
 	}
 
-	resp, err := c.client.TaskService().Get(ctx, &tasks.GetRequest{ContainerID: t.ID})
-	if errdefs.IsNotFound(errgrpc.ToNative(err)) {
-		return nil // a container without a task is not running
-	}
-	if err != nil {
-		return unavailable(ctx, Containerd, c.address, err)
-	}
-	t.PID = int(resp.Process.Pid)
-	t.Running = resp.Process.Status == task.Status_RUNNING || resp.Process.Status == task.Status_PAUSED
 	return nil
 }

@@ -49,7 +49,7 @@ func (t *Target) Open() (*Process, error) {
 func (p *Process) Close() error { return p.Pidfd.Close() }
 
 func (p *Process) validate() error {
-	stat, err := p.readProc("stat", 4096)
+	stat, err := p.ReadProc("stat", 4096)
 	if err != nil {
 		return err
 	}
@@ -61,7 +61,7 @@ func (p *Process) validate() error {
 		return fmt.Errorf("%w: %s (pid %d) exited", ErrVanished, p.Target, p.PID)
 	}
 	if p.Runtime != PID {
-		cg, err := p.readProc("cgroup", 64<<10)
+		cg, err := p.ReadProc("cgroup", 64<<10)
 		if err != nil {
 			return err
 		}
@@ -82,9 +82,9 @@ func (p *Process) Check() error {
 	return nil
 }
 
-// readProc reads /proc/PID/name, bounded: the target controls how much some
-// of these files hold.
-func (p *Process) readProc(name string, limit int64) ([]byte, error) {
+// ReadProc reads /proc/PID/name, bounded: the target controls how much some
+// of these files hold. The caller must Check afterwards.
+func (p *Process) ReadProc(name string, limit int64) ([]byte, error) {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/%s", p.PID, name))
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("%w: %s (pid %d) exited", ErrVanished, p.Target, p.PID)
@@ -102,7 +102,7 @@ func (p *Process) Environ() ([]string, error) {
 	if p.Env != nil {
 		return p.Env, nil
 	}
-	b, err := p.readProc("environ", 1<<20)
+	b, err := p.ReadProc("environ", 1<<20)
 	if err != nil {
 		return nil, err
 	}

@@ -57,8 +57,7 @@ func (t *Target) String() string {
 	}
 }
 
-// Options says where the runtimes are. The zero value means their defaults,
-// overridden by CONTAINERD_ADDRESS, CONTAINERD_NAMESPACE and DOCKER_HOST.
+// Options says where the runtimes are.
 type Options struct {
 	ContainerdAddress   string
 	ContainerdNamespace string // when set, the only containerd namespace searched
@@ -68,20 +67,26 @@ type Options struct {
 	Timeout time.Duration
 }
 
+// Where the runtimes listen unless told otherwise.
+const (
+	DefaultContainerdAddress = "/run/containerd/containerd.sock"
+	DefaultDockerHost        = "unix:///var/run/docker.sock"
+)
+
 // OptionsFromEnv fills the runtime locations from the environment, as ctr and
-// docker do.
-func OptionsFromEnv() Options {
+// docker do, for callers that have no flags (shell completion).
+func OptionsFromEnv(timeout time.Duration) Options {
 	o := Options{
 		ContainerdAddress:   os.Getenv("CONTAINERD_ADDRESS"),
 		ContainerdNamespace: os.Getenv("CONTAINERD_NAMESPACE"),
 		DockerHost:          os.Getenv("DOCKER_HOST"),
-		Timeout:             5 * time.Second,
+		Timeout:             timeout,
 	}
 	if o.ContainerdAddress == "" {
-		o.ContainerdAddress = "/run/containerd/containerd.sock"
+		o.ContainerdAddress = DefaultContainerdAddress
 	}
 	if o.DockerHost == "" {
-		o.DockerHost = "unix:///var/run/docker.sock"
+		o.DockerHost = DefaultDockerHost
 	}
 	return o
 }
@@ -163,61 +168,17 @@ type source interface {
 func Resolve(ctx context.Context, ref Ref, opts Options, warn func(error)) (*Target, error) {
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
+	sources, err := openSources(ref, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer closeAll(sources)
 
-	var sources []source
-	if ref.Runtime == "" || ref.Runtime == Containerd {
-		ns := ref.Namespace
-		if ns == "" {
-			ns = opts.ContainerdNamespace
-		}
-		sources = append(sources, newContainerd(opts.ContainerdAddress, ns))
-	}
-	if ref.Runtime == "" || ref.Runtime == Docker {
-		d, err := newDocker(opts.DockerHost)
-		if err != nil {
-			return nil, err
-		}
-		sources = append(sources, d)
-	}
-	defer func() {
-		for _, s := range sources {
-			s.close()
-		}
-	}()
-
-	type result struct {
-		src     source
-		targets []*Target
-		err     error
-	}
-	results := make([]result, len(sources))
-	var wg sync.WaitGroup
-	for i, s := range sources {
-		wg.Go(func() {
-			ts, err := s.list(ctx)
-			results[i] = result{s, ts, err}
-		})
-	}
 	var pidTarget *Target
 	if ref.Runtime == "" || ref.Runtime == PID {
 		pidTarget = pidCandidate(ref.Name)
 	}
-	wg.Wait()
-
-	var all []*Target
-	var failures []error
-	for _, r := range results {
-		var noDaemon *noDaemonError
-		switch {
-		case errors.As(r.err, &noDaemon) && ref.Runtime == "":
-			// Not installed here: nothing to say.
-		case r.err != nil:
-			failures = append(failures, r.err)
-		default:
-			all = append(all, r.targets...)
-		}
-	}
-	all = dedupe(all)
+	all, failures := listAll(ctx, sources, ref.Runtime != "")
 	if pidTarget != nil {
 		all = append(all, pidTarget)
 	}
@@ -251,6 +212,70 @@ func Resolve(ctx context.Context, ref Ref, opts Options, warn func(error)) (*Tar
 		return nil, fmt.Errorf("%w: %s", ErrNotRunning, t)
 	}
 	return t, nil
+}
+
+// List returns every container the reachable runtimes know, running or
+// not, with the runtimes that failed to answer. A runtime that is not
+// installed here is not a failure.
+func List(ctx context.Context, opts Options) ([]*Target, []error) {
+	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
+	defer cancel()
+	sources, err := openSources(Ref{}, opts)
+	if err != nil {
+		return nil, []error{err}
+	}
+	defer closeAll(sources)
+	return listAll(ctx, sources, false)
+}
+
+// openSources returns the runtimes ref may be found in.
+func openSources(ref Ref, opts Options) ([]source, error) {
+	var sources []source
+	if ref.Runtime == "" || ref.Runtime == Containerd {
+		ns := ref.Namespace
+		if ns == "" {
+			ns = opts.ContainerdNamespace
+		}
+		sources = append(sources, newContainerd(opts.ContainerdAddress, ns))
+	}
+	if ref.Runtime == "" || ref.Runtime == Docker {
+		d, err := newDocker(opts.DockerHost)
+		if err != nil {
+			return nil, err
+		}
+		sources = append(sources, d)
+	}
+	return sources, nil
+}
+
+func closeAll(sources []source) {
+	for _, s := range sources {
+		s.close()
+	}
+}
+
+// listAll asks every source at once. A source whose daemon is not installed
+// is a failure only when the reference pinned it.
+func listAll(ctx context.Context, sources []source, pinned bool) (all []*Target, failures []error) {
+	results := make([][]*Target, len(sources))
+	errs := make([]error, len(sources))
+	var wg sync.WaitGroup
+	for i, s := range sources {
+		wg.Go(func() { results[i], errs[i] = s.list(ctx) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		var noDaemon *noDaemonError
+		switch {
+		case errors.As(err, &noDaemon) && !pinned:
+			// Not installed here: nothing to say.
+		case err != nil:
+			failures = append(failures, err)
+		default:
+			all = append(all, results[i]...)
+		}
+	}
+	return dedupe(all), failures
 }
 
 // dedupe drops containerd's view of Docker's containers (namespace moby,

@@ -72,8 +72,8 @@ func TestMatch(t *testing.T) {
 	all := dedupe(targets())
 	for _, tc := range []struct{ name, want string }{
 		{"taka", "docker://taka containerd://e2e/taka"}, // ambiguous: two exact
-		{"abc123", "docker://taka"},                      // exact ID
-		{"abc", "docker://taka"},                         // unique prefix
+		{"abc123", "docker://taka"},                     // exact ID
+		{"abc", "docker://taka"},                        // unique prefix
 		{"ab", "docker://taka containerd://default/abd999"},
 		{"tak", "containerd://e2e/taka"}, // a containerd ID is also its name
 		{"web/nginx", "containerd://k8s.io/f00d"},

@@ -13,8 +13,8 @@ import (
 // Namespace flags take nsenter's long names; -i, -t, -e and -w are docker
 // exec's (nsenter's -i and -u mean ipc and uts: use --ipc and --uts).
 type enterCmd struct {
-	Target  string   `arg:"" help:"Container name, ID, unique ID prefix or PID; or docker://NAME, containerd://[NS/]ID, pid:N."`
-	Command []string `arg:"" optional:"" help:"Command and arguments, after --. Default: /bin/sh."`
+	Target  string   `arg:"" predictor:"target" help:"Container name, ID, unique ID prefix or PID; or docker://NAME, containerd://[NS/]ID, pid:N."`
+	Command []string `arg:"" optional:"" help:"Command and arguments, after --. Default: the target user's shell."`
 
 	Mount  bool `group:"Namespaces (default: all in which the target differs)" help:"Join the mount namespace."`
 	UTS    bool `name:"uts" group:"Namespaces (default: all in which the target differs)" help:"Join the UTS namespace (hostname)."`
@@ -26,7 +26,8 @@ type enterCmd struct {
 	Time   bool `group:"Namespaces (default: all in which the target differs)" help:"Join the time namespace."`
 	All    bool `short:"a" group:"Namespaces (default: all in which the target differs)" help:"Join every namespace in which the target differs."`
 
-	Interactive bool     `short:"i" help:"Keep stdin open and stream it to the command."`
+	Interactive bool     `short:"i" help:"Keep stdin open and stream it to the command (default with no command, on a terminal)."`
+	TTY         bool     `short:"t" name:"tty" help:"Give the command a terminal (default with no command, on a terminal)."`
 	Env         []string `short:"e" placeholder:"KEY=VALUE" help:"Set an environment variable (on top of the target's)."`
 	Workdir     string   `short:"w" placeholder:"DIR" help:"Working directory (default: the target's, when its mount namespace is joined)."`
 }
@@ -39,6 +40,8 @@ func (c *enterCmd) Help() string {
   ctr-enter containerd://k8s.io/3f2a -- ip addr
   ctr-enter pid:4242 --net -- ss -tlnp       any process, by PID
   echo hi | ctr-enter taka -i -- cat         stream stdin
+  ctr-enter taka                             a shell, with a terminal when run from one
+  ctr-enter taka -it -- top                  a full-screen program
 
 The command runs with the target's environment (never the host's), in the
 target's working directory, with no open files but stdin, stdout and stderr.
@@ -83,23 +86,32 @@ func (c *enterCmd) Run(ctx context.Context, g *Globals) error {
 	}
 	defer p.Close()
 
-	args := c.Command
-	interactive := c.Interactive
-	if len(args) == 0 {
-		args, interactive = []string{"/bin/sh"}, true
+	// As docker exec -it, implied for a shell on a terminal.
+	interactive, tty := c.Interactive, c.TTY
+	if len(c.Command) == 0 {
+		interactive = true
+		tty = tty || enter.IsTerminal(os.Stdin)
 	}
 	status, err := enter.Run(ctx, p, enter.Options{
 		Namespaces:  c.namespaces(),
-		Args:        args,
+		Args:        c.Command,
 		Env:         c.Env,
 		Workdir:     c.Workdir,
 		Interactive: interactive,
+		TTY:         tty,
 		Stdin:       os.Stdin,
 		Stdout:      os.Stdout,
 		Stderr:      os.Stderr,
 	})
 	if err != nil {
 		return err
+	}
+	if status != 0 {
+		// The command may have died with its container: say so, since
+		// its status alone (SIGKILL's 137) does not.
+		if err := p.Check(); err != nil {
+			fmt.Fprintf(os.Stderr, "ctr-enter: session ended: %s\n", err)
+		}
 	}
 	return exitStatus(status)
 }

@@ -23,9 +23,9 @@ var version = "dev"
 
 // Globals are the flags every command takes: where the runtimes are.
 type Globals struct {
-	ContainerdAddress   string        `name:"containerd-address" env:"CONTAINERD_ADDRESS" default:"/run/containerd/containerd.sock" placeholder:"PATH" help:"containerd socket."`
+	ContainerdAddress   string        `name:"containerd-address" env:"CONTAINERD_ADDRESS" default:"${containerd_address}" placeholder:"PATH" help:"containerd socket."`
 	ContainerdNamespace string        `name:"containerd-namespace" env:"CONTAINERD_NAMESPACE" placeholder:"NS" help:"Search only this containerd namespace (default: all)."`
-	DockerHost          string        `name:"docker-host" env:"DOCKER_HOST" default:"unix:///var/run/docker.sock" placeholder:"URL" help:"Docker Engine API socket."`
+	DockerHost          string        `name:"docker-host" env:"DOCKER_HOST" default:"${docker_host}" placeholder:"URL" help:"Docker Engine API socket."`
 	Timeout             time.Duration `default:"5s" help:"Bound on every call to a container runtime."`
 }
 
@@ -41,8 +41,9 @@ func (g *Globals) targetOptions() target.Options {
 type cli struct {
 	Globals
 
-	Enter   enterCmd   `cmd:"" default:"withargs" help:"Run a command inside a container's namespaces (the default command)."`
-	Version versionCmd `cmd:"" help:"Print the version."`
+	Enter      enterCmd      `cmd:"" default:"withargs" help:"Run a command inside a container's namespaces (the default command)."`
+	Completion completionCmd `cmd:"" help:"Print a shell completion script (bash, zsh or fish)."`
+	Version    versionCmd    `cmd:"" help:"Print the version."`
 }
 
 const description = `Get into a running container: join its namespaces and run a command there.
@@ -61,11 +62,16 @@ func main() {
 		kong.Name("ctr-enter"),
 		kong.Description(description),
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
-		kong.Vars{"version": version},
+		kong.Vars{
+			"version":            version,
+			"containerd_address": target.DefaultContainerdAddress,
+			"docker_host":        target.DefaultDockerHost,
+		},
 	)
 	if err != nil {
 		panic(err)
 	}
+	completeCommandLine(parser)
 	kctx, err := parser.Parse(os.Args[1:])
 	if err != nil {
 		fail(fmt.Errorf("%w (see ctr-enter --help)", err))

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
@@ -43,7 +44,7 @@
 #define EXIT_NOT_FOUND 127
 
 struct plan {
-	int pidfd, nsflags, errfd, execfd, mountproc, uid, gid, ppid;
+	int pidfd, nsflags, errfd, execfd, mountproc, tty, uid, gid, ppid;
 	const char *cwd; // empty: keep the current directory
 };
 
@@ -63,9 +64,9 @@ static void __attribute__((noreturn)) fail(int code, const char *what)
 static int parse_plan(const char *spec, struct plan *p)
 {
 	int n = -1;
-	if (sscanf(spec, "pidfd=%d ns=%d err=%d exec=%d proc=%d uid=%d gid=%d ppid=%d cwd=%n",
-		   &p->pidfd, &p->nsflags, &p->errfd, &p->execfd, &p->mountproc,
-		   &p->uid, &p->gid, &p->ppid, &n) != 8 || n < 0)
+	if (sscanf(spec, "pidfd=%d ns=%d err=%d exec=%d proc=%d tty=%d uid=%d gid=%d ppid=%d cwd=%n",
+		   &p->pidfd, &p->nsflags, &p->errfd, &p->execfd, &p->mountproc, &p->tty,
+		   &p->uid, &p->gid, &p->ppid, &n) != 9 || n < 0)
 		return -1;
 	p->cwd = spec + n;
 	return 0;
@@ -152,6 +153,12 @@ static void change_dir(const char *cwd)
 
 static void __attribute__((noreturn)) exec_payload(const struct plan *p, char **argv)
 {
+	// A terminal session: the command leads a session of its own whose
+	// controlling terminal is its pty (stdin), so that job control and
+	// Ctrl-C work inside.
+	if (p->tty && (setsid() < 0 || ioctl(0, TIOCSCTTY, 0) < 0))
+		fail(EXIT_TOOL, "take the terminal");
+
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/alecthomas/kong"
+	"github.com/posener/complete"
+	"github.com/willabides/kongplete"
+
+	"github.com/ctr-enter/ctr-enter/target"
+)
+
+// completionCmd prints what a shell needs to ask ctr-enter for completions
+// (kongplete answers them: commands, flags, and target names).
+type completionCmd struct {
+	Shell string `arg:"" enum:"bash,zsh,fish" help:"bash, zsh or fish."`
+}
+
+func (c *completionCmd) Help() string {
+	return `Examples:
+  source <(ctr-enter completion bash)                 # bash, this shell
+  ctr-enter completion bash > /etc/bash_completion.d/ctr-enter
+  source <(ctr-enter completion zsh)                  # zsh
+  ctr-enter completion fish | source                  # fish`
+}
+
+var completionScripts = map[string]string{
+	"bash": "complete -C %[1]q %[2]s\n",
+	"zsh":  "autoload -U +X bashcompinit && bashcompinit\ncomplete -C %[1]q %[2]s\n",
+	"fish": `function __complete_%[2]s
+    set -lx COMP_LINE (commandline -cp)
+    test -z (commandline -ct)
+    and set COMP_LINE "$COMP_LINE "
+    %[1]q
+end
+complete -f -c %[2]s -a "(__complete_%[2]s)"
+`,
+}
+
+func (c *completionCmd) Run() error {
+	bin, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	fmt.Printf(completionScripts[c.Shell], bin, filepath.Base(os.Args[0]))
+	return nil
+}
+
+// completeCommandLine answers a shell asking for completions (COMP_LINE is
+// set) and exits; otherwise it returns at once.
+func completeCommandLine(parser *kong.Kong) {
+	if os.Getenv("COMP_LINE") == "" {
+		return
+	}
+	cmd, err := kongplete.Command(parser, kongplete.WithPredictor("target", targetPredictor()))
+	if err != nil {
+		os.Exit(1)
+	}
+	// enter is the default command: its target and flags complete at the
+	// top level too (kongplete knows only explicit subcommands).
+	enter := cmd.Sub["enter"]
+	cmd.Args = enter.Args
+	for name, p := range enter.GlobalFlags {
+		cmd.GlobalFlags[name] = p
+	}
+	c := complete.New(parser.Model.Name, cmd)
+	c.Out = os.Stdout
+	c.Complete()
+	os.Exit(0)
+}
+
+// targetPredictor completes target names from the runtimes, quickly or not
+// at all: a shell waiting on a hung daemon is worse than no completion.
+func targetPredictor() complete.Predictor {
+	return complete.PredictFunc(func(args complete.Args) []string {
+		ts, _ := target.List(context.Background(), target.OptionsFromEnv(time.Second))
+		var names []string
+		for _, t := range ts {
+			if !t.Running {
+				continue
+			}
+			names = append(names, target.Clean(t.Name), t.String())
+		}
+		return complete.PredictSet(names...).Predict(args)
+	})
+}

@@ -1,0 +1,181 @@
+package enter
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"time"
+
+	"github.com/creack/pty"
+	"golang.org/x/sys/unix"
+
+	"github.com/ctr-enter/ctr-enter/target"
+)
+
+// openPty allocates the command's terminal. Inside the target's mount
+// namespace it comes from the target's own devpts, so that `tty` there names
+// a /dev/pts/N that exists (as with docker exec -t); otherwise from the
+// host's. Never the operator's own terminal: a process of the target could
+// push keystrokes into it with TIOCSTI.
+//
+// The ptmx is opened without following the target's links, checked to be a
+// ptmx on a devpts, and the peer is taken with TIOCGPTPEER rather than by
+// path: the target controls its /dev and could put anything at
+// /dev/pts/N (CVE-2025-52881, CVE-2025-52565).
+func openPty(p *target.Process, inTarget bool) (master, slave *os.File, err error) {
+	if inTarget {
+		master, err = p.OpenInRoot("/dev/pts/ptmx", unix.O_RDWR|unix.O_NOCTTY)
+		if err == nil {
+			err = p.Check()
+		}
+	} else {
+		master, err = os.OpenFile("/dev/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("open ptmx: %w", err)
+	}
+	if err := checkPtmx(master); err != nil {
+		master.Close()
+		return nil, nil, err
+	}
+	if err := unix.IoctlSetPointerInt(int(master.Fd()), unix.TIOCSPTLCK, 0); err != nil {
+		master.Close()
+		return nil, nil, os.NewSyscallError("unlockpt", err)
+	}
+	// TIOCGPTPEER takes the peer's open flags as its argument.
+	fd, _, errno := unix.Syscall(unix.SYS_IOCTL, master.Fd(), unix.TIOCGPTPEER, unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC)
+	if errno != 0 {
+		master.Close()
+		return nil, nil, os.NewSyscallError("ioctl TIOCGPTPEER", errno)
+	}
+	return master, os.NewFile(fd, "pty"), nil
+}
+
+func checkPtmx(f *os.File) error {
+	var st unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
+		return os.NewSyscallError("fstat ptmx", err)
+	}
+	var fs unix.Statfs_t
+	if err := unix.Fstatfs(int(f.Fd()), &fs); err != nil {
+		return os.NewSyscallError("fstatfs ptmx", err)
+	}
+	// The host's /dev/ptmx is a devtmpfs node; a devpts instance's own is
+	// pts/ptmx. Both are the character device 5:2.
+	if st.Mode&unix.S_IFMT != unix.S_IFCHR || unix.Major(st.Rdev) != 5 || unix.Minor(st.Rdev) != 2 {
+		return fmt.Errorf("%s is not a ptmx device", f.Name())
+	}
+	if f.Name() != "/dev/ptmx" && fs.Type != unix.DEVPTS_SUPER_MAGIC {
+		return fmt.Errorf("%s is not on a devpts filesystem", f.Name())
+	}
+	return nil
+}
+
+// terminal is the operator's side of a -t session: raw mode, the window
+// size, and the relay between the operator and the pty master.
+type terminal struct {
+	master  *os.File
+	in, out *os.File
+	restore func()
+	outDone chan struct{}
+	winch   chan os.Signal
+	relayIn bool
+	started bool
+}
+
+func newTerminal(master, in, out *os.File, interactive bool) (*terminal, error) {
+	t := &terminal{master: master, in: in, out: out, restore: func() {}, outDone: make(chan struct{}), relayIn: interactive}
+	if interactive && IsTerminal(in) {
+		restore, err := makeRaw(in)
+		if err != nil {
+			return nil, err
+		}
+		t.restore = restore
+	}
+	t.resize()
+	return t, nil
+}
+
+// start relays until the command's side of the pty is closed.
+func (t *terminal) start() {
+	t.started = true
+	t.winch = make(chan os.Signal, 1)
+	signal.Notify(t.winch, unix.SIGWINCH)
+	go func() {
+		for range t.winch {
+			t.resize()
+		}
+	}()
+	if t.relayIn {
+		// Abandoned at the end: it may be blocked reading the
+		// operator's terminal.
+		go io.Copy(t.master, t.in)
+	}
+	go func() {
+		// Reading the master fails with EIO once every holder of the
+		// slave has closed it.
+		io.Copy(t.out, t.master)
+		close(t.outDone)
+	}()
+}
+
+// finish waits for the output to drain, briefly: a background process of
+// the command may hold the pty open for ever.
+func (t *terminal) finish() {
+	if t.started {
+		select {
+		case <-t.outDone:
+		case <-time.After(500 * time.Millisecond):
+		}
+		signal.Stop(t.winch)
+	}
+	t.master.Close()
+	t.restore()
+}
+
+// resize copies the operator's window size to the command's terminal.
+func (t *terminal) resize() {
+	for _, f := range []*os.File{t.in, t.out} {
+		if f != nil && IsTerminal(f) {
+			if ws, err := pty.GetsizeFull(f); err == nil {
+				pty.Setsize(t.master, ws)
+				return
+			}
+		}
+	}
+}
+
+// IsTerminal reports whether f is a terminal.
+func IsTerminal(f *os.File) bool {
+	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
+	return err == nil
+}
+
+// makeRaw puts the operator's terminal in raw mode (cfmakeraw), so that
+// every key, Ctrl-C included, travels to the command's terminal as a
+// character, and returns the function that restores it.
+func makeRaw(f *os.File) (func(), error) {
+	fd := int(f.Fd())
+	old, err := unix.IoctlGetTermios(fd, unix.TCGETS)
+	if err != nil {
+		return nil, os.NewSyscallError("tcgetattr", err)
+	}
+	raw := *old
+	raw.Iflag &^= unix.IGNBRK | unix.BRKINT | unix.PARMRK | unix.ISTRIP | unix.INLCR | unix.IGNCR | unix.ICRNL | unix.IXON
+	raw.Oflag &^= unix.OPOST
+	raw.Lflag &^= unix.ECHO | unix.ECHONL | unix.ICANON | unix.ISIG | unix.IEXTEN
+	raw.Cflag &^= unix.CSIZE | unix.PARENB
+	raw.Cflag |= unix.CS8
+	raw.Cc[unix.VMIN], raw.Cc[unix.VTIME] = 1, 0
+	if err := unix.IoctlSetTermios(fd, unix.TCSETS, &raw); err != nil {
+		return nil, os.NewSyscallError("tcsetattr", err)
+	}
+	return func() {
+		// TCSETSF: discard what the operator typed that nobody read.
+		if err := unix.IoctlSetTermios(fd, unix.TCSETSF, old); err != nil && !errors.Is(err, unix.EBADF) {
+			fmt.Fprintf(os.Stderr, "ctr-enter: restore terminal: %v\n", err)
+		}
+	}, nil
+}
