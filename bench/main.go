@@ -24,6 +24,7 @@ type contender struct {
 func main() {
 	runs := flag.Int("n", 50, "runs of each command")
 	bin := flag.String("bin", "bin/ctr-enter", "ctr-enter binary")
+	ptyMiB := flag.Int("pty-mib", 200, "MiB through the terminal in the pty benchmark (0: skip it)")
 	flag.Parse()
 
 	pid, err := exec.Command("docker", "inspect", "-f", "{{.State.Pid}}", "taka").Output()
@@ -32,16 +33,23 @@ func main() {
 		os.Exit(1)
 	}
 	p := strings.TrimSpace(string(pid))
+	benchEnter(*bin, p, *runs)
+	if *ptyMiB > 0 {
+		fmt.Println()
+		benchPty(*bin, *ptyMiB)
+	}
+}
 
+func benchEnter(bin, p string, runs int) {
 	enter := []contender{
 		{"nsenter -t PID -n -p true", []string{"nsenter", "-t", p, "-n", "-p", "true"}},
-		{"ctr-enter docker://taka --net --pid -- true", []string{*bin, "docker://taka", "--net", "--pid", "--", "true"}},
-		{"ctr-enter containerd://e2e/taka --net --pid -- true", []string{*bin, "containerd://e2e/taka", "--net", "--pid", "--", "true"}},
-		{"ctr-enter pid:PID --net --pid -- true", []string{*bin, "pid:" + p, "--net", "--pid", "--", "true"}},
+		{"ctr-enter docker://taka --net --pid -- true", []string{bin, "docker://taka", "--net", "--pid", "--", "true"}},
+		{"ctr-enter containerd://e2e/taka --net --pid -- true", []string{bin, "containerd://e2e/taka", "--net", "--pid", "--", "true"}},
+		{"ctr-enter pid:PID --net --pid -- true", []string{bin, "pid:" + p, "--net", "--pid", "--", "true"}},
 		{"docker exec taka true", []string{"docker", "exec", "taka", "true"}},
 	}
-	med := measure(enter, *runs)
-	fmt.Printf("Time to run `true` in taka's net and pid namespaces: median of %d runs each, interleaved\n", *runs)
+	med := measure(enter, runs)
+	fmt.Printf("Time to run `true` in taka's net and pid namespaces: median of %d runs each, interleaved\n", runs)
 	base := med[0]
 	for i, c := range enter {
 		fmt.Printf("  %-55s %9.2f ms  %6.2fx nsenter\n", c.name, ms(med[i]), float64(med[i])/float64(base))
