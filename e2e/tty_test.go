@@ -309,3 +309,9 @@ func TestShellCompletion(t *testing.T) {
 		t.Errorf("bash did not register the completion: %s", out)
 	}
 }
+
+func TestNoShellInTarget(t *testing.T) {
+	for _, ref := range []string{"docker://noshell", "containerd://e2e/noshell"} {
+		oneLineError(t, run(t, ref), 125, "has no shell")
+	}
+}

@@ -42,7 +42,11 @@ type Options struct {
 	Interactive bool
 	// TTY gives the command a terminal of its own (docker exec -t), relayed
 	// to Stdin and Stdout, with the operator's terminal in raw mode.
-	TTY                   bool
+	TTY bool
+	// AsTarget runs the command as the target's processes run: its uid
+	// and gids, capabilities, no_new_privs, seccomp filters and cgroups.
+	// Otherwise it keeps ctr-enter's privileges, as with nsenter.
+	AsTarget              bool
 	Stdin, Stdout, Stderr *os.File
 }
 
@@ -70,8 +74,24 @@ func Run(ctx context.Context, p *target.Process, opts Options) (int, error) {
 		return 0, toolError(err)
 	}
 
-	pl := plan{ns: join, execFd: -1, uid: -1, gid: -1, ppid: os.Getpid(), tty: opts.TTY}
-	if join.Has(unix.CLONE_NEWUSER) {
+	pl := plan{ns: join, pidfd: 3, errFd: 4, execFd: -1, confineFd: -1, cgroupFd: 8, uid: -1, gid: -1, ppid: os.Getpid(), tty: opts.TTY}
+	// The child's fds: 3 pidfd, 4 error pipe, 5 own sealed executable,
+	// 6 payload, 7 confinement, 8... the target's cgroup.procs.
+	extra := make([]*os.File, 5)
+	extra[0] = p.Pidfd
+	if opts.AsTarget {
+		conf, err := readConfinement(p, join.Has(unix.CLONE_NEWUSER))
+		if err != nil {
+			return 0, toolError(err)
+		}
+		defer conf.close()
+		if extra[4], err = memfdWith("ctr-enter-confine", conf.encode()); err != nil {
+			return 0, toolError(err)
+		}
+		defer extra[4].Close()
+		extra = append(extra, conf.cgroups...)
+		pl.confineFd = 7
+	} else if join.Has(unix.CLONE_NEWUSER) {
 		// As nsenter does: root of the joined user namespace, which is
 		// what holds the capabilities there.
 		pl.uid, pl.gid = 0, 0
@@ -97,9 +117,8 @@ func Run(ctx context.Context, p *target.Process, opts Options) (int, error) {
 		return 0, toolError(err)
 	}
 	defer errR.Close()
+	extra[1], extra[2] = errW, self
 
-	// Child fds: 3 pidfd, 4 error pipe, 5 own sealed executable, 6 payload.
-	extra := []*os.File{p.Pidfd, errW, self}
 	args := opts.Args
 	if !join.Has(unix.CLONE_NEWNS) {
 		// The payload comes from the host's filesystem; inside the
@@ -111,10 +130,9 @@ func Run(ctx context.Context, p *target.Process, opts Options) (int, error) {
 			return 0, err
 		}
 		defer payload.Close()
-		extra = append(extra, payload)
+		extra[3] = payload
 		pl.execFd = 6
 	}
-	pl.pidfd, pl.errFd = 3, 4
 
 	cmd := &exec.Cmd{
 		Path:       "/proc/self/fd/5",
@@ -331,6 +349,7 @@ func shebang(path string) []string {
 // plan is what the constructor needs to know; nsexec.c parses it.
 type plan struct {
 	pidfd, errFd, execFd int
+	confineFd, cgroupFd  int
 	ns                   Set
 	mountProc, tty       bool
 	uid, gid             int
@@ -340,8 +359,8 @@ type plan struct {
 
 func (p plan) String() string {
 	// cwd goes last: it is the only field that may hold spaces.
-	return fmt.Sprintf("pidfd=%d ns=%d err=%d exec=%d proc=%d tty=%d uid=%d gid=%d ppid=%d cwd=%s",
-		p.pidfd, int(p.ns), p.errFd, p.execFd, b2i(p.mountProc), b2i(p.tty), p.uid, p.gid, p.ppid, p.cwd)
+	return fmt.Sprintf("pidfd=%d ns=%d err=%d exec=%d proc=%d tty=%d uid=%d gid=%d ppid=%d confine=%d cgfd=%d cwd=%s",
+		p.pidfd, int(p.ns), p.errFd, p.execFd, b2i(p.mountProc), b2i(p.tty), p.uid, p.gid, p.ppid, p.confineFd, p.cgroupFd, p.cwd)
 }
 
 func b2i(b bool) int {

@@ -26,6 +26,8 @@ type enterCmd struct {
 	Time   bool `group:"Namespaces (default: all in which the target differs)" help:"Join the time namespace."`
 	All    bool `short:"a" group:"Namespaces (default: all in which the target differs)" help:"Join every namespace in which the target differs."`
 
+	AsTarget bool `name:"as-target" help:"Run as the target's processes run: its uid and gids, capabilities, no_new_privs, seccomp filters and cgroups (default: ctr-enter's own privileges, as nsenter)."`
+
 	Interactive bool     `short:"i" help:"Keep stdin open and stream it to the command (default with no command, on a terminal)."`
 	TTY         bool     `short:"t" name:"tty" help:"Give the command a terminal (default with no command, on a terminal)."`
 	Env         []string `short:"e" placeholder:"KEY=VALUE" help:"Set an environment variable (on top of the target's)."`
@@ -99,6 +101,7 @@ func (c *enterCmd) Run(ctx context.Context, g *Globals) error {
 		Workdir:     c.Workdir,
 		Interactive: interactive,
 		TTY:         tty,
+		AsTarget:    c.AsTarget,
 		Stdin:       os.Stdin,
 		Stdout:      os.Stdout,
 		Stderr:      os.Stderr,

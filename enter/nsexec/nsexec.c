@@ -8,6 +8,9 @@
 //                executed, or one "CODE ERRNO MESSAGE" line if we failed
 //   exec         -1, or an O_PATH fd of the payload from a read-only view
 //                (used when the payload is a host binary)
+//   confine      -1, or a memfd with the target's credentials, capabilities,
+//                no_new_privs and seccomp filters (struct confine below),
+//                followed by that many cgroup.procs fds from cgfd on
 //   argv, envp   the payload's argv and environment, plus the trigger
 //
 // It never returns into the Go runtime once triggered: it executes the
@@ -22,9 +25,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <stdint.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -44,9 +52,18 @@
 #define EXIT_NOT_FOUND 127
 
 struct plan {
-	int pidfd, nsflags, errfd, execfd, mountproc, tty, uid, gid, ppid;
+	int pidfd, nsflags, errfd, execfd, mountproc, tty, uid, gid, ppid, confinefd, cgfd;
 	const char *cwd; // empty: keep the current directory
 };
+
+// What the target runs with (enter/confine_linux.go encodes it).
+struct confine {
+	int32_t uid, gid, ngroups, nonewprivs, nfilters, ncgroups;
+	uint64_t caps[5]; // inheritable, permitted, effective, bounding, ambient
+	gid_t *groups;
+	struct sock_fprog *filters;
+};
+enum { CAP_INH, CAP_PRM, CAP_EFF, CAP_BND, CAP_AMB };
 
 static int errfd = -1;
 static volatile pid_t child = -1;
@@ -64,12 +81,123 @@ static void __attribute__((noreturn)) fail(int code, const char *what)
 static int parse_plan(const char *spec, struct plan *p)
 {
 	int n = -1;
-	if (sscanf(spec, "pidfd=%d ns=%d err=%d exec=%d proc=%d tty=%d uid=%d gid=%d ppid=%d cwd=%n",
+	if (sscanf(spec, "pidfd=%d ns=%d err=%d exec=%d proc=%d tty=%d uid=%d gid=%d ppid=%d confine=%d cgfd=%d cwd=%n",
 		   &p->pidfd, &p->nsflags, &p->errfd, &p->execfd, &p->mountproc, &p->tty,
-		   &p->uid, &p->gid, &p->ppid, &n) != 9 || n < 0)
+		   &p->uid, &p->gid, &p->ppid, &p->confinefd, &p->cgfd, &n) != 11 || n < 0)
 		return -1;
 	p->cwd = spec + n;
 	return 0;
+}
+
+// read_confine loads the confinement from its memfd. Any inconsistency is
+// ours, not the target's: fail rather than run less confined than asked.
+static void read_confine(int fd, struct confine *c)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		fail(EXIT_TOOL, "read confinement");
+	size_t size = st.st_size, off = 0;
+	char *buf = malloc(size);
+	if (buf == NULL || pread(fd, buf, size, 0) != (ssize_t)size)
+		fail(EXIT_TOOL, "read confinement");
+#define TAKE(dst, n)                                    \
+	do {                                            \
+		if ((n) > size - off) {                 \
+			errno = EINVAL;                 \
+			fail(EXIT_TOOL, "read confinement"); \
+		}                                       \
+		memcpy((dst), buf + off, (n));          \
+		off += (n);                             \
+	} while (0)
+	TAKE(c, 6 * sizeof(int32_t));
+	TAKE(c->caps, sizeof(c->caps));
+	if (c->ngroups < 0 || c->nfilters < 0 || c->ncgroups < 0) {
+		errno = EINVAL;
+		fail(EXIT_TOOL, "read confinement");
+	}
+	c->groups = calloc(c->ngroups + 1, sizeof(gid_t));
+	c->filters = calloc(c->nfilters + 1, sizeof(struct sock_fprog));
+	if (c->groups == NULL || c->filters == NULL)
+		fail(EXIT_TOOL, "read confinement");
+	for (int i = 0; i < c->ngroups; i++) {
+		int32_t g;
+		TAKE(&g, sizeof(g));
+		c->groups[i] = g;
+	}
+	for (int i = 0; i < c->nfilters; i++) {
+		int32_t len;
+		TAKE(&len, sizeof(len));
+		if (len <= 0 || len > BPF_MAXINSNS) {
+			errno = EINVAL;
+			fail(EXIT_TOOL, "read confinement");
+		}
+		c->filters[i].len = len;
+		c->filters[i].filter = malloc(len * sizeof(struct sock_filter));
+		if (c->filters[i].filter == NULL)
+			fail(EXIT_TOOL, "read confinement");
+		TAKE(c->filters[i].filter, len * sizeof(struct sock_filter));
+	}
+#undef TAKE
+	free(buf);
+}
+
+// join_cgroups moves us into the target's cgroups, before any setns: the
+// fds were opened in the host's view, and once in the target's user or
+// cgroup namespace we would no longer be allowed to leave ours.
+static void join_cgroups(const struct plan *p, const struct confine *c)
+{
+	for (int i = 0; i < c->ncgroups; i++)
+		if (write(p->cgfd + i, "0", 1) != 1)
+			fail(EXIT_TOOL, "join the target's cgroup");
+}
+
+static void install_filters(const struct confine *c)
+{
+	for (int i = 0; i < c->nfilters; i++)
+		if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &c->filters[i]) < 0)
+			fail(EXIT_TOOL, "install the target's seccomp filter");
+}
+
+// take_on_target confines the payload as the target's own processes are, in
+// runc's order: without no_new_privs, seccomp goes first (installing a
+// filter then needs CAP_SYS_ADMIN, which is about to go); with it, last.
+// execve then recomputes the capabilities from these, as it does for the
+// target's processes.
+static void take_on_target(const struct confine *c)
+{
+	if (!c->nonewprivs)
+		install_filters(c);
+	for (int cap = 0; prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++)
+		if (!(c->caps[CAP_BND] & (1ULL << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
+			fail(EXIT_TOOL, "drop from the capability bounding set");
+	// Keep the permitted set across the uid change; capset trims it.
+	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+		fail(EXIT_TOOL, "keep capabilities");
+	if (setgroups(c->ngroups, c->groups) < 0 && !(errno == EPERM && c->ngroups == 0))
+		fail(EXIT_TOOL, "setgroups");
+	if (setresgid(c->gid, c->gid, c->gid) < 0)
+		fail(EXIT_TOOL, "setresgid");
+	if (setresuid(c->uid, c->uid, c->uid) < 0)
+		fail(EXIT_TOOL, "setresuid");
+	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct data[2];
+	for (int i = 0; i < 2; i++) {
+		data[i].effective = c->caps[CAP_EFF] >> (32 * i);
+		data[i].permitted = c->caps[CAP_PRM] >> (32 * i);
+		data[i].inheritable = c->caps[CAP_INH] >> (32 * i);
+	}
+	if (syscall(SYS_capset, &hdr, data) < 0)
+		fail(EXIT_TOOL, "capset");
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
+		fail(EXIT_TOOL, "clear ambient capabilities");
+	for (int cap = 0; cap < 64; cap++)
+		if ((c->caps[CAP_AMB] & (1ULL << cap)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
+			fail(EXIT_TOOL, "raise ambient capability");
+	if (c->nonewprivs) {
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+			fail(EXIT_TOOL, "set no_new_privs");
+		install_filters(c);
+	}
 }
 
 static void forward(int sig)
@@ -151,7 +279,7 @@ static void change_dir(const char *cwd)
 		fail(EXIT_TOOL, "working directory is outside the root");
 }
 
-static void __attribute__((noreturn)) exec_payload(const struct plan *p, char **argv)
+static void __attribute__((noreturn)) exec_payload(const struct plan *p, const struct confine *c, char **argv)
 {
 	// A terminal session: the command leads a session of its own whose
 	// controlling terminal is its pty (stdin), so that job control and
@@ -169,6 +297,9 @@ static void __attribute__((noreturn)) exec_payload(const struct plan *p, char **
 	// CVE-2024-21626).
 	if (syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
 		fail(EXIT_TOOL, "mark fds close-on-exec");
+	// Last: the target's seccomp filter may forbid what came before.
+	if (c != NULL)
+		take_on_target(c);
 
 	if (p->execfd >= 0)
 		syscall(SYS_execveat, p->execfd, "", argv, environ, AT_EMPTY_PATH);
@@ -214,6 +345,13 @@ void ctr_enter_nsexec(int argc, char **argv, char **envp)
 	p.cwd = cwd;
 	unsetenv(ENV_NAME);
 
+	struct confine confine, *c = NULL;
+	if (p.confinefd >= 0) {
+		c = &confine;
+		read_confine(p.confinefd, c);
+		join_cgroups(&p, c);
+	}
+
 	// One setns through the pidfd: all namespaces or none, and the kernel
 	// orders user before the others. A pidfd cannot be recycled, so this
 	// joins the process the parent validated or fails with ESRCH.
@@ -244,5 +382,5 @@ void ctr_enter_nsexec(int argc, char **argv, char **envp)
 	if (p.mountproc)
 		mount_target_proc();
 	change_dir(p.cwd);
-	exec_payload(&p, argv);
+	exec_payload(&p, c, argv);
 }

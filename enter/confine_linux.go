@@ -1,0 +1,330 @@
+package enter
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/ctr-enter/ctr-enter/target"
+)
+
+// confinement is what the target's own processes run with, read from the
+// host: by default the command keeps ctr-enter's privileges (as nsenter's
+// does), and with AsTarget it takes on these instead.
+type confinement struct {
+	uid, gid   int
+	groups     []int
+	caps       [5]uint64 // inheritable, permitted, effective, bounding, ambient
+	noNewPrivs bool
+	filters    [][]unix.SockFilter // seccomp filters, the first installed first
+	cgroups    []*os.File          // the target's cgroup.procs in every hierarchy
+}
+
+// readConfinement gathers the target's credentials, capabilities,
+// no_new_privs, seccomp filters and cgroups. Ids are given as the target's
+// user namespace sees them when that namespace is joined.
+func readConfinement(p *target.Process, inUserNS bool) (*confinement, error) {
+	if label, err := p.ReadProc("attr/current", 4096); err == nil {
+		// Only reached with an LSM that labels processes (AppArmor,
+		// SELinux): ctr-enter cannot yet take the label on, and says so
+		// rather than run less confined than asked.
+		if l := strings.TrimSpace(strings.TrimRight(string(label), "\x00")); l != "" && l != "unconfined" {
+			return nil, fmt.Errorf("%w: the target runs under the LSM label %q, which --as-target cannot take on yet", ErrUnsupported, target.Clean(l))
+		}
+	}
+	status, err := p.ReadProc("status", 64<<10)
+	if err != nil {
+		return nil, err
+	}
+	c, seccompMode, err := parseStatus(status)
+	if err != nil {
+		return nil, err
+	}
+	if inUserNS {
+		uidMap, err := p.ReadProc("uid_map", 64<<10)
+		if err != nil {
+			return nil, err
+		}
+		gidMap, err := p.ReadProc("gid_map", 64<<10)
+		if err != nil {
+			return nil, err
+		}
+		if c.uid, err = mapToNamespace(uidMap, c.uid); err != nil {
+			return nil, err
+		}
+		if c.gid, err = mapToNamespace(gidMap, c.gid); err != nil {
+			return nil, err
+		}
+		for i, g := range c.groups {
+			if c.groups[i], err = mapToNamespace(gidMap, g); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if seccompMode == 1 {
+		return nil, fmt.Errorf("%w: the target runs in seccomp strict mode", ErrUnsupported)
+	}
+	if seccompMode == 2 {
+		if c.filters, err = seccompFilters(p); err != nil {
+			return nil, err
+		}
+	}
+	if c.cgroups, err = openCgroups(p); err != nil {
+		return nil, err
+	}
+	if err := p.Check(); err != nil {
+		c.close()
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *confinement) close() {
+	for _, f := range c.cgroups {
+		f.Close()
+	}
+}
+
+// parseStatus reads the credentials and capabilities of a /proc/PID/status,
+// as host ids.
+func parseStatus(status []byte) (*confinement, int, error) {
+	c := &confinement{}
+	seccomp := 0
+	seen := map[string]bool{}
+	capFields := map[string]int{"CapInh:": 0, "CapPrm:": 1, "CapEff:": 2, "CapBnd:": 3, "CapAmb:": 4}
+	sc := bufio.NewScanner(bytes.NewReader(status))
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) < 2 {
+			continue
+		}
+		var err error
+		switch key := f[0]; key {
+		case "Uid:":
+			c.uid, err = strconv.Atoi(f[1]) // the real id, as ps shows it
+		case "Gid:":
+			c.gid, err = strconv.Atoi(f[1])
+		case "Groups:":
+			for _, g := range f[1:] {
+				n, err := strconv.Atoi(g)
+				if err != nil {
+					return nil, 0, fmt.Errorf("parse status Groups: %w", err)
+				}
+				c.groups = append(c.groups, n)
+			}
+		case "NoNewPrivs:":
+			c.noNewPrivs = f[1] == "1"
+		case "Seccomp:":
+			seccomp, err = strconv.Atoi(f[1])
+		default:
+			i, ok := capFields[key]
+			if !ok {
+				continue
+			}
+			c.caps[i], err = strconv.ParseUint(f[1], 16, 64)
+		}
+		if err != nil {
+			return nil, 0, fmt.Errorf("parse status %s: %w", f[0], err)
+		}
+		seen[f[0]] = true
+	}
+	for _, key := range []string{"Uid:", "Gid:", "CapBnd:", "CapEff:", "NoNewPrivs:", "Seccomp:"} {
+		if !seen[key] {
+			return nil, 0, fmt.Errorf("parse status: no %s line", key)
+		}
+	}
+	return c, seccomp, nil
+}
+
+// seccompFilters copies the target's seccomp filters, as CRIU does: the
+// kernel shows them only to a ptrace tracer (PTRACE_SECCOMP_GET_FILTER).
+// The target is stopped for the few microseconds this takes, and resumed.
+func seccompFilters(p *target.Process) ([][]unix.SockFilter, error) {
+	// A tracee belongs to the thread that attached it.
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+
+	if err := unix.PtraceSeize(p.PID); err != nil {
+		return nil, fmt.Errorf("read the target's seccomp filters: ptrace seize: %w", err)
+	}
+	// Seized by PID: make sure it is still the pidfd's process.
+	if err := p.Check(); err != nil {
+		unix.PtraceDetach(p.PID)
+		return nil, err
+	}
+	defer unix.PtraceDetach(p.PID)
+	if err := unix.PtraceInterrupt(p.PID); err != nil {
+		return nil, fmt.Errorf("read the target's seccomp filters: ptrace interrupt: %w", err)
+	}
+	var ws unix.WaitStatus
+	if _, err := unix.Wait4(p.PID, &ws, unix.WALL, nil); err != nil {
+		return nil, fmt.Errorf("read the target's seccomp filters: wait: %w", err)
+	}
+	var filters [][]unix.SockFilter
+	for i := 0; ; i++ {
+		n, err := getFilter(p.PID, i, nil)
+		if errors.Is(err, unix.ENOENT) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("read the target's seccomp filter %d: %w", i, err)
+		}
+		f := make([]unix.SockFilter, n)
+		if _, err := getFilter(p.PID, i, f); err != nil {
+			return nil, fmt.Errorf("read the target's seccomp filter %d: %w", i, err)
+		}
+		// Index 0 is the newest; install the oldest first.
+		filters = append([][]unix.SockFilter{f}, filters...)
+	}
+	return filters, nil
+}
+
+func getFilter(pid, index int, buf []unix.SockFilter) (int, error) {
+	var ptr unsafe.Pointer
+	if len(buf) > 0 {
+		ptr = unsafe.Pointer(&buf[0])
+	}
+	n, _, errno := unix.Syscall6(unix.SYS_PTRACE, unix.PTRACE_SECCOMP_GET_FILTER, uintptr(pid), uintptr(index), uintptr(ptr), 0, 0)
+	if errno != 0 {
+		return 0, errno
+	}
+	return int(n), nil
+}
+
+// openCgroups opens cgroup.procs of the target's cgroup in every hierarchy
+// ctr-enter can see, so that the command can join them after it has left
+// the host's mount namespace.
+func openCgroups(p *target.Process) ([]*os.File, error) {
+	cg, err := p.ReadProc("cgroup", 64<<10)
+	if err != nil {
+		return nil, err
+	}
+	mounts, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return nil, err
+	}
+	paths, err := cgroupProcsPaths(cg, mounts)
+	if err != nil {
+		return nil, err
+	}
+	var files []*os.File
+	for _, path := range paths {
+		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+		if err != nil {
+			for _, f := range files {
+				f.Close()
+			}
+			return nil, fmt.Errorf("open the target's cgroup: %w", err)
+		}
+		files = append(files, f)
+	}
+	return files, nil
+}
+
+// cgroupProcsPaths maps the lines of a /proc/PID/cgroup to the cgroup.procs
+// files under this process's cgroup mounts (mountinfo), v1 and v2 alike:
+// a v1 line goes to the mount whose options hold all of its controllers.
+// Hierarchies that are not mounted here are skipped.
+func cgroupProcsPaths(procCgroup, mountinfo []byte) ([]string, error) {
+	type mount struct {
+		point string
+		opts  map[string]bool
+	}
+	var v1 []mount
+	v2 := ""
+	for _, line := range strings.Split(string(mountinfo), "\n") {
+		pre, post, ok := strings.Cut(line, " - ")
+		f, g := strings.Fields(pre), strings.Fields(post)
+		// Only mounts of a hierarchy's root: a bind mount of a
+		// sub-cgroup would put the path elsewhere.
+		if !ok || len(f) < 5 || len(g) < 3 || f[3] != "/" {
+			continue
+		}
+		switch g[0] {
+		case "cgroup2":
+			if v2 == "" {
+				v2 = f[4]
+			}
+		case "cgroup":
+			opts := map[string]bool{}
+			for _, o := range strings.Split(g[2], ",") {
+				opts[o] = true
+			}
+			v1 = append(v1, mount{f[4], opts})
+		}
+	}
+	var paths []string
+	for _, line := range strings.Split(strings.TrimSpace(string(procCgroup)), "\n") {
+		parts := strings.SplitN(line, ":", 3)
+		if len(parts) != 3 || !strings.HasPrefix(parts[2], "/") || strings.Contains(parts[2], "/..") {
+			continue
+		}
+		point := ""
+		if parts[1] == "" {
+			point = v2
+		} else {
+		mounts:
+			for _, m := range v1 {
+				for _, c := range strings.Split(parts[1], ",") {
+					if !m.opts[c] {
+						continue mounts
+					}
+				}
+				point = m.point
+				break
+			}
+		}
+		if point != "" {
+			paths = append(paths, point+strings.TrimSuffix(parts[2], "/")+"/cgroup.procs")
+		}
+	}
+	if len(paths) == 0 {
+		return nil, errors.New("none of the target's cgroups is mounted here")
+	}
+	return paths, nil
+}
+
+// encode lays the confinement out for nsexec.c (struct confine there):
+// native-endian 32-bit words, then the capability words, the groups, and
+// each filter as its length and its instructions.
+func (c *confinement) encode() []byte {
+	var b bytes.Buffer
+	w := func(v any) { binary.Write(&b, binary.NativeEndian, v) }
+	w([]int32{int32(c.uid), int32(c.gid), int32(len(c.groups)), int32(b2i(c.noNewPrivs)), int32(len(c.filters)), int32(len(c.cgroups))})
+	w(c.caps[:])
+	for _, g := range c.groups {
+		w(int32(g))
+	}
+	for _, f := range c.filters {
+		w(int32(len(f)))
+		w(f)
+	}
+	return b.Bytes()
+}
+
+// memfdWith returns a memfd holding data, to be read from its start.
+func memfdWith(name string, data []byte) (*os.File, error) {
+	fd, err := unix.MemfdCreate(name, unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
+	if err != nil {
+		return nil, os.NewSyscallError("memfd_create", err)
+	}
+	f := os.NewFile(uintptr(fd), name)
+	if _, err := f.Write(data); err != nil {
+		f.Close()
+		return nil, err
+	}
+	if _, err := f.Seek(0, 0); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
