@@ -1,19 +1,18 @@
 package enter
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
 	"runtime"
-	"strconv"
 	"strings"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/ctr-enter/ctr-enter/internal/procfs"
 	"github.com/ctr-enter/ctr-enter/target"
 )
 
@@ -45,10 +44,13 @@ func readConfinement(p *target.Process, inUserNS bool) (*confinement, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, seccompMode, err := parseStatus(status)
+	st, err := procfs.ParseStatus(status)
 	if err != nil {
 		return nil, err
 	}
+	// The real ids, as ps shows them.
+	c := &confinement{uid: st.Uids[0], gid: st.Gids[0], groups: st.Groups, noNewPrivs: st.NoNewPrivs,
+		caps: [5]uint64{st.CapInh, st.CapPrm, st.CapEff, st.CapBnd, st.CapAmb}}
 	if inUserNS {
 		uidMap, err := p.ReadProc("uid_map", 64<<10)
 		if err != nil {
@@ -70,10 +72,10 @@ func readConfinement(p *target.Process, inUserNS bool) (*confinement, error) {
 			}
 		}
 	}
-	if seccompMode == 1 {
+	if st.Seccomp == 1 {
 		return nil, fmt.Errorf("%w: the target runs in seccomp strict mode", ErrUnsupported)
 	}
-	if seccompMode == 2 {
+	if st.Seccomp == 2 {
 		if c.filters, err = seccompFilters(p); err != nil {
 			return nil, err
 		}
@@ -92,57 +94,6 @@ func (c *confinement) close() {
 	for _, f := range c.cgroups {
 		f.Close()
 	}
-}
-
-// parseStatus reads the credentials and capabilities of a /proc/PID/status,
-// as host ids.
-func parseStatus(status []byte) (*confinement, int, error) {
-	c := &confinement{}
-	seccomp := 0
-	seen := map[string]bool{}
-	capFields := map[string]int{"CapInh:": 0, "CapPrm:": 1, "CapEff:": 2, "CapBnd:": 3, "CapAmb:": 4}
-	sc := bufio.NewScanner(bytes.NewReader(status))
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
-		if len(f) < 2 {
-			continue
-		}
-		var err error
-		switch key := f[0]; key {
-		case "Uid:":
-			c.uid, err = strconv.Atoi(f[1]) // the real id, as ps shows it
-		case "Gid:":
-			c.gid, err = strconv.Atoi(f[1])
-		case "Groups:":
-			for _, g := range f[1:] {
-				n, err := strconv.Atoi(g)
-				if err != nil {
-					return nil, 0, fmt.Errorf("parse status Groups: %w", err)
-				}
-				c.groups = append(c.groups, n)
-			}
-		case "NoNewPrivs:":
-			c.noNewPrivs = f[1] == "1"
-		case "Seccomp:":
-			seccomp, err = strconv.Atoi(f[1])
-		default:
-			i, ok := capFields[key]
-			if !ok {
-				continue
-			}
-			c.caps[i], err = strconv.ParseUint(f[1], 16, 64)
-		}
-		if err != nil {
-			return nil, 0, fmt.Errorf("parse status %s: %w", f[0], err)
-		}
-		seen[f[0]] = true
-	}
-	for _, key := range []string{"Uid:", "Gid:", "CapBnd:", "CapEff:", "NoNewPrivs:", "Seccomp:"} {
-		if !seen[key] {
-			return nil, 0, fmt.Errorf("parse status: no %s line", key)
-		}
-	}
-	return c, seccomp, nil
 }
 
 // seccompFilters copies the target's seccomp filters, as CRIU does: the

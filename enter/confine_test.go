@@ -9,35 +9,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-const status = `Name:	sleep
-State:	S (sleeping)
-Uid:	1000	1000	1000	1000
-Gid:	1001	1001	1001	1001
-Groups:	1001 2000 
-NoNewPrivs:	1
-Seccomp:	2
-Seccomp_filters:	1
-CapInh:	0000000000000000
-CapPrm:	0000000000000000
-CapEff:	0000000000000000
-CapBnd:	0000000000000400
-CapAmb:	0000000000000400
-`
-
-func TestParseStatus(t *testing.T) {
-	c, mode, err := parseStatus([]byte(status))
-	if err != nil {
-		t.Fatal(err)
-	}
-	want := &confinement{uid: 1000, gid: 1001, groups: []int{1001, 2000}, noNewPrivs: true, caps: [5]uint64{0, 0, 0, 0x400, 0x400}}
-	if mode != 2 || !reflect.DeepEqual(c, want) {
-		t.Errorf("parseStatus = %+v, mode %d; want %+v, mode 2", c, mode, want)
-	}
-	if _, _, err := parseStatus([]byte("Uid:\t0\t0\t0\t0\n")); err == nil {
-		t.Error("a status without capability lines parsed")
-	}
-}
-
 func TestCgroupProcsPaths(t *testing.T) {
 	mountinfo := `25 1 0:23 / /sys/fs/cgroup rw - tmpfs tmpfs rw,mode=755
 26 25 0:24 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu
