@@ -9,7 +9,7 @@ TAGS      := netgo,osusergo,grpcnotrace
 LDFLAGS   := -s -w -extldflags -static -X main.version=$(VERSION)
 export CGO_ENABLED := 1
 
-.PHONY: all build unit e2e test demo bench clean
+.PHONY: all build unit fuzz e2e test demo bench clean
 
 all: build
 
@@ -23,6 +23,13 @@ unit:
 	$(GO) vet -tags e2e ./e2e/
 	$(GO) test -count=1 ./...
 
+# Each fuzz target of the /proc and cgroupfs parsers, for a bounded time.
+FUZZTIME ?= 10s
+fuzz:
+	for f in $$($(GO) test -list '^Fuzz' ./internal/procfs/ | grep ^Fuzz); do \
+		$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) ./internal/procfs/ || exit 1; \
+	done
+
 # End-to-end tests against the environment e2e/env.sh brings up (and leaves
 # up: `e2e/env.sh down` removes it).
 e2e: build
@@ -31,7 +38,7 @@ e2e: build
 
 # Everything, from a fresh machine: unit tests, then the real runtimes
 # installed, started, used and torn down again.
-test: unit build
+test: unit fuzz build
 	e2e/env.sh up
 	status=0; CTR_ENTER_BIN=$(CURDIR)/$(BIN) $(GO) test -tags e2e -count=1 -v -timeout 20m ./e2e/ || status=$$?; \
 	e2e/env.sh down; exit $$status

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 
 	tasks "github.com/containerd/containerd/api/services/tasks/v1"
 	"github.com/containerd/containerd/api/types/task"
@@ -84,8 +85,10 @@ func (c *containerdSource) list(ctx context.Context) ([]*Target, error) {
 		for _, ctr := range cs {
 			t := &Target{Runtime: Containerd, Namespace: ns, ID: ctr.ID, Name: ctr.ID, Image: ctr.Image}
 			// A container without a task is not running.
+			t.Status = "created"
 			if p := procs[ctr.ID]; p != nil {
 				t.PID = int(p.Pid)
+				t.Status = strings.ToLower(p.Status.String())
 				t.Running = p.Status == task.Status_RUNNING || p.Status == task.Status_PAUSED
 			}
 			if n := ctr.Labels[labelNerdctlName]; n != "" {

@@ -83,7 +83,7 @@ func (d *docker) list(ctx context.Context) ([]*Target, error) {
 	}
 	ts := make([]*Target, 0, len(cs))
 	for _, c := range cs {
-		t := &Target{Runtime: Docker, Namespace: "moby", ID: c.ID, Image: c.Image, Running: c.State == "running"}
+		t := &Target{Runtime: Docker, Namespace: "moby", ID: c.ID, Image: c.Image, Status: c.State, Running: c.State == "running"}
 		for _, n := range c.Names {
 			// The API names containers "/name"; links add "/other/alias".
 			if n = strings.TrimPrefix(n, "/"); !strings.Contains(n, "/") {

@@ -32,6 +32,7 @@ type Target struct {
 	ID        string // full ID; for PID targets, the PID
 	Name      string // the name users know it by (Docker name, CRI name, or ID)
 	Image     string
+	Status    string // as the runtime says: running, paused, stopped, created, exited...
 	Running   bool
 	PID       int // host PID of the container's init process, when running
 
@@ -280,17 +281,21 @@ func listAll(ctx context.Context, sources []source, pinned bool) (all []*Target,
 
 // dedupe drops containerd's view of Docker's containers (namespace moby,
 // the full Docker ID as containerd ID) when Docker itself listed them: a
-// container seen through both APIs is one target, named the Docker way.
+// container seen through both APIs is one target, named the Docker way. The
+// PID, which Docker's listing lacks, is taken from containerd's.
 func dedupe(ts []*Target) []*Target {
-	docker := map[string]bool{}
+	docker := map[string]*Target{}
 	for _, t := range ts {
 		if t.Runtime == Docker {
-			docker[t.ID] = true
+			docker[t.ID] = t
 		}
 	}
 	out := ts[:0]
 	for _, t := range ts {
-		if t.Runtime == Containerd && t.Namespace == "moby" && docker[t.ID] {
+		if d := docker[t.ID]; t.Runtime == Containerd && t.Namespace == "moby" && d != nil {
+			if d.PID == 0 && d.Running {
+				d.PID = t.PID
+			}
 			continue
 		}
 		out = append(out, t)

@@ -6,7 +6,6 @@ import (
 	"os"
 
 	"github.com/ctr-enter/ctr-enter/enter"
-	"github.com/ctr-enter/ctr-enter/target"
 )
 
 // enterCmd is the default command: ctr-enter TARGET [flags] [-- COMMAND...].
@@ -71,18 +70,7 @@ func (c *enterCmd) Run(ctx context.Context, g *Globals) error {
 	if err := requireRoot(); err != nil {
 		return err
 	}
-	ref, err := target.ParseRef(c.Target)
-	if err != nil {
-		return err
-	}
-	t, err := target.Resolve(ctx, ref, g.targetOptions(), func(err error) {
-		fmt.Fprintf(os.Stderr, "ctr-enter: warning: %s\n", err)
-	})
-	if err != nil {
-		return err
-	}
-	testStop("before-open")
-	p, err := t.Open()
+	p, err := resolveAndOpen(ctx, g, c.Target)
 	if err != nil {
 		return err
 	}

@@ -42,6 +42,9 @@ type cli struct {
 	Globals
 
 	Enter      enterCmd      `cmd:"" default:"withargs" help:"Run a command inside a container's namespaces (the default command)."`
+	Inspect    inspectCmd    `cmd:"" help:"Show what makes a process a container: processes, env, namespaces, cgroups, security."`
+	Ls         lsCmd         `cmd:"" help:"List containers across runtimes and namespaces, with PIDs and shared namespaces."`
+	Update     updateCmd     `cmd:"" help:"Change a running container's memory limit through its runtime."`
 	Completion completionCmd `cmd:"" help:"Print a shell completion script (bash, zsh or fish)."`
 	Version    versionCmd    `cmd:"" help:"Print the version."`
 }
@@ -114,6 +117,22 @@ func requireRoot() error {
 		return fmt.Errorf("must be run as root (effective uid is %d): joining namespaces needs CAP_SYS_ADMIN", uid)
 	}
 	return nil
+}
+
+// resolveAndOpen finds the one target ref names and opens it as a pidfd.
+func resolveAndOpen(ctx context.Context, g *Globals, ref string) (*target.Process, error) {
+	r, err := target.ParseRef(ref)
+	if err != nil {
+		return nil, err
+	}
+	t, err := target.Resolve(ctx, r, g.targetOptions(), func(err error) {
+		fmt.Fprintf(os.Stderr, "ctr-enter: warning: %s\n", err)
+	})
+	if err != nil {
+		return nil, err
+	}
+	testStop("before-open")
+	return t.Open()
 }
 
 // testStop lets the end-to-end tests recycle a target's PID between its

@@ -1,0 +1,56 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+
+	"github.com/ctr-enter/ctr-enter/enter"
+	"github.com/ctr-enter/ctr-enter/inspect"
+	"github.com/ctr-enter/ctr-enter/target"
+)
+
+type inspectCmd struct {
+	Target      string `arg:"" predictor:"target" help:"Container name, ID, unique ID prefix or PID; or docker://NAME, containerd://[NS/]ID, pid:N."`
+	JSON        bool   `name:"json" help:"Print JSON, as documented in inspect/schema.json."`
+	ShowSecrets bool   `name:"show-secrets" help:"Show the values of environment variables that look like secrets (masked by default)."`
+}
+
+func (c *inspectCmd) Help() string {
+	return `Shows what makes a process a container, read from the host's /proc and
+cgroupfs (nothing runs inside the target): its runtime and image, its
+process tree under the runtime's shim, its environment, each namespace with
+whether the host shares it and which containers do, its cgroups with their
+limits and usage, and its seccomp mode, no_new_privs, LSM label and
+capabilities by name.
+
+Examples:
+  ctr-enter inspect taka
+  ctr-enter inspect docker://taka --json | jq .cgroups.memory`
+}
+
+func (c *inspectCmd) Run(ctx context.Context, g *Globals) error {
+	if err := requireRoot(); err != nil {
+		return err
+	}
+	p, err := resolveAndOpen(ctx, g, c.Target)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	peers, errs := target.List(ctx, g.targetOptions())
+	for _, err := range errs {
+		fmt.Fprintf(os.Stderr, "ctr-enter: warning: %s\n", err)
+	}
+	r, err := inspect.Inspect(ctx, p, peers, inspect.Options{ShowSecrets: c.ShowSecrets})
+	if err != nil {
+		return err
+	}
+	if c.JSON {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(r)
+	}
+	return inspect.WriteText(os.Stdout, r, enter.IsTerminal(os.Stdout) && os.Getenv("NO_COLOR") == "")
+}

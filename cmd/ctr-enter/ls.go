@@ -1,0 +1,95 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/ctr-enter/ctr-enter/enter"
+	"github.com/ctr-enter/ctr-enter/inspect"
+	"github.com/ctr-enter/ctr-enter/target"
+)
+
+type lsCmd struct {
+	JSON bool `name:"json" help:"Print JSON: an array of the objects documented in inspect/schema.json (#/$defs/row)."`
+}
+
+func (c *lsCmd) Help() string {
+	return `Lists the containers of every containerd namespace and of Docker, with the
+PID of each running one and the namespaces it shares with another container
+(a sidecar on the same network shows as net:NAME).
+
+Examples:
+  ctr-enter ls
+  ctr-enter ls --json | jq '.[] | select(.status == "running") | .ref'`
+}
+
+func (c *lsCmd) Run(ctx context.Context, g *Globals) error {
+	if err := requireRoot(); err != nil {
+		return err
+	}
+	rows, errs := inspect.List(ctx, g.targetOptions())
+	for _, err := range errs {
+		fmt.Fprintf(os.Stderr, "ctr-enter: warning: %s\n", err)
+	}
+	if c.JSON {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(rows)
+	}
+	color := enter.IsTerminal(os.Stdout) && os.Getenv("NO_COLOR") == ""
+	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "RUNTIME\tNAMESPACE\tID\tNAME\tIMAGE\tSTATUS\tPID\tSHARES")
+	for _, r := range rows {
+		pid := "-"
+		if r.PID > 0 {
+			pid = fmt.Sprint(r.PID)
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Runtime, target.Clean(r.Namespace), shortID(r.ID),
+			target.Clean(r.Name), target.Clean(r.Image), paintStatus(r.Status, color), pid, shares(r.Shares))
+	}
+	return w.Flush()
+}
+
+// shortID abbreviates hex IDs as docker does; names used as IDs stay whole.
+func shortID(id string) string {
+	if len(id) == 64 && strings.Trim(id, "0123456789abcdef") == "" {
+		return id[:12]
+	}
+	return target.Clean(id)
+}
+
+func shares(m map[string][]string) string {
+	var parts []string
+	for kind, with := range m {
+		for _, w := range with {
+			parts = append(parts, kind+":"+target.Clean(w))
+		}
+	}
+	sort.Strings(parts)
+	if len(parts) == 0 {
+		return "-"
+	}
+	return strings.Join(parts, ",")
+}
+
+// paintStatus colours a status on a terminal: tabwriter counts the escape
+// bytes as width, so both branches pad to the same visible width.
+func paintStatus(s string, color bool) string {
+	s = target.Clean(s)
+	if !color {
+		return s
+	}
+	code := "31" // red: not running
+	switch s {
+	case "running":
+		code = "32"
+	case "paused", "created":
+		code = "33"
+	}
+	return "\x1b[" + code + "m" + s + "\x1b[0m"
+}

@@ -1,0 +1,68 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/ctr-enter/ctr-enter/internal/procfs"
+	"github.com/ctr-enter/ctr-enter/target"
+)
+
+type updateCmd struct {
+	Target string `arg:"" predictor:"target" help:"Container name, ID, unique ID prefix; or docker://NAME, containerd://[NS/]ID."`
+	Memory string `required:"" placeholder:"SIZE" help:"Memory limit: a number with an optional k, m, g or t suffix, or max."`
+}
+
+func (c *updateCmd) Help() string {
+	return `Changes a running container's limits through its own runtime (Docker's
+container update, containerd's task update), as writing the cgroup file by
+hand would, but so that the runtime's own view stays true; then prints the
+value the kernel now enforces.
+
+Examples:
+  ctr-enter update taka --memory 256m
+  ctr-enter update containerd://e2e/taka --memory max`
+}
+
+func (c *updateCmd) Run(ctx context.Context, g *Globals) error {
+	if err := requireRoot(); err != nil {
+		return err
+	}
+	limit, err := target.ParseSize(c.Memory)
+	if err != nil {
+		return fmt.Errorf("--memory %s: %w", c.Memory, err)
+	}
+	p, err := resolveAndOpen(ctx, g, c.Target)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	if err := target.Update(ctx, p.Target, g.targetOptions(), target.Resources{Memory: &limit}); err != nil {
+		return err
+	}
+	cg, err := p.ReadProc("cgroup", 64<<10)
+	if err != nil {
+		return err
+	}
+	mi, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return err
+	}
+	cgs, err := procfs.ReadCgroups(cg, mi, "/")
+	if err != nil {
+		return err
+	}
+	if err := p.Check(); err != nil {
+		return err
+	}
+	switch l := cgs.Memory.Limit; {
+	case l == nil:
+		fmt.Printf("%s: memory limit set; this host does not show it (no memory controller mounted)\n", p.Target)
+	case *l < 0:
+		fmt.Printf("%s: memory limit: none\n", p.Target)
+	default:
+		fmt.Printf("%s: memory limit: %d bytes\n", p.Target, *l)
+	}
+	return nil
+}

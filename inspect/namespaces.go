@@ -1,0 +1,113 @@
+package inspect
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/ctr-enter/ctr-enter/enter"
+	"github.com/ctr-enter/ctr-enter/target"
+)
+
+// Namespace is one of a process's namespaces and who else is in it.
+type Namespace struct {
+	Kind           string   `json:"kind"`
+	Inode          uint64   `json:"inode"`
+	SharedWithHost bool     `json:"shared_with_host"`
+	SharedWith     []string `json:"shared_with"` // other containers, in their explicit form
+}
+
+// nsInodes reads the inode of each namespace kind of pid; a kind the kernel
+// lacks is absent.
+func nsInodes(pid int) map[string]uint64 {
+	m := map[string]uint64{}
+	for _, k := range enter.Kinds {
+		var st unix.Stat_t
+		if unix.Stat(fmt.Sprintf("/proc/%d/ns/%s", pid, k.Name), &st) == nil {
+			m[k.Name] = st.Ino
+		}
+	}
+	return m
+}
+
+// hostInodes are the namespaces t's would be if it shared them with the
+// host: those of the runtime's side of it, the shim that is its parent,
+// rather than PID 1's (which, where the runtime itself runs in a container,
+// is not the host the runtime knows). For a bare PID, ctr-enter's own.
+func hostInodes(t *target.Target) map[string]uint64 {
+	if t.Runtime != target.PID {
+		if ppid, err := parentPID(t.PID); err == nil && ppid > 0 {
+			if m := nsInodes(ppid); len(m) > 0 {
+				return m
+			}
+		}
+	}
+	return nsInodes(os.Getpid())
+}
+
+// parentPID reads the PPID field of /proc/PID/stat, after the command name
+// (which the process chooses, parentheses included).
+func parentPID(pid int) (int, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, err
+	}
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, fmt.Errorf("parse /proc/%d/stat", pid)
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 2 {
+		return 0, fmt.Errorf("parse /proc/%d/stat", pid)
+	}
+	return strconv.Atoi(f[1])
+}
+
+// sharing works out, for running containers, which of their namespaces
+// they share with the host and with which other containers.
+type sharing struct {
+	inodes map[*target.Target]map[string]uint64
+}
+
+func newSharing(ts []*target.Target) *sharing {
+	s := &sharing{inodes: map[*target.Target]map[string]uint64{}}
+	for _, t := range ts {
+		if t.Running && t.PID > 0 {
+			s.inodes[t] = nsInodes(t.PID)
+		}
+	}
+	return s
+}
+
+// of returns t's namespaces, in the order of enter.Kinds.
+func (s *sharing) of(t *target.Target, inodes map[string]uint64) []Namespace {
+	host := hostInodes(t)
+	var out []Namespace
+	for _, k := range enter.Kinds {
+		ino, ok := inodes[k.Name]
+		if !ok {
+			continue
+		}
+		ns := Namespace{Kind: k.Name, Inode: ino, SharedWithHost: host[k.Name] == ino, SharedWith: []string{}}
+		if !ns.SharedWithHost {
+			for other, theirs := range s.inodes {
+				if other != t && !same(other, t) && theirs[k.Name] == ino {
+					ns.SharedWith = append(ns.SharedWith, other.String())
+				}
+			}
+			sort.Strings(ns.SharedWith)
+		}
+		out = append(out, ns)
+	}
+	return out
+}
+
+// same reports whether two listings name one container.
+func same(a, b *target.Target) bool {
+	return a.Runtime == b.Runtime && a.Namespace == b.Namespace && a.ID == b.ID
+}
