@@ -403,6 +403,13 @@ func recyclePID(t *testing.T, pid int) *exec.Cmd {
 			t.Fatal(err)
 		}
 		if c.Process.Pid == pid {
+			// Let it finish executing sleep: a process in the middle of
+			// execve is a moving target of its own.
+			waitFor(t, "the impostor to sleep", func() bool {
+				st, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+				i := strings.LastIndexByte(string(st), ')')
+				return strings.Contains(string(st), "(sleep)") && i > 0 && strings.HasPrefix(string(st[i+2:]), "S")
+			})
 			return c
 		}
 		c.Process.Kill()

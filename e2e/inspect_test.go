@@ -121,6 +121,13 @@ func TestInspectDockerContainer(t *testing.T) {
 	if got := num("pid"); got != strconv.Itoa(pid) {
 		t.Errorf("pid %s, want %d", got, pid)
 	}
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:])); num("ppid") != f[1] {
+		t.Errorf("ppid %s, want the kernel's %s", num("ppid"), f[1])
+	}
 	for _, c := range []struct {
 		path []string
 		want string

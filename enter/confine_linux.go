@@ -12,7 +12,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/ctr-enter/ctr-enter/internal/procfs"
 	"github.com/ctr-enter/ctr-enter/target"
 )
 
@@ -32,19 +31,12 @@ type confinement struct {
 // no_new_privs, seccomp filters and cgroups. Ids are given as the target's
 // user namespace sees them when that namespace is joined.
 func readConfinement(p *target.Process, inUserNS bool) (*confinement, error) {
-	if label, err := p.ReadProc("attr/current", 4096); err == nil {
-		// Only reached with an LSM that labels processes (AppArmor,
-		// SELinux): ctr-enter cannot yet take the label on, and says so
-		// rather than run less confined than asked.
-		if l := strings.TrimSpace(strings.TrimRight(string(label), "\x00")); l != "" && l != "unconfined" {
-			return nil, fmt.Errorf("%w: the target runs under the LSM label %q, which --as-target cannot take on yet", ErrUnsupported, target.Clean(l))
-		}
+	// ctr-enter cannot yet take on an AppArmor or SELinux label, and says
+	// so rather than run less confined than asked.
+	if l := p.LSMLabel(); l != "" && l != "unconfined" {
+		return nil, fmt.Errorf("%w: the target runs under the LSM label %q, which --as-target cannot take on yet", ErrUnsupported, l)
 	}
-	status, err := p.ReadProc("status", 64<<10)
-	if err != nil {
-		return nil, err
-	}
-	st, err := procfs.ParseStatus(status)
+	st, err := p.Status()
 	if err != nil {
 		return nil, err
 	}

@@ -44,23 +44,15 @@ func shell(p *target.Process, inTarget bool) (string, error) {
 // targetUID is the uid of the target's process as its own user namespace
 // sees it.
 func targetUID(p *target.Process) (int, error) {
-	status, err := p.ReadProc("status", 64<<10)
+	st, err := p.Status()
 	if err != nil {
 		return 0, err
-	}
-	var uid int
-	for _, line := range strings.Split(string(status), "\n") {
-		if f := strings.Fields(line); len(f) > 1 && f[0] == "Uid:" {
-			if uid, err = strconv.Atoi(f[1]); err != nil {
-				return 0, err
-			}
-		}
 	}
 	uidMap, err := p.ReadProc("uid_map", 64<<10)
 	if err != nil {
 		return 0, err
 	}
-	return mapToNamespace(uidMap, uid)
+	return mapToNamespace(uidMap, st.Uids[0])
 }
 
 // mapToNamespace maps a host id to the one the namespace of a uid_map or

@@ -95,11 +95,7 @@ func Inspect(ctx context.Context, p *target.Process, peers []*target.Target, opt
 		Runtime: p.Runtime, Namespace: p.Namespace, ID: p.ID, Name: p.Name, Image: p.Image,
 		Ref: p.Target.String(), PID: p.PID,
 	}
-	raw, err := p.ReadProc("status", 64<<10)
-	if err != nil {
-		return nil, err
-	}
-	st, err := procfs.ParseStatus(raw)
+	st, err := p.Status()
 	if err != nil {
 		return nil, err
 	}
@@ -115,15 +111,7 @@ func Inspect(ctx context.Context, p *target.Process, peers []*target.Target, opt
 	r.Processes = processTree(r.PPID, p.PID)
 	r.Namespaces = newSharing(append(peers, p.Target)).of(p.Target, nsInodes(p.PID))
 
-	cg, err := p.ReadProc("cgroup", 64<<10)
-	if err != nil {
-		return nil, err
-	}
-	mi, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		return nil, err
-	}
-	if r.Cgroups, err = procfs.ReadCgroups(cg, mi, "/"); err != nil {
+	if r.Cgroups, err = p.Cgroups(); err != nil {
 		return nil, err
 	}
 	if r.Cgroups.Paths == nil {
@@ -146,10 +134,7 @@ func security(p *target.Process, st *procfs.Status) Security {
 	if s.Groups == nil {
 		s.Groups = []int{}
 	}
-	// attr/current fails with EINVAL where no LSM labels processes.
-	if label, err := p.ReadProc("attr/current", 4096); err == nil {
-		s.LSMLabel = target.Clean(strings.TrimSpace(strings.TrimRight(string(label), "\x00")))
-	}
+	s.LSMLabel = p.LSMLabel()
 	c := &s.Capabilities
 	c.Effective, c.Permitted, c.Inheritable = names(st.CapEff), names(st.CapPrm), names(st.CapInh)
 	c.Bounding, c.Ambient = names(st.CapBnd), names(st.CapAmb)

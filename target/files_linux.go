@@ -1,7 +1,6 @@
 package target
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -19,12 +18,9 @@ import (
 // refuses /proc/self/... style jumps. The caller must not use what it read
 // before Check, since the root is found by PID.
 func (p *Process) OpenInRoot(path string, flags int) (*os.File, error) {
-	root, err := unix.Open(fmt.Sprintf("/proc/%d/root", p.PID), unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	root, err := unix.Openat(int(p.procDir.Fd()), "root", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		if errors.Is(err, unix.ENOENT) {
-			return nil, fmt.Errorf("%w: %s (pid %d) exited", ErrVanished, p.Target, p.PID)
-		}
-		return nil, &os.PathError{Op: "open", Path: fmt.Sprintf("/proc/%d/root", p.PID), Err: err}
+		return nil, p.procError("root", err)
 	}
 	defer unix.Close(root)
 	flags |= unix.O_CLOEXEC

@@ -11,15 +11,19 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/ctr-enter/ctr-enter/internal/procfs"
 )
 
 // Process is a target opened for joining. Pidfd names exactly the process
-// that was validated, and can never come to mean another: everything done to
-// the target after Open goes through it, or reads /proc/PID and then calls
-// Check to prove the PID still meant the same process during the read.
+// that was validated, and can never come to mean another. Its /proc
+// directory is opened once too, and read only through that handle: Check
+// proves that both still name one live process, so that what was read was
+// the target's (a PID number cannot belong to two live processes at once).
 type Process struct {
 	*Target
-	Pidfd *os.File
+	Pidfd   *os.File
+	procDir *os.File // /proc/PID
 }
 
 // Open turns the PID the runtime reported into a pidfd and checks that it
@@ -39,6 +43,10 @@ func (t *Target) Open() (*Process, error) {
 		return nil, fmt.Errorf("pidfd_open %d: %w", t.PID, err)
 	}
 	p := &Process{Target: t, Pidfd: os.NewFile(uintptr(fd), "pidfd:"+strconv.Itoa(t.PID))}
+	if p.procDir, err = os.Open(fmt.Sprintf("/proc/%d", t.PID)); err != nil {
+		p.Pidfd.Close()
+		return nil, fmt.Errorf("%w: %s (pid %d) exited", ErrVanished, t, t.PID)
+	}
 	if err := p.validate(); err != nil {
 		p.Close()
 		return nil, err
@@ -46,7 +54,10 @@ func (t *Target) Open() (*Process, error) {
 	return p, nil
 }
 
-func (p *Process) Close() error { return p.Pidfd.Close() }
+func (p *Process) Close() error {
+	p.procDir.Close()
+	return p.Pidfd.Close()
+}
 
 func (p *Process) validate() error {
 	stat, err := p.ReadProc("stat", 4096)
@@ -72,12 +83,16 @@ func (p *Process) validate() error {
 	return p.Check()
 }
 
-// Check proves that the process behind the pidfd has not been reaped, so
-// that what was read from /proc/PID before the call was read from it: a
-// PID is not reused until its process is reaped.
+// Check proves that the process behind the pidfd and the one behind the
+// /proc directory are one and still there (not reaped), so that what was
+// read from /proc before the call was read from the target. Both handles
+// were made from the same PID number, which a second process can only get
+// once the first is reaped; pidfd_send_signal takes either kind of handle.
 func (p *Process) Check() error {
-	if err := unix.PidfdSendSignal(int(p.Pidfd.Fd()), 0, nil, 0); err != nil {
-		return fmt.Errorf("%w: %s (pid %d) exited", ErrVanished, p.Target, p.PID)
+	for _, f := range []*os.File{p.Pidfd, p.procDir} {
+		if err := unix.PidfdSendSignal(int(f.Fd()), 0, nil, 0); err != nil {
+			return fmt.Errorf("%w: %s (pid %d) exited, or its PID was reused", ErrVanished, p.Target, p.PID)
+		}
 	}
 	return nil
 }
@@ -85,15 +100,26 @@ func (p *Process) Check() error {
 // ReadProc reads /proc/PID/name, bounded: the target controls how much some
 // of these files hold. The caller must Check afterwards.
 func (p *Process) ReadProc(name string, limit int64) ([]byte, error) {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/%s", p.PID, name))
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("%w: %s (pid %d) exited", ErrVanished, p.Target, p.PID)
-	}
+	fd, err := unix.Openat(int(p.procDir.Fd()), name, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
 	if err != nil {
-		return nil, err
+		return nil, p.procError(name, err)
 	}
+	f := os.NewFile(uintptr(fd), name)
 	defer f.Close()
-	return io.ReadAll(io.LimitReader(f, limit))
+	b, err := io.ReadAll(io.LimitReader(f, limit))
+	if err != nil {
+		return nil, p.procError(name, err)
+	}
+	return b, nil
+}
+
+// procError says a read of /proc failed because the process went away,
+// where that is why.
+func (p *Process) procError(name string, err error) error {
+	if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ESRCH) {
+		return fmt.Errorf("%w: %s (pid %d) exited, or its PID was reused", ErrVanished, p.Target, p.PID)
+	}
+	return fmt.Errorf("read /proc/%d/%s: %w", p.PID, name, err)
 }
 
 // Environ is the environment the target's processes should see: the
@@ -123,11 +149,11 @@ func (p *Process) Environ() ([]string, error) {
 // caller must Check afterwards.
 func (p *Process) NamespaceInode(kind string) (uint64, error) {
 	var st unix.Stat_t
-	if err := unix.Stat(fmt.Sprintf("/proc/%d/ns/%s", p.PID, kind), &st); err != nil {
+	if err := unix.Fstatat(int(p.procDir.Fd()), "ns/"+kind, &st, 0); err != nil {
 		if errors.Is(err, unix.ENOENT) {
 			return 0, os.ErrNotExist
 		}
-		return 0, fmt.Errorf("stat namespace %s of pid %d: %w", kind, p.PID, err)
+		return 0, p.procError("ns/"+kind, err)
 	}
 	return st.Ino, nil
 }
@@ -164,4 +190,39 @@ func pidCandidate(s string) *Target {
 		return nil
 	}
 	return &Target{Runtime: PID, ID: s, Name: s, PID: n, Running: true}
+}
+
+// Status parses the target's /proc/PID/status. The caller must Check
+// afterwards.
+func (p *Process) Status() (*procfs.Status, error) {
+	b, err := p.ReadProc("status", 64<<10)
+	if err != nil {
+		return nil, err
+	}
+	return procfs.ParseStatus(b)
+}
+
+// Cgroups reads the target's cgroups, their limits and their usage,
+// through this process's view of the cgroup mounts. The caller must Check
+// afterwards.
+func (p *Process) Cgroups() (*procfs.Cgroups, error) {
+	cg, err := p.ReadProc("cgroup", 64<<10)
+	if err != nil {
+		return nil, err
+	}
+	mi, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return nil, err
+	}
+	return procfs.ReadCgroups(cg, mi, "/")
+}
+
+// LSMLabel is the target's AppArmor or SELinux label, cleaned for printing;
+// "" where no LSM labels processes (attr/current then fails with EINVAL).
+func (p *Process) LSMLabel() string {
+	b, err := p.ReadProc("attr/current", 4096)
+	if err != nil {
+		return ""
+	}
+	return Clean(strings.TrimSpace(strings.TrimRight(string(b), "\x00")))
 }

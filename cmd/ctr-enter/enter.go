@@ -67,9 +67,6 @@ func (c *enterCmd) namespaces() enter.Set {
 }
 
 func (c *enterCmd) Run(ctx context.Context, g *Globals) error {
-	if err := requireRoot(); err != nil {
-		return err
-	}
 	p, err := resolveAndOpen(ctx, g, c.Target)
 	if err != nil {
 		return err

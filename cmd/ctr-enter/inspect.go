@@ -31,9 +31,6 @@ Examples:
 }
 
 func (c *inspectCmd) Run(ctx context.Context, g *Globals) error {
-	if err := requireRoot(); err != nil {
-		return err
-	}
 	p, err := resolveAndOpen(ctx, g, c.Target)
 	if err != nil {
 		return err

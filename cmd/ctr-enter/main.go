@@ -121,6 +121,9 @@ func requireRoot() error {
 
 // resolveAndOpen finds the one target ref names and opens it as a pidfd.
 func resolveAndOpen(ctx context.Context, g *Globals, ref string) (*target.Process, error) {
+	if err := requireRoot(); err != nil {
+		return nil, err
+	}
 	r, err := target.ParseRef(ref)
 	if err != nil {
 		return nil, err
@@ -140,7 +143,10 @@ func resolveAndOpen(ctx context.Context, g *Globals, ref string) (*target.Proces
 // ctr-enter stops itself there until it gets SIGCONT.
 func testStop(point string) {
 	if os.Getenv("CTR_ENTER_TEST_STOP") == point {
-		unix.Kill(os.Getpid(), unix.SIGSTOP)
+		// Directed at this thread, so that it stops on its way out of
+		// the syscall: a process-directed SIGSTOP may be taken by
+		// another thread while this one runs on for a while.
+		unix.Tgkill(os.Getpid(), unix.Gettid(), unix.SIGSTOP)
 	}
 }
 

@@ -3,9 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
-
-	"github.com/ctr-enter/ctr-enter/internal/procfs"
 	"github.com/ctr-enter/ctr-enter/target"
 )
 
@@ -26,9 +23,6 @@ Examples:
 }
 
 func (c *updateCmd) Run(ctx context.Context, g *Globals) error {
-	if err := requireRoot(); err != nil {
-		return err
-	}
 	limit, err := target.ParseSize(c.Memory)
 	if err != nil {
 		return fmt.Errorf("--memory %s: %w", c.Memory, err)
@@ -41,15 +35,7 @@ func (c *updateCmd) Run(ctx context.Context, g *Globals) error {
 	if err := target.Update(ctx, p.Target, g.targetOptions(), target.Resources{Memory: &limit}); err != nil {
 		return err
 	}
-	cg, err := p.ReadProc("cgroup", 64<<10)
-	if err != nil {
-		return err
-	}
-	mi, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		return err
-	}
-	cgs, err := procfs.ReadCgroups(cg, mi, "/")
+	cgs, err := p.Cgroups()
 	if err != nil {
 		return err
 	}
