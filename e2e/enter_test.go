@@ -531,3 +531,51 @@ func TestSignalsAreForwarded(t *testing.T) {
 		t.Errorf("SIGTERM to ctr-enter: exit %d, want 42 (the trap's)\n%s", code, out.String())
 	}
 }
+
+func TestEnvironmentVariablesPickTheRuntimes(t *testing.T) {
+	for env, wantTarget := range map[string]string{
+		// Without Docker, taka is only containerd's, and the reverse.
+		"DOCKER_HOST=unix:///nonexistent.sock":  "TAKA_VAR=containerd-taka",
+		"CONTAINERD_ADDRESS=/nonexistent.sock":  "TAKA_VAR=docker-taka",
+		"CONTAINERD_NAMESPACE=no-such-namespace": "TAKA_VAR=docker-taka",
+	} {
+		cmd := command("taka", "--", "env")
+		cmd.Env = append(cmd.Env, env)
+		if r := runCmd(t, cmd); r.code != 0 || !strings.Contains(r.stdout, wantTarget) {
+			t.Errorf("%s: %v", env, r)
+		}
+	}
+}
+
+func TestHelpNeverDials(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "daemon.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	for _, args := range [][]string{{"--help"}, {"taka", "--help"}, {"inspect", "--help"}, {"version"}} {
+		cmd := command(args...)
+		cmd.Env = append(cmd.Env, "CONTAINERD_ADDRESS="+sock, "DOCKER_HOST=unix://"+sock)
+		if r := runCmd(t, cmd); r.code != 0 || r.stdout == "" {
+			t.Errorf("%v: %v", args, r)
+		}
+	}
+	// Nothing connected meanwhile.
+	l.(*net.UnixListener).SetDeadline(time.Now().Add(200 * time.Millisecond))
+	if c, err := l.Accept(); err == nil {
+		c.Close()
+		t.Errorf("--help or version connected to a runtime socket")
+	}
+	// Whereas a command that needs the runtimes does connect: the check
+	// above can tell.
+	cmd := command("--timeout", "1s", "ls")
+	cmd.Env = append(cmd.Env, "CONTAINERD_ADDRESS="+sock, "DOCKER_HOST=unix://"+sock)
+	runCmd(t, cmd)
+	l.(*net.UnixListener).SetDeadline(time.Now().Add(200 * time.Millisecond))
+	if c, err := l.Accept(); err != nil {
+		t.Errorf("ls did not connect either: the listener sees nothing (%v)", err)
+	} else {
+		c.Close()
+	}
+}

@@ -117,6 +117,7 @@ func Run(ctx context.Context, p *target.Process, opts Options) (int, error) {
 		return 0, toolError(err)
 	}
 	defer errR.Close()
+	defer errW.Close() // on the ways out before Start; closed after it too
 	extra[1], extra[2] = errW, self
 
 	args := opts.Args
@@ -126,7 +127,6 @@ func Run(ctx context.Context, p *target.Process, opts Options) (int, error) {
 		// constructor.
 		var payload *os.File
 		if args, payload, err = hostPayload(args); err != nil {
-			errW.Close()
 			return 0, err
 		}
 		defer payload.Close()
@@ -147,14 +147,12 @@ func Run(ctx context.Context, p *target.Process, opts Options) (int, error) {
 	if opts.TTY {
 		master, slave, err := openPty(p, join.Has(unix.CLONE_NEWNS))
 		if err != nil {
-			errW.Close()
 			return 0, toolError(err)
 		}
 		defer slave.Close()
 		cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
 		if term, err = newTerminal(master, opts.Stdin, opts.Stdout, opts.Interactive); err != nil {
 			master.Close()
-			errW.Close()
 			return 0, toolError(err)
 		}
 		// Restored on every way out of Run, panics included.
@@ -162,7 +160,6 @@ func Run(ctx context.Context, p *target.Process, opts Options) (int, error) {
 	} else {
 		stdinDone, err := setStdio(cmd, opts)
 		if err != nil {
-			errW.Close()
 			return 0, toolError(err)
 		}
 		defer stdinDone()
@@ -173,6 +170,7 @@ func Run(ctx context.Context, p *target.Process, opts Options) (int, error) {
 	defer signal.Stop(sigs)
 
 	err = cmd.Start()
+	// Only the child may hold the write end now: its exec closes it.
 	errW.Close()
 	if err != nil {
 		return 0, toolError(fmt.Errorf("start: %w", err))
