@@ -579,3 +579,10 @@ func TestHelpNeverDials(t *testing.T) {
 		c.Close()
 	}
 }
+
+func TestEnvFlag(t *testing.T) {
+	r := run(t, "docker://taka", "-e", "LIST=a,b", "-e", "TAKA_VAR=overridden", "--", "sh", "-c", `echo "$LIST $TAKA_VAR"`)
+	if r.code != 0 || r.stdout != "a,b overridden\n" {
+		t.Errorf("-e: %v", r)
+	}
+}

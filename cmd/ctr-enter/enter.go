@@ -29,7 +29,7 @@ type enterCmd struct {
 
 	Interactive bool     `short:"i" help:"Keep stdin open and stream it to the command (default with no command, on a terminal)."`
 	TTY         bool     `short:"t" name:"tty" help:"Give the command a terminal (default with no command, on a terminal)."`
-	Env         []string `short:"e" placeholder:"KEY=VALUE" help:"Set an environment variable (on top of the target's)."`
+	Env         []string `short:"e" sep:"none" placeholder:"KEY=VALUE" help:"Set an environment variable (on top of the target's)."`
 	Workdir     string   `short:"w" placeholder:"DIR" help:"Working directory (default: the target's, when its mount namespace is joined)."`
 }
 

@@ -55,6 +55,13 @@ A target is a container name, ID or unique ID prefix, looked up in every
 containerd namespace and in Docker; docker://NAME, containerd://NS/ID and
 pid:N pin the runtime.
 
+Examples:
+  ctr-enter taka --net --pid -- ps aux     taka's processes, from its namespaces
+  ctr-enter taka                           a shell in taka
+  ctr-enter taka --as-target -- id         as taka's processes run: uid, caps, seccomp
+  ctr-enter inspect taka                   what makes taka a container
+  ctr-enter ls                             containers across runtimes, with PIDs
+
 Exit status: the command's own; 125 when ctr-enter fails (bad or unknown
 target, runtime unreachable, not root, kernel feature missing); 126 when the
 command cannot be executed; 127 when it is not found.`
