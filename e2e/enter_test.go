@@ -535,8 +535,8 @@ func TestSignalsAreForwarded(t *testing.T) {
 func TestEnvironmentVariablesPickTheRuntimes(t *testing.T) {
 	for env, wantTarget := range map[string]string{
 		// Without Docker, taka is only containerd's, and the reverse.
-		"DOCKER_HOST=unix:///nonexistent.sock":  "TAKA_VAR=containerd-taka",
-		"CONTAINERD_ADDRESS=/nonexistent.sock":  "TAKA_VAR=docker-taka",
+		"DOCKER_HOST=unix:///nonexistent.sock":   "TAKA_VAR=containerd-taka",
+		"CONTAINERD_ADDRESS=/nonexistent.sock":   "TAKA_VAR=docker-taka",
 		"CONTAINERD_NAMESPACE=no-such-namespace": "TAKA_VAR=docker-taka",
 	} {
 		cmd := command("taka", "--", "env")

@@ -6,12 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"runtime"
-	"strings"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/ctr-enter/ctr-enter/internal/procfs"
 	"github.com/ctr-enter/ctr-enter/target"
 )
 
@@ -155,13 +156,13 @@ func openCgroups(p *target.Process) ([]*os.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	paths, err := cgroupProcsPaths(cg, mounts)
+	dirs, err := procfs.CgroupDirs(cg, mounts)
 	if err != nil {
 		return nil, err
 	}
 	var files []*os.File
-	for _, path := range paths {
-		f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	for _, dir := range dirs {
+		f, err := os.OpenFile(filepath.Join(dir, "cgroup.procs"), os.O_WRONLY, 0)
 		if err != nil {
 			for _, f := range files {
 				f.Close()
@@ -171,69 +172,6 @@ func openCgroups(p *target.Process) ([]*os.File, error) {
 		files = append(files, f)
 	}
 	return files, nil
-}
-
-// cgroupProcsPaths maps the lines of a /proc/PID/cgroup to the cgroup.procs
-// files under this process's cgroup mounts (mountinfo), v1 and v2 alike:
-// a v1 line goes to the mount whose options hold all of its controllers.
-// Hierarchies that are not mounted here are skipped.
-func cgroupProcsPaths(procCgroup, mountinfo []byte) ([]string, error) {
-	type mount struct {
-		point string
-		opts  map[string]bool
-	}
-	var v1 []mount
-	v2 := ""
-	for _, line := range strings.Split(string(mountinfo), "\n") {
-		pre, post, ok := strings.Cut(line, " - ")
-		f, g := strings.Fields(pre), strings.Fields(post)
-		// Only mounts of a hierarchy's root: a bind mount of a
-		// sub-cgroup would put the path elsewhere.
-		if !ok || len(f) < 5 || len(g) < 3 || f[3] != "/" {
-			continue
-		}
-		switch g[0] {
-		case "cgroup2":
-			if v2 == "" {
-				v2 = f[4]
-			}
-		case "cgroup":
-			opts := map[string]bool{}
-			for _, o := range strings.Split(g[2], ",") {
-				opts[o] = true
-			}
-			v1 = append(v1, mount{f[4], opts})
-		}
-	}
-	var paths []string
-	for _, line := range strings.Split(strings.TrimSpace(string(procCgroup)), "\n") {
-		parts := strings.SplitN(line, ":", 3)
-		if len(parts) != 3 || !strings.HasPrefix(parts[2], "/") || strings.Contains(parts[2], "/..") {
-			continue
-		}
-		point := ""
-		if parts[1] == "" {
-			point = v2
-		} else {
-		mounts:
-			for _, m := range v1 {
-				for _, c := range strings.Split(parts[1], ",") {
-					if !m.opts[c] {
-						continue mounts
-					}
-				}
-				point = m.point
-				break
-			}
-		}
-		if point != "" {
-			paths = append(paths, point+strings.TrimSuffix(parts[2], "/")+"/cgroup.procs")
-		}
-	}
-	if len(paths) == 0 {
-		return nil, errors.New("none of the target's cgroups is mounted here")
-	}
-	return paths, nil
 }
 
 // encode lays the confinement out for nsexec.c (struct confine there):

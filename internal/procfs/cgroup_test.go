@@ -2,6 +2,7 @@ package procfs
 
 import (
 	"reflect"
+	"slices"
 	"testing"
 )
 
@@ -48,5 +49,36 @@ func TestParseProcCgroup(t *testing.T) {
 		if got, err := ParseProcCgroup([]byte(in)); err == nil {
 			t.Errorf("ParseProcCgroup(%q) = %v, want an error", in, got)
 		}
+	}
+}
+
+func TestCgroupDirs(t *testing.T) {
+	mountinfo := `25 1 0:23 / /sys/fs/cgroup rw - tmpfs tmpfs rw,mode=755
+30 25 0:28 /docker /mnt/elsewhere rw,relatime - cgroup cgroup rw,memory
+26 25 0:24 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu
+27 25 0:25 / /sys/fs/cgroup/cpuacct rw,relatime - cgroup cgroup rw,cpuacct
+28 25 0:26 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,xattr,name=systemd
+29 25 0:27 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw,nsdelegate
+`
+	cg := "5:cpu:/docker/abc\n4:cpuacct:/docker/abc\n3:name=systemd:/docker/abc\n2:memory:/docker/abc\n0::/docker/abc\n"
+	got, err := CgroupDirs([]byte(cg), []byte(mountinfo))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"/sys/fs/cgroup/cpu/docker/abc",
+		"/sys/fs/cgroup/cpuacct/docker/abc",
+		"/sys/fs/cgroup/systemd/docker/abc",
+		// memory is mounted only from a sub-cgroup: skipped
+		"/sys/fs/cgroup/unified/docker/abc",
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("CgroupDirs = %q\nwant %q", got, want)
+	}
+	if _, err := CgroupDirs([]byte("0::/../../etc\n"), []byte(mountinfo)); err == nil {
+		t.Error("a path climbing out of the hierarchy was accepted")
+	}
+	if _, err := CgroupDirs([]byte("7:blkio:/x\n"), []byte(mountinfo)); err == nil {
+		t.Error("no mounted hierarchy gave no error")
 	}
 }

@@ -1,6 +1,7 @@
 package procfs
 
 import (
+	"errors"
 	"fmt"
 	"path"
 	"slices"
@@ -153,4 +154,32 @@ func containsAll(set, want []string) bool {
 		}
 	}
 	return true
+}
+
+// CgroupDirs returns where the process's cgroup is in every hierarchy
+// that has a usable mount here: the mount point joined with the path, one
+// per line of procCgroup, the hierarchies without a mount skipped. For
+// moving a process into the same cgroups.
+func CgroupDirs(procCgroup, mountinfo []byte) ([]string, error) {
+	lines, err := ParseProcCgroup(procCgroup)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := cgroupPaths(lines); err != nil {
+		return nil, err
+	}
+	mounts, err := ParseMountinfo(mountinfo)
+	if err != nil {
+		return nil, err
+	}
+	var dirs []string
+	for _, l := range lines {
+		if m, ok := mountFor(mounts, l); ok {
+			dirs = append(dirs, path.Join(m.MountPoint, l.Path))
+		}
+	}
+	if len(dirs) == 0 {
+		return nil, errors.New("cgroup dirs: none of the process's hierarchies is mounted here")
+	}
+	return dirs, nil
 }
