@@ -85,3 +85,19 @@ func TestAsTargetTakesOnTheTargetsConfinement(t *testing.T) {
 		t.Errorf("mkdir failed with ctr-enter's own privileges: %v", r)
 	}
 }
+
+func TestUserFlag(t *testing.T) {
+	for _, ref := range takas {
+		r := run(t, ref, "-u", "nobody", "--", "sh", "-c", "id; grep CapEff /proc/self/status")
+		if r.code != 0 || !strings.Contains(r.stdout, "uid=65534(nobody) gid=65534(nogroup)") || !strings.Contains(r.stdout, "CapEff:\t0000000000000000") {
+			t.Errorf("%s -u nobody: %v", ref, r)
+		}
+		r = run(t, ref, "-u", "1234:5678", "--", "id")
+		if r.code != 0 || strings.TrimSpace(r.stdout) != "uid=1234 gid=5678 groups=5678" {
+			t.Errorf("%s -u 1234:5678: %v", ref, r)
+		}
+	}
+	oneLineError(t, run(t, "docker://taka", "-u", "nosuch", "--", "id"), 125, `no user "nosuch"`)
+	oneLineError(t, run(t, "docker://taka", "-u", "nobody:nosuch", "--", "id"), 125, `no group "nosuch"`)
+	oneLineError(t, run(t, "docker://taka", "-u", "nobody", "--as-target", "--", "id"), 125, "exclude each other")
+}

@@ -162,10 +162,14 @@ func startPayload(t *testing.T, cmd *exec.Cmd) int {
 	return payload
 }
 
-// flagFor is the flag that joins a kind: nsenter's names, --mount for mnt.
+// flagFor is the flag that joins a kind: nsenter's names, but --userns for
+// user (--user is docker exec's user).
 func flagFor(kind string) string {
-	if kind == "mnt" {
+	switch kind {
+	case "mnt":
 		return "--mount"
+	case "user":
+		return "--userns"
 	}
 	return "--" + kind
 }

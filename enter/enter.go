@@ -46,7 +46,10 @@ type Options struct {
 	// AsTarget runs the command as the target's processes run: its uid
 	// and gids, capabilities, no_new_privs, seccomp filters and cgroups.
 	// Otherwise it keeps ctr-enter's privileges, as with nsenter.
-	AsTarget              bool
+	AsTarget bool
+	// User runs the command as USER[:GROUP] (docker exec -u), names looked
+	// up in the target's files.
+	User                  string
 	Stdin, Stdout, Stderr *os.File
 }
 
@@ -79,8 +82,16 @@ func Run(ctx context.Context, p *target.Process, opts Options) (int, error) {
 	// 6 payload, 7 confinement, 8... the target's cgroup.procs.
 	extra := make([]*os.File, 5)
 	extra[0] = p.Pidfd
-	if opts.AsTarget {
-		conf, err := readConfinement(p, join.Has(unix.CLONE_NEWUSER))
+	if opts.AsTarget || opts.User != "" {
+		var conf *confinement
+		switch {
+		case opts.AsTarget && opts.User != "":
+			err = errors.New("--as-target and --user exclude each other: the target's user comes with --as-target")
+		case opts.AsTarget:
+			conf, err = readConfinement(p, join.Has(unix.CLONE_NEWUSER))
+		default:
+			conf, err = userConfinement(p, opts.User)
+		}
 		if err != nil {
 			return 0, toolError(err)
 		}

@@ -108,3 +108,30 @@ func TestMapToNamespace(t *testing.T) {
 		t.Errorf("identity map gave %d", got)
 	}
 }
+
+func TestResolveUser(t *testing.T) {
+	passwd := []byte("root:x:0:0:root:/root:/bin/sh\nredis:x:999:998::/data:/sbin/nologin\n# comment\nbad\n")
+	group := []byte("root:x:0:\nredis:x:998:\nwheel:x:10:admin,redis\nnogroup:x:65534:\n")
+	for spec, want := range map[string][3]any{
+		"redis":         {999, 998, []int{998, 10}},
+		"999":           {999, 998, []int{998, 10}},
+		"redis:nogroup": {999, 65534, []int{65534, 10}},
+		"1234":          {1234, 0, []int{0}},
+		"1234:5678":     {1234, 5678, []int{5678}},
+		"root:10":       {0, 10, []int{10}},
+	} {
+		c, err := resolveUser(spec, passwd, group)
+		if err != nil {
+			t.Errorf("resolveUser(%q): %v", spec, err)
+			continue
+		}
+		if got := [3]any{c.uid, c.gid, c.groups}; !reflect.DeepEqual(got, want) {
+			t.Errorf("resolveUser(%q) = %v, want %v", spec, got, want)
+		}
+	}
+	for _, spec := range []string{"nosuch", "redis:nosuch", "", ":0", "-1", "bad"} {
+		if _, err := resolveUser(spec, passwd, group); err == nil {
+			t.Errorf("resolveUser(%q) accepted", spec)
+		}
+	}
+}

@@ -20,13 +20,14 @@ type enterCmd struct {
 	IPC    bool `name:"ipc" group:"Namespaces (default: all in which the target differs)" help:"Join the IPC namespace."`
 	Net    bool `group:"Namespaces (default: all in which the target differs)" help:"Join the network namespace."`
 	PID    bool `name:"pid" group:"Namespaces (default: all in which the target differs)" help:"Join the pid namespace (with the target's /proc, so ps shows its processes)."`
-	User   bool `group:"Namespaces (default: all in which the target differs)" help:"Join the user namespace (as its root)."`
+	UserNS bool `name:"userns" group:"Namespaces (default: all in which the target differs)" help:"Join the user namespace (as its root; nsenter's --user)."`
 	Cgroup bool `group:"Namespaces (default: all in which the target differs)" help:"Join the cgroup namespace."`
 	Time   bool `group:"Namespaces (default: all in which the target differs)" help:"Join the time namespace."`
 	All    bool `short:"a" group:"Namespaces (default: all in which the target differs)" help:"Join every namespace in which the target differs."`
 
 	AsTarget bool `name:"as-target" help:"Run as the target's processes run: its uid and gids, capabilities, no_new_privs, seccomp filters and cgroups (default: ctr-enter's own privileges, as nsenter)."`
 
+	User        string   `short:"u" placeholder:"USER[:GROUP]" help:"Run as this user (name or uid) and group, as docker exec -u; names from the target's /etc/passwd and /etc/group."`
 	Interactive bool     `short:"i" help:"Keep stdin open and stream it to the command (default with no command, on a terminal)."`
 	TTY         bool     `short:"t" name:"tty" help:"Give the command a terminal (default with no command, on a terminal)."`
 	Env         []string `short:"e" sep:"none" placeholder:"KEY=VALUE" help:"Set an environment variable (on top of the target's)."`
@@ -58,7 +59,7 @@ func (c *enterCmd) namespaces() enter.Set {
 	for _, f := range []struct {
 		on   bool
 		kind string
-	}{{c.Mount, "mnt"}, {c.UTS, "uts"}, {c.IPC, "ipc"}, {c.Net, "net"}, {c.PID, "pid"}, {c.User, "user"}, {c.Cgroup, "cgroup"}, {c.Time, "time"}} {
+	}{{c.Mount, "mnt"}, {c.UTS, "uts"}, {c.IPC, "ipc"}, {c.Net, "net"}, {c.PID, "pid"}, {c.UserNS, "user"}, {c.Cgroup, "cgroup"}, {c.Time, "time"}} {
 		if f.on {
 			s |= enter.KindSet(f.kind)
 		}
@@ -87,6 +88,7 @@ func (c *enterCmd) Run(ctx context.Context, g *Globals) error {
 		Interactive: interactive,
 		TTY:         tty,
 		AsTarget:    c.AsTarget,
+		User:        c.User,
 		Stdin:       os.Stdin,
 		Stdout:      os.Stdout,
 		Stderr:      os.Stderr,
