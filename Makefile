@@ -9,13 +9,19 @@ TAGS      := netgo,osusergo,grpcnotrace
 LDFLAGS   := -s -w -extldflags -static -X main.version=$(VERSION)
 export CGO_ENABLED := 1
 
-.PHONY: all build unit fuzz e2e test demo bench clean
+.PHONY: all build image unit fuzz e2e test demo bench clean
 
 all: build
 
 build:
 	$(GO) build -trimpath -tags $(TAGS) -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/ctr-enter
 	@file $(BIN) | grep -q 'statically linked' || { echo "$(BIN) is not statically linked" >&2; exit 1; }
+
+# ctr-enter's own image (Dockerfile), built offline by the local dockerd.
+IMAGE ?= ctr-enter:dev
+image: build
+	script/image-rootfs $(BIN) build/image/rootfs
+	docker build -q -t $(IMAGE) -f Dockerfile build/image
 
 # Unit tests: no root, no daemon.
 unit:
@@ -58,4 +64,4 @@ bench: build
 	$(GO) run ./bench -bin $(BIN)
 
 clean:
-	rm -rf bin
+	rm -rf bin build

@@ -1,0 +1,49 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestOwnImage builds the Dockerfile's image with the binary under test and
+// runs it as a node debugger would run: host PID namespace, the runtimes'
+// sockets, all privileges. --privileged itself fails on these machines (the
+// bounding set lacks CAP_SYS_RESOURCE), so the test stands in for it.
+func TestOwnImage(t *testing.T) {
+	dir := t.TempDir()
+	sh(t, "../script/image-rootfs", bin, filepath.Join(dir, "rootfs"))
+	sh(t, "docker", "build", "-q", "-t", "ctr-enter:e2e", "-f", "../Dockerfile", dir)
+	t.Cleanup(func() { exec.Command("docker", "rmi", "ctr-enter:e2e").Run() })
+
+	inImage := func(args ...string) result {
+		cmd := exec.Command("docker", append([]string{"run", "--rm", "--pid=host",
+			"--cap-add", "ALL", "--cap-drop", "SYS_RESOURCE", "--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined",
+			"-v", "/run/containerd/containerd.sock:/run/containerd/containerd.sock",
+			"-v", "/var/run/docker.sock:/var/run/docker.sock", "ctr-enter:e2e"}, args...)...)
+		return runCmd(t, cmd)
+	}
+	// The image's own busybox ps, in each taka's pid namespace.
+	for _, ref := range takas {
+		r := inImage(ref, "--net", "--pid", "--", "ps", "-o", "pid,args")
+		if r.code != 0 || !regexpMatch(`(?m)^\s*1\s+redis-server`, r.stdout) {
+			t.Errorf("%s: %v", ref, r)
+		}
+	}
+	// Its own ip (a dynamically linked tool from iproute2) in Docker taka's
+	// network namespace shows taka's address.
+	addr := sh(t, "docker", "inspect", "-f", "{{.NetworkSettings.IPAddress}}", "taka")
+	if r := inImage("docker://taka", "--net", "--", "ip", "-br", "addr"); r.code != 0 || !strings.Contains(r.stdout, addr+"/") {
+		t.Errorf("ip addr in taka does not show %s: %v", addr, r)
+	}
+	// A target with no shell and a read-only root gets the image's tools.
+	if r := inImage("docker://noshell", "--net", "--pid", "--", "ps", "-o", "pid,args"); r.code != 0 || !regexpMatch(`(?m)^\s*1\s+/pause`, r.stdout) {
+		t.Errorf("noshell: %v", r)
+	}
+	if r := inImage("docker://taka", "--net", "--", "tcpdump", "--version"); r.code != 0 || !strings.Contains(r.stdout+r.stderr, "tcpdump version") {
+		t.Errorf("tcpdump: %v", r)
+	}
+}
