@@ -1,6 +1,7 @@
 package target
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -44,28 +45,50 @@ func (d *docker) close() error {
 	return nil
 }
 
-func (d *docker) get(ctx context.Context, path string, v any) error {
+func (d *docker) get(ctx context.Context, path string, out any) error {
+	return d.do(ctx, http.MethodGet, path, nil, out)
+}
+
+// do makes one Engine API call: in, if not nil, is sent as JSON, and out,
+// if not nil, receives the JSON answer. A 404 is ErrNotFound; any other
+// failure says what the daemon said.
+func (d *docker) do(ctx context.Context, method, path string, in, out any) error {
 	if err := checkSocket(Docker, d.socket); err != nil {
 		return err
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://docker"+path, nil)
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return err
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, "http://docker"+path, body)
 	if err != nil {
 		return err
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := d.http.Do(req)
 	if err != nil {
 		return unavailable(ctx, Docker, d.socket, err)
 	}
 	defer resp.Body.Close()
-	body := io.LimitReader(resp.Body, 64<<20)
+	answer := io.LimitReader(resp.Body, 64<<20)
 	if resp.StatusCode == http.StatusNotFound {
 		return ErrNotFound
 	}
-	if resp.StatusCode != http.StatusOK {
-		msg, _ := io.ReadAll(io.LimitReader(body, 512))
-		return fmt.Errorf("%w: docker: GET %s: %s: %s", ErrUnavailable, path, resp.Status, Clean(strings.TrimSpace(string(msg))))
+	if resp.StatusCode/100 != 2 {
+		var msg struct{ Message string }
+		json.NewDecoder(io.LimitReader(answer, 4096)).Decode(&msg)
+		return fmt.Errorf("docker: %s %s: %s: %s", method, path, resp.Status, Clean(msg.Message))
 	}
-	if err := json.NewDecoder(body).Decode(v); err != nil {
+	if out == nil {
+		return nil
+	}
+	if err := json.NewDecoder(answer).Decode(out); err != nil {
 		return fmt.Errorf("docker: decode %s: %w", path, err)
 	}
 	return nil

@@ -2,7 +2,6 @@ package target
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -52,29 +51,7 @@ func (d *docker) update(ctx context.Context, t *Target, r Resources) error {
 			body["Memory"] = 0 // Docker's "no limit"
 		}
 	}
-	b, err := json.Marshal(body)
-	if err != nil {
-		return err
-	}
-	if err := checkSocket(Docker, d.socket); err != nil {
-		return err
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://docker/containers/"+url.PathEscape(t.ID)+"/update", strings.NewReader(string(b)))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := d.http.Do(req)
-	if err != nil {
-		return unavailable(ctx, Docker, d.socket, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		var msg struct{ Message string }
-		json.NewDecoder(resp.Body).Decode(&msg)
-		return fmt.Errorf("docker: update %s: %s: %s", t, resp.Status, Clean(msg.Message))
-	}
-	return nil
+	return d.do(ctx, http.MethodPost, "/containers/"+url.PathEscape(t.ID)+"/update", body, nil)
 }
 
 func (c *containerdSource) update(ctx context.Context, t *Target, r Resources) error {
