@@ -83,7 +83,7 @@ func (c *containerdSource) list(ctx context.Context) ([]*Target, error) {
 			procs[p.ID] = p
 		}
 		for _, ctr := range cs {
-			t := &Target{Runtime: Containerd, Namespace: ns, ID: ctr.ID, Name: ctr.ID, Image: ctr.Image}
+			t := &Target{Runtime: Containerd, Namespace: ns, ID: ctr.ID, Name: ctr.ID, Image: ctr.Image, Labels: ctr.Labels}
 			// A container without a task is not running.
 			t.Status = "created"
 			if p := procs[ctr.ID]; p != nil {
@@ -131,4 +131,14 @@ func (c *containerdSource) describe(ctx context.Context, t *Target) error {
 	}
 
 	return nil
+}
+
+// NewContainerdClient connects to opts.ContainerdAddress, after checking
+// that its socket exists (a missing one would cost a whole timeout).
+func NewContainerdClient(opts Options) (*client.Client, error) {
+	c := newContainerd(opts.ContainerdAddress, "")
+	if err := c.connect(); err != nil {
+		return nil, err
+	}
+	return c.client, nil
 }

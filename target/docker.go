@@ -96,17 +96,18 @@ func (d *docker) do(ctx context.Context, method, path string, in, out any) error
 
 func (d *docker) list(ctx context.Context) ([]*Target, error) {
 	var cs []struct {
-		ID    string `json:"Id"`
-		Names []string
-		Image string
-		State string
+		ID     string `json:"Id"`
+		Names  []string
+		Image  string
+		State  string
+		Labels map[string]string
 	}
 	if err := d.get(ctx, "/containers/json?all=1", &cs); err != nil {
 		return nil, err
 	}
 	ts := make([]*Target, 0, len(cs))
 	for _, c := range cs {
-		t := &Target{Runtime: Docker, Namespace: "moby", ID: c.ID, Image: c.Image, Status: c.State, Running: c.State == "running"}
+		t := &Target{Runtime: Docker, Namespace: "moby", ID: c.ID, Image: c.Image, Labels: c.Labels, Status: c.State, Running: c.State == "running"}
 		for _, n := range c.Names {
 			// The API names containers "/name"; links add "/other/alias".
 			if n = strings.TrimPrefix(n, "/"); !strings.Contains(n, "/") {
@@ -181,3 +182,23 @@ func unavailable(ctx context.Context, runtime, socket string, err error) error {
 	}
 	return fmt.Errorf("%w: %s: %s: %w", ErrUnavailable, runtime, socket, err)
 }
+
+// DockerClient is the Engine API client the runtime-backed commands
+// (attach) use, on the socket opts names.
+type DockerClient struct{ d *docker }
+
+// NewDockerClient connects to opts.DockerHost.
+func NewDockerClient(opts Options) (*DockerClient, error) {
+	d, err := newDocker(opts.DockerHost)
+	if err != nil {
+		return nil, err
+	}
+	return &DockerClient{d}, nil
+}
+
+// Do makes one API call (see docker.do).
+func (c *DockerClient) Do(ctx context.Context, method, path string, in, out any) error {
+	return c.d.do(ctx, method, path, in, out)
+}
+
+func (c *DockerClient) Close() error { return c.d.close() }

@@ -32,6 +32,7 @@ type Target struct {
 	ID        string // full ID; for PID targets, the PID
 	Name      string // the name users know it by (Docker name, CRI name, or ID)
 	Image     string
+	Labels    map[string]string
 	Status    string // as the runtime says: running, paused, stopped, created, exited...
 	Running   bool
 	PID       int // host PID of the container's init process, when running
@@ -161,11 +162,11 @@ type source interface {
 	close() error
 }
 
-// Resolve finds the one target ref names. It queries the runtimes in
-// parallel, each bounded by opts.Timeout. A runtime whose socket does not
-// exist is skipped silently unless ref pins it; one that fails or hangs is
-// reported in the error if nothing else matches, and warned about through
-// warn otherwise (it might have held a second match).
+// Resolve finds the one running target ref names. It queries the runtimes
+// in parallel, each bounded by opts.Timeout. A runtime whose socket does
+// not exist is skipped silently unless ref pins it; one that fails or hangs
+// is reported in the error if nothing else matches, and warned about
+// through warn otherwise (it might have held a second match).
 func Resolve(ctx context.Context, ref Ref, opts Options, warn func(error)) (*Target, error) {
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
@@ -174,7 +175,37 @@ func Resolve(ctx context.Context, ref Ref, opts Options, warn func(error)) (*Tar
 		return nil, err
 	}
 	defer closeAll(sources)
+	t, err := find(ctx, sources, ref, warn)
+	if err != nil {
+		return nil, err
+	}
+	for _, s := range sources {
+		if s.name() == t.Runtime {
+			if err := s.describe(ctx, t); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if !t.Running {
+		return nil, fmt.Errorf("%w: %s", ErrNotRunning, t)
+	}
+	return t, nil
+}
 
+// Find finds the one container ref names, running or not, as its runtime
+// lists it (no PID, environment or working directory).
+func Find(ctx context.Context, ref Ref, opts Options, warn func(error)) (*Target, error) {
+	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
+	defer cancel()
+	sources, err := openSources(ref, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer closeAll(sources)
+	return find(ctx, sources, ref, warn)
+}
+
+func find(ctx context.Context, sources []source, ref Ref, warn func(error)) (*Target, error) {
 	var pidTarget *Target
 	if ref.Runtime == "" || ref.Runtime == PID {
 		pidTarget = pidCandidate(ref.Name)
@@ -200,19 +231,7 @@ func Resolve(ctx context.Context, ref Ref, opts Options, warn func(error)) (*Tar
 			warn(f)
 		}
 	}
-
-	t := matches[0]
-	for _, s := range sources {
-		if s.name() == t.Runtime {
-			if err := s.describe(ctx, t); err != nil {
-				return nil, err
-			}
-		}
-	}
-	if !t.Running {
-		return nil, fmt.Errorf("%w: %s", ErrNotRunning, t)
-	}
-	return t, nil
+	return matches[0], nil
 }
 
 // List returns every container the reachable runtimes know, running or

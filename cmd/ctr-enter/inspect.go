@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"fmt"
 	"os"
 
 	"github.com/ctr-enter/ctr-enter/enter"
@@ -38,7 +37,7 @@ func (c *inspectCmd) Run(ctx context.Context, g *Globals) error {
 	defer p.Close()
 	peers, errs := target.List(ctx, g.targetOptions())
 	for _, err := range errs {
-		fmt.Fprintf(os.Stderr, "ctr-enter: warning: %s\n", err)
+		warn(err)
 	}
 	r, err := inspect.Inspect(ctx, p, peers, inspect.Options{ShowSecrets: c.ShowSecrets})
 	if err != nil {

@@ -34,7 +34,7 @@ func (c *lsCmd) Run(ctx context.Context, g *Globals) error {
 	}
 	rows, errs := inspect.List(ctx, g.targetOptions())
 	for _, err := range errs {
-		fmt.Fprintf(os.Stderr, "ctr-enter: warning: %s\n", err)
+		warn(err)
 	}
 	if c.JSON {
 		enc := json.NewEncoder(os.Stdout)

@@ -42,6 +42,7 @@ type cli struct {
 	Globals
 
 	Enter      enterCmd      `cmd:"" default:"withargs" help:"Run a command inside a container's namespaces (the default command)."`
+	Attach     attachCmd     `cmd:"" help:"Start, list and remove sidecars: containers sharing a target's namespaces."`
 	Inspect    inspectCmd    `cmd:"" help:"Show what makes a process a container: processes, env, namespaces, cgroups, security."`
 	Ls         lsCmd         `cmd:"" help:"List containers across runtimes and namespaces, with PIDs and shared namespaces."`
 	Update     updateCmd     `cmd:"" help:"Change a running container's memory limit through its runtime."`
@@ -135,14 +136,17 @@ func resolveAndOpen(ctx context.Context, g *Globals, ref string) (*target.Proces
 	if err != nil {
 		return nil, err
 	}
-	t, err := target.Resolve(ctx, r, g.targetOptions(), func(err error) {
-		fmt.Fprintf(os.Stderr, "ctr-enter: warning: %s\n", err)
-	})
+	t, err := target.Resolve(ctx, r, g.targetOptions(), warn)
 	if err != nil {
 		return nil, err
 	}
 	testStop("before-open")
 	return t.Open()
+}
+
+// warn prints a problem that does not stop the command.
+func warn(err error) {
+	fmt.Fprintf(os.Stderr, "ctr-enter: warning: %s\n", err)
 }
 
 // testStop lets the end-to-end tests recycle a target's PID between its

@@ -1,0 +1,132 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"regexp"
+	"text/tabwriter"
+
+	"github.com/ctr-enter/ctr-enter/attach"
+	"github.com/ctr-enter/ctr-enter/target"
+)
+
+type attachCmd struct {
+	Run attachRunCmd `cmd:"" default:"withargs" help:"Start a sidecar sharing the target's namespaces (the default)."`
+	Ls  attachLsCmd  `cmd:"" help:"List sidecars, of one target or of all."`
+	Rm  attachRmCmd  `cmd:"" help:"Stop and remove sidecars."`
+}
+
+type attachRunCmd struct {
+	Target  string   `arg:"" predictor:"target" help:"Container name, ID or unique ID prefix; or docker://NAME, containerd://[NS/]ID."`
+	Command []string `arg:"" optional:"" help:"Command and arguments, after --. Default: the image's."`
+	Image   string   `required:"" placeholder:"REF" help:"Image of the sidecar, in the target's runtime (containerd: in the target's namespace)."`
+	Name    string   `placeholder:"NAME" help:"Name of the sidecar (default: TARGET-debug-XXXX)."`
+	Share   string   `default:"net" placeholder:"KINDS" help:"Namespaces to share with the target: net, pid, ipc (and uts on containerd), comma-separated."`
+}
+
+func (c *attachRunCmd) Help() string {
+	return `Creates a real container through the target's own runtime, sharing the
+target's namespaces, as docker run -d --net=container:TARGET does, for
+Docker and containerd alike. It runs on after ctr-enter exits; it is
+labelled as the target's sidecar, listed by 'attach ls' and removed by
+'attach rm'.
+
+Examples:
+  ctr-enter attach taka --image nginx --name medium-test
+  ctr-enter attach taka --image busybox --name web -- httpd -f -p 8080
+  ctr-enter attach taka --image busybox --share net,pid -- sleep 3600
+  ctr-enter attach ls taka
+  ctr-enter attach rm medium-test`
+}
+
+var unsafeName = regexp.MustCompile(`[^a-zA-Z0-9_.-]+`)
+
+func (c *attachRunCmd) Run(ctx context.Context, g *Globals) error {
+	p, err := resolveAndOpen(ctx, g, c.Target)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	name := c.Name
+	if name == "" {
+		b := make([]byte, 2)
+		rand.Read(b)
+		name = unsafeName.ReplaceAllString(p.Name, "-") + "-debug-" + hex.EncodeToString(b)
+	}
+	s, err := attach.Run(ctx, p.Target, g.targetOptions(), attach.Options{
+		Image: c.Image, Name: name, Args: c.Command, Share: attach.ParseShare(c.Share),
+	})
+	if err != nil {
+		return err
+	}
+	fmt.Println(target.Clean(s.Ref))
+	return nil
+}
+
+type attachLsCmd struct {
+	Target string `arg:"" optional:"" predictor:"target" help:"Only this target's sidecars."`
+	JSON   bool   `name:"json" help:"Print JSON."`
+}
+
+func (c *attachLsCmd) Run(ctx context.Context, g *Globals) error {
+	if err := requireRoot(); err != nil {
+		return err
+	}
+	var of *target.Target
+	if c.Target != "" {
+		ref, err := target.ParseRef(c.Target)
+		if err != nil {
+			return err
+		}
+		if of, err = target.Find(ctx, ref, g.targetOptions(), warn); err != nil {
+			return err
+		}
+	}
+	sidecars, errs := attach.List(ctx, g.targetOptions(), of)
+	for _, err := range errs {
+		warn(err)
+	}
+	if c.JSON {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		if sidecars == nil {
+			sidecars = []attach.Sidecar{}
+		}
+		return enc.Encode(sidecars)
+	}
+	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "SIDECAR\tIMAGE\tSTATUS\tOF")
+	for _, s := range sidecars {
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", target.Clean(s.Ref), target.Clean(s.Image), target.Clean(s.Status), target.Clean(s.Of))
+	}
+	return w.Flush()
+}
+
+type attachRmCmd struct {
+	Sidecars []string `arg:"" help:"Sidecars, by name or explicit form."`
+}
+
+func (c *attachRmCmd) Run(ctx context.Context, g *Globals) error {
+	if err := requireRoot(); err != nil {
+		return err
+	}
+	for _, name := range c.Sidecars {
+		ref, err := target.ParseRef(name)
+		if err != nil {
+			return err
+		}
+		s, err := target.Find(ctx, ref, g.targetOptions(), warn)
+		if err != nil {
+			return err
+		}
+		if err := attach.Remove(ctx, g.targetOptions(), s); err != nil {
+			return fmt.Errorf("remove %s: %w", s, err)
+		}
+		fmt.Println(s)
+	}
+	return nil
+}
