@@ -12,7 +12,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/ctr-enter/ctr-enter/internal/procfs"
 	"github.com/ctr-enter/ctr-enter/target"
 )
 
@@ -148,15 +147,7 @@ func getFilter(pid, index int, buf []unix.SockFilter) (int, error) {
 // ctr-enter can see, so that the command can join them after it has left
 // the host's mount namespace.
 func openCgroups(p *target.Process) ([]*os.File, error) {
-	cg, err := p.ReadProc("cgroup", 64<<10)
-	if err != nil {
-		return nil, err
-	}
-	mounts, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		return nil, err
-	}
-	dirs, err := procfs.CgroupDirs(cg, mounts)
+	dirs, err := p.CgroupDirs()
 	if err != nil {
 		return nil, err
 	}

@@ -206,15 +206,33 @@ func (p *Process) Status() (*procfs.Status, error) {
 // through this process's view of the cgroup mounts. The caller must Check
 // afterwards.
 func (p *Process) Cgroups() (*procfs.Cgroups, error) {
-	cg, err := p.ReadProc("cgroup", 64<<10)
-	if err != nil {
-		return nil, err
-	}
-	mi, err := os.ReadFile("/proc/self/mountinfo")
+	cg, mi, err := p.cgroupFiles()
 	if err != nil {
 		return nil, err
 	}
 	return procfs.ReadCgroups(cg, mi, "/")
+}
+
+// CgroupDirs are the directories of the target's cgroup in every hierarchy
+// mounted here. The caller must Check afterwards.
+func (p *Process) CgroupDirs() ([]string, error) {
+	cg, mi, err := p.cgroupFiles()
+	if err != nil {
+		return nil, err
+	}
+	return procfs.CgroupDirs(cg, mi)
+}
+
+// cgroupFiles are the target's /proc/PID/cgroup and this process's
+// mountinfo, which says where the hierarchies are mounted.
+func (p *Process) cgroupFiles() (cgroup, mountinfo []byte, err error) {
+	if cgroup, err = p.ReadProc("cgroup", 64<<10); err != nil {
+		return nil, nil, err
+	}
+	if mountinfo, err = os.ReadFile("/proc/self/mountinfo"); err != nil {
+		return nil, nil, err
+	}
+	return cgroup, mountinfo, nil
 }
 
 // LSMLabel is the target's AppArmor or SELinux label, cleaned for printing;

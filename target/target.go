@@ -168,6 +168,16 @@ type source interface {
 // is reported in the error if nothing else matches, and warned about
 // through warn otherwise (it might have held a second match).
 func Resolve(ctx context.Context, ref Ref, opts Options, warn func(error)) (*Target, error) {
+	return lookup(ctx, ref, opts, warn, true)
+}
+
+// Find finds the one container ref names, running or not, as its runtime
+// lists it (no PID, environment or working directory).
+func Find(ctx context.Context, ref Ref, opts Options, warn func(error)) (*Target, error) {
+	return lookup(ctx, ref, opts, warn, false)
+}
+
+func lookup(ctx context.Context, ref Ref, opts Options, warn func(error), running bool) (*Target, error) {
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
 	sources, err := openSources(ref, opts)
@@ -176,8 +186,8 @@ func Resolve(ctx context.Context, ref Ref, opts Options, warn func(error)) (*Tar
 	}
 	defer closeAll(sources)
 	t, err := find(ctx, sources, ref, warn)
-	if err != nil {
-		return nil, err
+	if err != nil || !running {
+		return t, err
 	}
 	for _, s := range sources {
 		if s.name() == t.Runtime {
@@ -190,19 +200,6 @@ func Resolve(ctx context.Context, ref Ref, opts Options, warn func(error)) (*Tar
 		return nil, fmt.Errorf("%w: %s", ErrNotRunning, t)
 	}
 	return t, nil
-}
-
-// Find finds the one container ref names, running or not, as its runtime
-// lists it (no PID, environment or working directory).
-func Find(ctx context.Context, ref Ref, opts Options, warn func(error)) (*Target, error) {
-	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
-	defer cancel()
-	sources, err := openSources(ref, opts)
-	if err != nil {
-		return nil, err
-	}
-	defer closeAll(sources)
-	return find(ctx, sources, ref, warn)
 }
 
 func find(ctx context.Context, sources []source, ref Ref, warn func(error)) (*Target, error) {
