@@ -68,18 +68,9 @@ func runDocker(ctx context.Context, t *target.Target, topts target.Options, o Op
 		return nil, err
 	}
 	defer d.Close()
-	host := map[string]string{}
-	for _, kind := range o.Share {
-		switch kind {
-		case "net":
-			host["NetworkMode"] = "container:" + t.ID
-		case "pid":
-			host["PidMode"] = "container:" + t.ID
-		case "ipc":
-			host["IpcMode"] = "container:" + t.ID
-		default:
-			return nil, fmt.Errorf("docker cannot share a %s namespace with another container", kind)
-		}
+	host, err := dockerHostConfig(t, o.Share)
+	if err != nil {
+		return nil, err
 	}
 	spec := map[string]any{"Image": o.Image, "Labels": map[string]string{LabelSidecarOf: t.String()}, "HostConfig": host}
 	if len(o.Args) > 0 {
@@ -96,6 +87,25 @@ func runDocker(ctx context.Context, t *target.Target, topts target.Options, o Op
 	return &Sidecar{Ref: "docker://" + o.Name, Name: o.Name, ID: created.ID, Image: o.Image, Status: "running", Of: t.String()}, nil
 }
 
+// dockerHostConfig shares the kinds of namespaces asked for through
+// Docker's container: modes.
+func dockerHostConfig(t *target.Target, share []string) (map[string]any, error) {
+	host := map[string]any{}
+	for _, kind := range share {
+		switch kind {
+		case "net":
+			host["NetworkMode"] = "container:" + t.ID
+		case "pid":
+			host["PidMode"] = "container:" + t.ID
+		case "ipc":
+			host["IpcMode"] = "container:" + t.ID
+		default:
+			return nil, fmt.Errorf("docker cannot share a %s namespace with another container", kind)
+		}
+	}
+	return host, nil
+}
+
 // containerdKinds are the spec's names of the kinds a sidecar may share.
 var containerdKinds = map[string]specs.LinuxNamespaceType{
 	"net": specs.NetworkNamespace, "pid": specs.PIDNamespace, "ipc": specs.IPCNamespace, "uts": specs.UTSNamespace,
@@ -108,33 +118,9 @@ func runContainerd(ctx context.Context, t *target.Target, topts target.Options, 
 	}
 	defer c.Close()
 	ctx = namespaces.WithNamespace(ctx, t.Namespace)
-	ref, err := reference.ParseDockerRef(o.Image)
+	ctr, err := newContainerdContainer(ctx, c, t, o, map[string]string{LabelSidecarOf: t.String()})
 	if err != nil {
-		return nil, fmt.Errorf("image %s: %w", target.Clean(o.Image), err)
-	}
-	img, err := c.GetImage(ctx, ref.String())
-	if err != nil {
-		return nil, fmt.Errorf("image %s in containerd namespace %s: %w (pull or import it there first)", ref, t.Namespace, err)
-	}
-	specOpts := []oci.SpecOpts{oci.WithImageConfig(img)}
-	if len(o.Args) > 0 {
-		specOpts = append(specOpts, oci.WithProcessArgs(o.Args...))
-	}
-	for _, kind := range o.Share {
-		typ, ok := containerdKinds[kind]
-		if !ok {
-			return nil, fmt.Errorf("a sidecar cannot share a %s namespace", kind)
-		}
-		// runc opens this path when it creates the container.
-		specOpts = append(specOpts, oci.WithLinuxNamespace(specs.LinuxNamespace{Type: typ, Path: fmt.Sprintf("/proc/%d/ns/%s", t.PID, kind)}))
-	}
-	ctr, err := c.NewContainer(ctx, o.Name,
-		client.WithImage(img),
-		client.WithNewSnapshot(o.Name, img),
-		client.WithNewSpec(specOpts...),
-		client.WithContainerLabels(map[string]string{LabelSidecarOf: t.String()}))
-	if err != nil {
-		return nil, fmt.Errorf("create sidecar %s: %w", target.Clean(o.Name), err)
+		return nil, err
 	}
 	defer func() {
 		if err != nil {
@@ -150,7 +136,42 @@ func runContainerd(ctx context.Context, t *target.Target, topts target.Options, 
 		task.Delete(context.WithoutCancel(ctx), client.WithProcessKill)
 		return nil, fmt.Errorf("start sidecar %s: %w", target.Clean(o.Name), err)
 	}
-	return &Sidecar{Ref: "containerd://" + t.Namespace + "/" + o.Name, Name: o.Name, ID: o.Name, Image: ref.String(), Status: "running", Of: t.String()}, nil
+	return &Sidecar{Ref: "containerd://" + t.Namespace + "/" + o.Name, Name: o.Name, ID: o.Name, Image: o.Image, Status: "running", Of: t.String()}, nil
+}
+
+// newContainerdContainer creates (without a task) a container of image
+// o.Image, from the target's namespace, whose spec points the shared
+// namespaces at the target's.
+func newContainerdContainer(ctx context.Context, c *client.Client, t *target.Target, o Options, labels map[string]string, extra ...oci.SpecOpts) (client.Container, error) {
+	ref, err := reference.ParseDockerRef(o.Image)
+	if err != nil {
+		return nil, fmt.Errorf("image %s: %w", target.Clean(o.Image), err)
+	}
+	img, err := c.GetImage(ctx, ref.String())
+	if err != nil {
+		return nil, fmt.Errorf("image %s in containerd namespace %s: %w (pull or import it there first)", ref, t.Namespace, err)
+	}
+	specOpts := append([]oci.SpecOpts{oci.WithImageConfig(img)}, extra...)
+	if len(o.Args) > 0 {
+		specOpts = append(specOpts, oci.WithProcessArgs(o.Args...))
+	}
+	for _, kind := range o.Share {
+		typ, ok := containerdKinds[kind]
+		if !ok {
+			return nil, fmt.Errorf("a sidecar cannot share a %s namespace", kind)
+		}
+		// runc opens this path when it creates the container.
+		specOpts = append(specOpts, oci.WithLinuxNamespace(specs.LinuxNamespace{Type: typ, Path: fmt.Sprintf("/proc/%d/ns/%s", t.PID, kind)}))
+	}
+	ctr, err := c.NewContainer(ctx, o.Name,
+		client.WithImage(img),
+		client.WithNewSnapshot(o.Name, img),
+		client.WithNewSpec(specOpts...),
+		client.WithContainerLabels(labels))
+	if err != nil {
+		return nil, fmt.Errorf("create %s: %w", target.Clean(o.Name), err)
+	}
+	return ctr, nil
 }
 
 // List returns the sidecars of every reachable runtime, of one target or

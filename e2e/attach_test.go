@@ -68,3 +68,44 @@ func TestSidecar(t *testing.T) {
 	// Only sidecars can be removed this way.
 	oneLineError(t, run(t, "attach", "rm", "docker://taka"), 125, "not a sidecar")
 }
+
+// TestEphemeral: attach --rm -it, a shell in a container of its own that
+// sees the target's processes, gone when it exits.
+func TestEphemeral(t *testing.T) {
+	for _, ref := range takas {
+		t.Run(ref, func(t *testing.T) {
+			before := snapshotLeftovers(t)
+			o := startOperator(t, "attach", ref, "--rm", "-it", "--image", "ctr-enter-test/busybox", "--name", "e2e-ephemeral")
+			m := o.expect(0, `/ # `)
+			o.send("ps -o pid,args\r")
+			m = o.expect(m, `\r\n\s*1\s+redis-server`)
+			o.send("exit 3\r")
+			if code := o.wait(); code != 3 {
+				t.Errorf("exit 3 gave %d", code)
+			}
+			waitFor(t, "the ephemeral container to be removed", func() bool { return snapshotLeftovers(t) == before })
+			nothingLeft(t, before)
+		})
+	}
+}
+
+// TestEphemeralCollectedAfterSIGKILL kills ctr-enter mid-session, again
+// and again: gc then leaves the runtimes as they were.
+func TestEphemeralCollectedAfterSIGKILL(t *testing.T) {
+	before := snapshotLeftovers(t)
+	for _, ref := range takas {
+		for i := 0; i < 20; i++ {
+			o := startOperator(t, "attach", ref, "--rm", "-it", "--image", "ctr-enter-test/busybox")
+			o.expect(0, `/ # `)
+			o.cmd.Process.Kill()
+			o.cmd.Wait()
+		}
+	}
+	r := run(t, "gc")
+	if r.code != 0 {
+		t.Errorf("gc: %v", r)
+	}
+	// Docker may still be auto-removing some of its own.
+	waitFor(t, "the runtimes to be as before", func() bool { return snapshotLeftovers(t) == before })
+	nothingLeft(t, before)
+}

@@ -88,7 +88,7 @@ type terminal struct {
 func newTerminal(master, in, out *os.File, interactive bool) (*terminal, error) {
 	t := &terminal{master: master, in: in, out: out, restore: func() {}, outDone: make(chan struct{}), relayIn: interactive}
 	if interactive && IsTerminal(in) {
-		restore, err := makeRaw(in)
+		restore, err := MakeRaw(in)
 		if err != nil {
 			return nil, err
 		}
@@ -153,10 +153,10 @@ func IsTerminal(f *os.File) bool {
 	return err == nil
 }
 
-// makeRaw puts the operator's terminal in raw mode (cfmakeraw), so that
+// MakeRaw puts the operator's terminal in raw mode (cfmakeraw), so that
 // every key, Ctrl-C included, travels to the command's terminal as a
 // character, and returns the function that restores it.
-func makeRaw(f *os.File) (func(), error) {
+func MakeRaw(f *os.File) (func(), error) {
 	fd := int(f.Fd())
 	old, err := unix.IoctlGetTermios(fd, unix.TCGETS)
 	if err != nil {

@@ -1,6 +1,7 @@
 package target
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -202,3 +203,38 @@ func (c *DockerClient) Do(ctx context.Context, method, path string, in, out any)
 }
 
 func (c *DockerClient) Close() error { return c.d.close() }
+
+// Hijack makes a call that upgrades the connection to a raw stream (the
+// attach endpoint), and returns that stream.
+func (c *DockerClient) Hijack(ctx context.Context, path string) (net.Conn, *bufio.Reader, error) {
+	if err := checkSocket(Docker, c.d.socket); err != nil {
+		return nil, nil, err
+	}
+	var dialer net.Dialer
+	conn, err := dialer.DialContext(ctx, "unix", c.d.socket)
+	if err != nil {
+		return nil, nil, unavailable(ctx, Docker, c.d.socket, err)
+	}
+	req, err := http.NewRequest(http.MethodPost, "http://docker"+path, nil)
+	if err != nil {
+		conn.Close()
+		return nil, nil, err
+	}
+	req.Header.Set("Connection", "Upgrade")
+	req.Header.Set("Upgrade", "tcp")
+	if err := req.Write(conn); err != nil {
+		conn.Close()
+		return nil, nil, err
+	}
+	br := bufio.NewReader(conn)
+	resp, err := http.ReadResponse(br, req)
+	if err != nil {
+		conn.Close()
+		return nil, nil, err
+	}
+	if resp.StatusCode != http.StatusSwitchingProtocols && resp.StatusCode != http.StatusOK {
+		conn.Close()
+		return nil, nil, fmt.Errorf("docker: attach: %s", resp.Status)
+	}
+	return conn, br, nil
+}

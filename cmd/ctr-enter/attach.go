@@ -25,7 +25,11 @@ type attachRunCmd struct {
 	Command []string `arg:"" optional:"" help:"Command and arguments, after --. Default: the image's."`
 	Image   string   `required:"" placeholder:"REF" help:"Image of the sidecar, in the target's runtime (containerd: in the target's namespace)."`
 	Name    string   `placeholder:"NAME" help:"Name of the sidecar (default: TARGET-debug-XXXX)."`
-	Share   string   `default:"net" placeholder:"KINDS" help:"Namespaces to share with the target: net, pid, ipc (and uts on containerd), comma-separated."`
+	Share   string   `placeholder:"KINDS" help:"Namespaces to share with the target: net, pid, ipc (and uts on containerd), comma-separated (default: net; with --rm, net,pid)."`
+
+	Rm          bool `help:"An ephemeral debug container: attached to this terminal, removed when it exits (and by the next run or ctr-enter gc if ctr-enter is killed)."`
+	Interactive bool `short:"i" help:"With --rm: keep stdin open."`
+	TTY         bool `short:"t" name:"tty" help:"With --rm: give it a terminal."`
 }
 
 func (c *attachRunCmd) Help() string {
@@ -39,6 +43,7 @@ Examples:
   ctr-enter attach taka --image nginx --name medium-test
   ctr-enter attach taka --image busybox --name web -- httpd -f -p 8080
   ctr-enter attach taka --image busybox --share net,pid -- sleep 3600
+  ctr-enter attach taka --rm -it --image busybox     an ephemeral debug shell
   ctr-enter attach ls taka
   ctr-enter attach rm medium-test`
 }
@@ -57,13 +62,56 @@ func (c *attachRunCmd) Run(ctx context.Context, g *Globals) error {
 		rand.Read(b)
 		name = unsafeName.ReplaceAllString(p.Name, "-") + "-debug-" + hex.EncodeToString(b)
 	}
-	s, err := attach.Run(ctx, p.Target, g.targetOptions(), attach.Options{
-		Image: c.Image, Name: name, Args: c.Command, Share: attach.ParseShare(c.Share),
-	})
+	// Leftovers of killed sessions go first.
+	if _, errs := attach.Collect(ctx, g.targetOptions()); len(errs) > 0 {
+		for _, err := range errs {
+			warn(err)
+		}
+	}
+	share := c.Share
+	if share == "" {
+		share = map[bool]string{false: "net", true: "net,pid"}[c.Rm]
+	}
+	o := attach.Options{Image: c.Image, Name: name, Args: c.Command, Share: attach.ParseShare(share)}
+	if c.Rm {
+		status, err := attach.RunEphemeral(ctx, p.Target, g.targetOptions(), o, attach.Session{
+			Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Interactive: c.Interactive, TTY: c.TTY,
+		})
+		if err != nil {
+			return err
+		}
+		return exitStatus(status)
+	}
+	s, err := attach.Run(ctx, p.Target, g.targetOptions(), o)
 	if err != nil {
 		return err
 	}
 	fmt.Println(target.Clean(s.Ref))
+	return nil
+}
+
+type gcCmd struct{}
+
+func (gcCmd) Help() string {
+	return `Removes the ephemeral containers (attach --rm) whose ctr-enter was killed
+before it could remove them, with what their runtime kept for them (task,
+snapshot). Every attach does this first too.`
+}
+
+func (gcCmd) Run(ctx context.Context, g *Globals) error {
+	if err := requireRoot(); err != nil {
+		return err
+	}
+	removed, errs := attach.Collect(ctx, g.targetOptions())
+	for _, r := range removed {
+		fmt.Println(target.Clean(r))
+	}
+	for _, err := range errs {
+		warn(err)
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("gc: %d containers could not be removed or listed", len(errs))
+	}
 	return nil
 }
 
