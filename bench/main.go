@@ -34,6 +34,8 @@ func main() {
 	}
 	p := strings.TrimSpace(string(pid))
 	benchEnter(*bin, p, *runs)
+	fmt.Println()
+	benchEphemeral(*bin, *runs/5+1)
 	if *ptyMiB > 0 {
 		fmt.Println()
 		benchPty(*bin, *ptyMiB)
@@ -58,6 +60,21 @@ func benchEnter(bin, p string, runs int) {
 	fmt.Printf("Goal: within 2.5x of nsenter: %.2fx (%s); 10x faster than docker exec: %.1fx (%s)\n",
 		float64(ours)/float64(base), verdict(float64(ours)/float64(base) <= 2.5),
 		float64(docker)/float64(ours), verdict(float64(docker)/float64(ours) >= 10))
+}
+
+// benchEphemeral times a throwaway debug container in taka's network
+// namespace, made and removed through the runtime, against docker run.
+func benchEphemeral(bin string, runs int) {
+	cs := []contender{
+		{"docker run --rm --net=container:taka busybox true", []string{"docker", "run", "--rm", "--net=container:taka", "ctr-enter-test/busybox", "true"}},
+		{"ctr-enter attach docker://taka --rm -- true", []string{bin, "attach", "docker://taka", "--rm", "--share", "net", "--image", "ctr-enter-test/busybox", "--", "true"}},
+		{"ctr-enter attach containerd://e2e/taka --rm -- true", []string{bin, "attach", "containerd://e2e/taka", "--rm", "--share", "net", "--image", "ctr-enter-test/busybox", "--", "true"}},
+	}
+	med := measure(cs, runs)
+	fmt.Printf("An ephemeral container in taka's network namespace, `true`, removed: median of %d runs each, interleaved\n", runs)
+	for i, c := range cs {
+		fmt.Printf("  %-55s %9.2f ms  %6.2fx docker run\n", c.name, ms(med[i]), float64(med[i])/float64(med[0]))
+	}
 }
 
 // measure runs every contender n times, interleaved so that a slow moment
