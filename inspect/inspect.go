@@ -10,7 +10,6 @@ package inspect
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -215,25 +214,38 @@ func processTree(root, pid int) []Process {
 }
 
 func readProcess(pid int) (Process, error) {
-	stat, err := readBounded(fmt.Sprintf("/proc/%d/stat", pid), 4096)
+	name, ppid, err := readStat(pid)
 	if err != nil {
 		return Process{}, err
 	}
-	open, end := bytes.IndexByte(stat, '('), bytes.LastIndexByte(stat, ')')
-	if open < 0 || end < open {
-		return Process{}, errors.New("parse stat")
-	}
-	f := strings.Fields(string(stat[end+1:]))
-	if len(f) < 2 {
-		return Process{}, errors.New("parse stat")
-	}
-	ppid, _ := strconv.Atoi(f[1])
 	cmdline, _ := readBounded(fmt.Sprintf("/proc/%d/cmdline", pid), 4096)
 	return Process{
 		PID: pid, PPID: ppid,
-		Name:    target.Clean(string(stat[open+1 : end])),
+		Name:    target.Clean(name),
 		Cmdline: target.Clean(strings.TrimSpace(string(bytes.ReplaceAll(cmdline, []byte{0}, []byte{' '})))),
 	}, nil
+}
+
+// readStat reads the command name and PPID of /proc/PID/stat: the name is
+// between the first '(' and the last ')', since the process chooses it,
+// parentheses included.
+func readStat(pid int) (name string, ppid int, err error) {
+	stat, err := readBounded(fmt.Sprintf("/proc/%d/stat", pid), 4096)
+	if err != nil {
+		return "", 0, err
+	}
+	open, end := bytes.IndexByte(stat, '('), bytes.LastIndexByte(stat, ')')
+	if open < 0 || end < open {
+		return "", 0, fmt.Errorf("parse /proc/%d/stat", pid)
+	}
+	f := strings.Fields(string(stat[end+1:]))
+	if len(f) < 2 {
+		return "", 0, fmt.Errorf("parse /proc/%d/stat", pid)
+	}
+	if ppid, err = strconv.Atoi(f[1]); err != nil {
+		return "", 0, fmt.Errorf("parse /proc/%d/stat: %w", pid, err)
+	}
+	return string(stat[open+1 : end]), ppid, nil
 }
 
 func readBounded(path string, limit int) ([]byte, error) {

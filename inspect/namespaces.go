@@ -1,12 +1,9 @@
 package inspect
 
 import (
-	"bytes"
 	"fmt"
 	"os"
 	"sort"
-	"strconv"
-	"strings"
 
 	"golang.org/x/sys/unix"
 
@@ -41,31 +38,13 @@ func nsInodes(pid int) map[string]uint64 {
 // is not the host the runtime knows). For a bare PID, ctr-enter's own.
 func hostInodes(t *target.Target) map[string]uint64 {
 	if t.Runtime != target.PID {
-		if ppid, err := parentPID(t.PID); err == nil && ppid > 0 {
+		if _, ppid, err := readStat(t.PID); err == nil && ppid > 0 {
 			if m := nsInodes(ppid); len(m) > 0 {
 				return m
 			}
 		}
 	}
 	return nsInodes(os.Getpid())
-}
-
-// parentPID reads the PPID field of /proc/PID/stat, after the command name
-// (which the process chooses, parentheses included).
-func parentPID(pid int) (int, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		return 0, err
-	}
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0, fmt.Errorf("parse /proc/%d/stat", pid)
-	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 2 {
-		return 0, fmt.Errorf("parse /proc/%d/stat", pid)
-	}
-	return strconv.Atoi(f[1])
 }
 
 // sharing works out, for running containers, which of their namespaces

@@ -63,10 +63,9 @@ func (c *attachRunCmd) Run(ctx context.Context, g *Globals) error {
 		name = unsafeName.ReplaceAllString(p.Name, "-") + "-debug-" + hex.EncodeToString(b)
 	}
 	// Leftovers of killed sessions go first.
-	if _, errs := attach.Collect(ctx, g.targetOptions()); len(errs) > 0 {
-		for _, err := range errs {
-			warn(err)
-		}
+	_, errs := attach.Collect(ctx, g.targetOptions())
+	for _, err := range errs {
+		warn(err)
 	}
 	share := c.Share
 	if share == "" {
