@@ -114,6 +114,12 @@ func (o *operator) expect(mark int, re string) int {
 	return 0
 }
 
+func (o *operator) output() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.out.String()
+}
+
 // wait waits for ctr-enter to exit and checks the operator's terminal is as
 // it was before.
 func (o *operator) wait() int {
@@ -307,11 +313,5 @@ func TestShellCompletion(t *testing.T) {
 	script := run(t, "completion", "bash").stdout
 	if out := sh(t, "bash", "-c", script+"complete -p ctr-enter"); !strings.Contains(out, "-C") {
 		t.Errorf("bash did not register the completion: %s", out)
-	}
-}
-
-func TestNoShellInTarget(t *testing.T) {
-	for _, ref := range []string{"docker://noshell", "containerd://e2e/noshell"} {
-		oneLineError(t, run(t, ref), 125, "has no shell")
 	}
 }

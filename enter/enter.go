@@ -49,7 +49,12 @@ type Options struct {
 	AsTarget bool
 	// User runs the command as USER[:GROUP] (docker exec -u), names looked
 	// up in the target's files.
-	User                  string
+	User string
+	// Tools mounts debug tools into the session, read-only, at ToolsDir
+	// and on PATH after the target's own: OwnTools, or the root of an
+	// unpacked image. A shell with no shell in the target brings
+	// OwnTools by itself.
+	Tools                 string
 	Stdin, Stdout, Stderr *os.File
 }
 
@@ -65,23 +70,40 @@ func Run(ctx context.Context, p *target.Process, opts Options) (int, error) {
 	if err != nil {
 		return 0, toolError(err)
 	}
+	inMount := join.Has(unix.CLONE_NEWNS)
 	if len(opts.Args) == 0 {
-		sh, err := shell(p, join.Has(unix.CLONE_NEWNS))
+		sh, err := shell(p, inMount)
+		if errors.Is(err, ErrNoShell) && inMount {
+			if opts.Tools == "" {
+				opts.Tools = OwnTools
+			}
+			sh, err = toolShell(opts.Tools)
+		}
 		if err != nil {
 			return 0, toolError(err)
 		}
 		opts.Args = []string{sh}
 	}
-	env, err := environment(p, opts.Env, opts.TTY)
+	if opts.Tools != "" && !inMount {
+		return 0, toolError(errors.New("tools are mounted into the target's mount namespace: join it (--mount)"))
+	}
+	env, err := environment(p, opts.Env, opts.TTY, opts.Tools != "")
 	if err != nil {
 		return 0, toolError(err)
 	}
 
-	pl := plan{ns: join, pidfd: 3, errFd: 4, execFd: -1, confineFd: -1, cgroupFd: 8, uid: -1, gid: -1, ppid: os.Getpid(), tty: opts.TTY}
+	pl := plan{ns: join, pidfd: 3, errFd: 4, execFd: -1, confineFd: -1, toolsFd: -1, cgroupFd: 9, uid: -1, gid: -1, ppid: os.Getpid(), tty: opts.TTY}
 	// The child's fds: 3 pidfd, 4 error pipe, 5 own sealed executable,
-	// 6 payload, 7 confinement, 8... the target's cgroup.procs.
-	extra := make([]*os.File, 5)
+	// 6 payload, 7 confinement, 8 tools, 9... the target's cgroup.procs.
+	extra := make([]*os.File, 6)
 	extra[0] = p.Pidfd
+	if opts.Tools != "" {
+		if extra[5], err = toolsView(opts.Tools); err != nil {
+			return 0, toolError(err)
+		}
+		defer extra[5].Close()
+		pl.toolsFd = 8
+	}
 	if opts.AsTarget || opts.User != "" {
 		var conf *confinement
 		switch {
@@ -111,7 +133,7 @@ func Run(ctx context.Context, p *target.Process, opts Options) (int, error) {
 	switch {
 	case opts.Workdir != "":
 		pl.cwd = opts.Workdir
-	case join.Has(unix.CLONE_NEWNS):
+	case inMount:
 		pl.cwd = p.Cwd
 		if pl.cwd == "" {
 			pl.cwd = "/"
@@ -132,7 +154,7 @@ func Run(ctx context.Context, p *target.Process, opts Options) (int, error) {
 	extra[1], extra[2] = errW, self
 
 	args := opts.Args
-	if !join.Has(unix.CLONE_NEWNS) {
+	if !inMount {
 		// The payload comes from the host's filesystem; inside the
 		// target's mount namespace it is looked up there instead, by the
 		// constructor.
@@ -156,7 +178,7 @@ func Run(ctx context.Context, p *target.Process, opts Options) (int, error) {
 	}
 	var term *terminal
 	if opts.TTY {
-		master, slave, err := openPty(p, join.Has(unix.CLONE_NEWNS))
+		master, slave, err := openPty(p, inMount)
 		if err != nil {
 			return 0, toolError(err)
 		}
@@ -274,8 +296,10 @@ func namespacesToJoin(p *target.Process, want Set) (Set, error) {
 // environment is the target's environment with extra on top: never the
 // host's, which may hold credentials and says nothing true about the target.
 // A terminal session also gets the operator's TERM (xterm if none), as
-// with docker exec -t.
-func environment(p *target.Process, extra []string, tty bool) ([]string, error) {
+// with docker exec -t. With tools, their directories follow the target's
+// on PATH: the target's programs keep their names (its scripts and the
+// operator's habits expect them), and the tools fill in what it lacks.
+func environment(p *target.Process, extra []string, tty, tools bool) ([]string, error) {
 	base, err := p.Environ()
 	if err != nil {
 		return nil, err
@@ -295,7 +319,11 @@ func environment(p *target.Process, extra []string, tty bool) ([]string, error) 
 		env = append(env, kv)
 	}
 	if _, ok := index["PATH"]; !ok {
+		index["PATH"] = len(env)
 		env = append(env, defaultPath)
+	}
+	if tools {
+		env[index["PATH"]] += ":" + toolPath
 	}
 	if _, ok := index["TERM"]; tty && !ok {
 		term := os.Getenv("TERM")
@@ -359,6 +387,7 @@ func shebang(path string) []string {
 type plan struct {
 	pidfd, errFd, execFd int
 	confineFd, cgroupFd  int
+	toolsFd              int
 	ns                   Set
 	mountProc, tty       bool
 	uid, gid             int
@@ -368,8 +397,8 @@ type plan struct {
 
 func (p plan) String() string {
 	// cwd goes last: it is the only field that may hold spaces.
-	return fmt.Sprintf("pidfd=%d ns=%d err=%d exec=%d proc=%d tty=%d uid=%d gid=%d ppid=%d confine=%d cgfd=%d cwd=%s",
-		p.pidfd, int(p.ns), p.errFd, p.execFd, b2i(p.mountProc), b2i(p.tty), p.uid, p.gid, p.ppid, p.confineFd, p.cgroupFd, p.cwd)
+	return fmt.Sprintf("pidfd=%d ns=%d err=%d exec=%d proc=%d tty=%d uid=%d gid=%d ppid=%d confine=%d cgfd=%d tools=%d cwd=%s",
+		p.pidfd, int(p.ns), p.errFd, p.execFd, b2i(p.mountProc), b2i(p.tty), p.uid, p.gid, p.ppid, p.confineFd, p.cgroupFd, p.toolsFd, p.cwd)
 }
 
 func b2i(b bool) int {

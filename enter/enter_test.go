@@ -14,8 +14,8 @@ import (
 )
 
 func TestPlanString(t *testing.T) {
-	p := plan{pidfd: 3, errFd: 4, execFd: -1, confineFd: 7, cgroupFd: 8, ns: Set(unix.CLONE_NEWNET | unix.CLONE_NEWPID), mountProc: true, uid: -1, gid: -1, ppid: 99, cwd: "/a dir/x"}
-	want := fmt.Sprintf("pidfd=3 ns=%d err=4 exec=-1 proc=1 tty=0 uid=-1 gid=-1 ppid=99 confine=7 cgfd=8 cwd=/a dir/x", unix.CLONE_NEWNET|unix.CLONE_NEWPID)
+	p := plan{pidfd: 3, errFd: 4, execFd: -1, confineFd: 7, toolsFd: 8, cgroupFd: 9, ns: Set(unix.CLONE_NEWNET | unix.CLONE_NEWPID), mountProc: true, uid: -1, gid: -1, ppid: 99, cwd: "/a dir/x"}
+	want := fmt.Sprintf("pidfd=3 ns=%d err=4 exec=-1 proc=1 tty=0 uid=-1 gid=-1 ppid=99 confine=7 cgfd=9 tools=8 cwd=/a dir/x", unix.CLONE_NEWNET|unix.CLONE_NEWPID)
 	if got := p.String(); got != want {
 		t.Errorf("plan = %q, want %q", got, want)
 	}
@@ -24,7 +24,7 @@ func TestPlanString(t *testing.T) {
 func TestEnvironmentIsTheTargets(t *testing.T) {
 	t.Setenv("HOST_CANARY", "leak")
 	p := &target.Process{Target: &target.Target{Env: []string{"A=1", "B=2", nsexec.EnvVar + "=forged"}}}
-	got, err := environment(p, []string{"B=3", "C=4"}, false)
+	got, err := environment(p, []string{"B=3", "C=4"}, false, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,9 +33,19 @@ func TestEnvironmentIsTheTargets(t *testing.T) {
 		t.Errorf("environment = %q, want %q", got, want)
 	}
 	t.Setenv("TERM", "screen")
-	got, _ = environment(p, nil, true)
+	got, _ = environment(p, nil, true, false)
 	if want := []string{"A=1", "B=2", defaultPath, "TERM=screen"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("environment with a tty = %q, want %q", got, want)
+	}
+	// Tools come after the target's own programs, whether the target has
+	// a PATH or gets the default one.
+	got, _ = environment(p, []string{"PATH=/app"}, false, true)
+	if want := []string{"A=1", "B=2", "PATH=/app:" + toolPath}; !reflect.DeepEqual(got, want) {
+		t.Errorf("environment with tools = %q, want %q", got, want)
+	}
+	got, _ = environment(p, nil, false, true)
+	if want := []string{"A=1", "B=2", defaultPath + ":" + toolPath}; !reflect.DeepEqual(got, want) {
+		t.Errorf("environment with tools = %q, want %q", got, want)
 	}
 }
 

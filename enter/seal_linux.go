@@ -34,45 +34,16 @@ func openSealed(path string) (*os.File, error) {
 	return sealedMemfd(path)
 }
 
-func sealedOverlay(path string) (_ *os.File, err error) {
+func sealedOverlay(path string) (*os.File, error) {
 	// overlayfs needs the real directory; /proc/self/exe is a magic link.
-	if path, err = filepath.EvalSymlinks(path); err != nil {
+	path, err := filepath.EvalSymlinks(path)
+	if err != nil {
 		return nil, err
 	}
-	ctx, err := unix.Fsopen("overlay", unix.FSOPEN_CLOEXEC)
-	if err != nil {
-		return nil, os.NewSyscallError("fsopen overlay", err)
-	}
-	defer unix.Close(ctx)
-
 	dir, name := filepath.Split(path)
-	// An overlayfs without an upper layer needs two lower ones. The second
-	// is an empty directory that may not overlap the first, made for the
-	// moment and removed at once: the mount keeps its own reference.
-	base := "/run"
-	if strings.HasPrefix(dir, base+"/") {
-		base = os.TempDir()
-	}
-	empty, err := os.MkdirTemp(base, ".ctr-enter-")
+	mnt, err := readOnlyView(dir)
 	if err != nil {
 		return nil, err
-	}
-	defer os.Remove(empty)
-
-	escape := strings.NewReplacer(`\`, `\\`, `:`, `\:`)
-	lower := escape.Replace(filepath.Clean(dir)) + ":" + escape.Replace(empty)
-	if err := unix.FsconfigSetString(ctx, "lowerdir", lower); err != nil {
-		return nil, fmt.Errorf("fsconfig overlay lowerdir=%s: %w", lower, err)
-	}
-	// xino only adds noise to dmesg when the layers are on different
-	// filesystems; it does not matter here.
-	_ = unix.FsconfigSetString(ctx, "xino", "off")
-	if err := unix.FsconfigCreate(ctx); err != nil {
-		return nil, os.NewSyscallError("fsconfig create overlay", err)
-	}
-	mnt, err := unix.Fsmount(ctx, unix.FSMOUNT_CLOEXEC, unix.MOUNT_ATTR_RDONLY|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOSUID)
-	if err != nil {
-		return nil, os.NewSyscallError("fsmount overlay", err)
 	}
 	defer unix.Close(mnt)
 	fd, err := unix.Openat(mnt, name, unix.O_PATH|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
@@ -80,6 +51,48 @@ func sealedOverlay(path string) (_ *os.File, err error) {
 		return nil, &os.PathError{Op: "open", Path: path + " (sealed)", Err: err}
 	}
 	return os.NewFile(uintptr(fd), path), nil
+}
+
+// readOnlyView returns a detached mount of dir that nothing can make
+// writable: an overlayfs whose only layers are dir and an empty directory.
+// It is never attached anywhere on the host; it goes when its last user
+// does.
+func readOnlyView(dir string) (int, error) {
+	ctx, err := unix.Fsopen("overlay", unix.FSOPEN_CLOEXEC)
+	if err != nil {
+		return -1, os.NewSyscallError("fsopen overlay", err)
+	}
+	defer unix.Close(ctx)
+
+	// An overlayfs without an upper layer needs two lower ones. The second
+	// is an empty directory that may not overlap the first, made for the
+	// moment and removed at once: the mount keeps its own reference.
+	base := "/run"
+	if dir == "/" || strings.HasPrefix(dir, base+"/") {
+		base = os.TempDir()
+	}
+	empty, err := os.MkdirTemp(base, ".ctr-enter-")
+	if err != nil {
+		return -1, err
+	}
+	defer os.Remove(empty)
+
+	escape := strings.NewReplacer(`\`, `\\`, `:`, `\:`)
+	lower := escape.Replace(filepath.Clean(dir)) + ":" + escape.Replace(empty)
+	if err := unix.FsconfigSetString(ctx, "lowerdir", lower); err != nil {
+		return -1, fmt.Errorf("fsconfig overlay lowerdir=%s: %w", lower, err)
+	}
+	// xino only adds noise to dmesg when the layers are on different
+	// filesystems; it does not matter here.
+	_ = unix.FsconfigSetString(ctx, "xino", "off")
+	if err := unix.FsconfigCreate(ctx); err != nil {
+		return -1, os.NewSyscallError("fsconfig create overlay", err)
+	}
+	mnt, err := unix.Fsmount(ctx, unix.FSMOUNT_CLOEXEC, unix.MOUNT_ATTR_RDONLY|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOSUID)
+	if err != nil {
+		return -1, os.NewSyscallError("fsmount overlay", err)
+	}
+	return mnt, nil
 }
 
 func sealedMemfd(path string) (*os.File, error) {

@@ -25,6 +25,8 @@ type enterCmd struct {
 	Time   bool `group:"Namespaces (default: all in which the target differs)" help:"Join the time namespace."`
 	All    bool `short:"a" group:"Namespaces (default: all in which the target differs)" help:"Join every namespace in which the target differs."`
 
+	Tools bool `help:"Mount ctr-enter's own programs read-only at /.ctr-enter, on PATH after the target's (implied for a shell when the target has none)."`
+
 	AsTarget bool `name:"as-target" help:"Run as the target's processes run: its uid and gids, capabilities, no_new_privs, seccomp filters and cgroups (default: ctr-enter's own privileges, as nsenter)."`
 
 	User        string   `short:"u" placeholder:"USER[:GROUP]" help:"Run as this user (name or uid) and group, as docker exec -u; names from the target's /etc/passwd and /etc/group."`
@@ -80,6 +82,10 @@ func (c *enterCmd) Run(ctx context.Context, g *Globals) error {
 		interactive = true
 		tty = tty || enter.IsTerminal(os.Stdin)
 	}
+	var tools string
+	if c.Tools {
+		tools = enter.OwnTools
+	}
 	status, err := enter.Run(ctx, p, enter.Options{
 		Namespaces:  c.namespaces(),
 		Args:        c.Command,
@@ -89,6 +95,7 @@ func (c *enterCmd) Run(ctx context.Context, g *Globals) error {
 		TTY:         tty,
 		AsTarget:    c.AsTarget,
 		User:        c.User,
+		Tools:       tools,
 		Stdin:       os.Stdin,
 		Stdout:      os.Stdout,
 		Stderr:      os.Stderr,

@@ -11,6 +11,8 @@
 //   confine      -1, or a memfd with the target's credentials, capabilities,
 //                no_new_privs and seccomp filters (struct confine below),
 //                followed by that many cgroup.procs fds from cgfd on
+//   tools        -1, or a detached read-only mount of the debug tools, to
+//                show beside the target's files (mount_tools below)
 //   argv, envp   the payload's argv and environment, plus the trigger
 //
 // It never returns into the Go runtime once triggered: it executes the
@@ -18,6 +20,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <grp.h>
 #include <limits.h>
 #include <sched.h>
@@ -40,11 +43,17 @@
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
+#ifndef AT_RECURSIVE
+#define AT_RECURSIVE 0x8000
+#endif
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
 #endif
 
 #define ENV_NAME "_CTR_ENTER_NSEXEC"
+
+// Where the tools appear in the session; enter/tools_linux.go says the same.
+#define TOOLS_DIR ".ctr-enter"
 
 // Exit codes, shared with the Go side (enter/errors.go).
 #define EXIT_TOOL 125
@@ -52,7 +61,7 @@
 #define EXIT_NOT_FOUND 127
 
 struct plan {
-	int pidfd, nsflags, errfd, execfd, mountproc, tty, uid, gid, ppid, confinefd, cgfd;
+	int pidfd, nsflags, errfd, execfd, mountproc, tty, uid, gid, ppid, confinefd, cgfd, toolsfd;
 	const char *cwd; // empty: keep the current directory
 };
 
@@ -81,9 +90,9 @@ static void __attribute__((noreturn)) fail(int code, const char *what)
 static int parse_plan(const char *spec, struct plan *p)
 {
 	int n = -1;
-	if (sscanf(spec, "pidfd=%d ns=%d err=%d exec=%d proc=%d tty=%d uid=%d gid=%d ppid=%d confine=%d cgfd=%d cwd=%n",
+	if (sscanf(spec, "pidfd=%d ns=%d err=%d exec=%d proc=%d tty=%d uid=%d gid=%d ppid=%d confine=%d cgfd=%d tools=%d cwd=%n",
 		   &p->pidfd, &p->nsflags, &p->errfd, &p->execfd, &p->mountproc, &p->tty,
-		   &p->uid, &p->gid, &p->ppid, &p->confinefd, &p->cgfd, &n) != 11 || n < 0)
+		   &p->uid, &p->gid, &p->ppid, &p->confinefd, &p->cgfd, &p->toolsfd, &n) != 12 || n < 0)
 		return -1;
 	p->cwd = spec + n;
 	return 0;
@@ -266,6 +275,125 @@ static void mount_target_proc(void)
 		fail(EXIT_TOOL, "mount procfs of the target's pid namespace");
 }
 
+// graft mounts what src holds under name at the same name in dst: a bind
+// of the whole subtree (submounts included, with their flags, so a
+// read-only root stays read-only) for a directory or a file, a copy for a
+// symlink. name is one component from readdir: it cannot lead out of src.
+// A link is made to point under prefix: what src's link meant in src.
+static void graft(int src, int dst, const char *name, const char *prefix)
+{
+	struct stat st;
+	if (fstatat(src, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		fail(EXIT_TOOL, "stat for the session's root");
+	if (S_ISLNK(st.st_mode)) {
+		char link[PATH_MAX];
+		ssize_t n = readlinkat(src, name, link, sizeof(link) - 1);
+		if (n < 0)
+			fail(EXIT_TOOL, "read a link for the session's root");
+		link[n] = '\0';
+		char where[PATH_MAX];
+		if (snprintf(where, sizeof(where), "%s%s%s", prefix, link[0] == '/' || !*prefix ? "" : "/", link) >= (int)sizeof(where)) {
+			errno = ENAMETOOLONG;
+			fail(EXIT_TOOL, "link in the session's root");
+		}
+		if (symlinkat(where, dst, name) < 0)
+			fail(EXIT_TOOL, "link in the session's root");
+		return;
+	}
+	if (S_ISDIR(st.st_mode) ? mkdirat(dst, name, 0755) < 0 : mknodat(dst, name, S_IFREG | 0644, 0) < 0)
+		fail(EXIT_TOOL, "make a mount point in the session's root");
+	int tree = open_tree(src, name, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_SYMLINK_NOFOLLOW);
+	if (tree < 0)
+		fail(EXIT_TOOL, "clone a mount for the session's root");
+	if (move_mount(tree, "", dst, name, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		fail(EXIT_TOOL, "mount in the session's root");
+	close(tree);
+}
+
+// graft_all grafts every entry of src into dst that dst does not have yet.
+// The target decides how many entries its root has: bound the work.
+static void graft_all(int src, int dst, const char *prefix)
+{
+	int fd = openat(src, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *dir = fd < 0 ? NULL : fdopendir(fd);
+	if (dir == NULL)
+		fail(EXIT_TOOL, "read a root directory");
+	struct dirent *e;
+	for (int n = 0; (errno = 0, e = readdir(dir)) != NULL; n++) {
+		if (n > 4096) {
+			errno = E2BIG;
+			fail(EXIT_TOOL, "read a root directory");
+		}
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, "..") || !strcmp(e->d_name, TOOLS_DIR))
+			continue;
+		if (faccessat(dst, e->d_name, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+			continue;
+		graft(src, dst, e->d_name, prefix);
+	}
+	if (errno != 0)
+		fail(EXIT_TOOL, "read a root directory");
+	closedir(dir);
+}
+
+// mount_tools gives the payload a root of its own, in a mount namespace of
+// its own: the target's top-level entries, each a bind of the target's (so
+// every file is at its usual path and writes reach the target), the tools
+// at /.ctr-enter, and the tools' top-level entries where the target has
+// none (a scratch image gets /bin, /lib and /usr, so the tools' loader and
+// libraries are where they expect them). The target's root itself cannot
+// be used: it may be read-only and lack every directory to mount on.
+//
+// The target's processes never see any of it, and nothing outlives the
+// session: the namespace goes with its last process.
+static void mount_tools(int toolsfd)
+{
+	if (unshare(CLONE_NEWNS) < 0)
+		fail(EXIT_TOOL, "unshare mount namespace");
+	// Slaves: the target's later mounts still reach the session, and
+	// nothing mounted here propagates back to the target.
+	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+		fail(EXIT_TOOL, "make mounts slaves");
+	int old = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
+	if (old < 0 || fs < 0)
+		fail(EXIT_TOOL, "make the session's root");
+	if (fsconfig(fs, FSCONFIG_SET_STRING, "mode", "0755", 0) < 0 ||
+	    fsconfig(fs, FSCONFIG_SET_STRING, "size", "1m", 0) < 0 ||
+	    fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		fail(EXIT_TOOL, "make the session's root");
+	int root = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+	if (root < 0)
+		fail(EXIT_TOOL, "make the session's root");
+	close(fs);
+	// Attached on top of the old root, so that mounts can go under it
+	// (a detached mount takes none before Linux 6.15); old still opens
+	// what it hides.
+	if (move_mount(root, "", AT_FDCWD, "/", MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		fail(EXIT_TOOL, "mount the session's root");
+
+	graft_all(old, root, "");
+	if (mkdirat(root, TOOLS_DIR, 0755) < 0)
+		fail(EXIT_TOOL, "make the tools' mount point");
+	if (move_mount(toolsfd, "", root, TOOLS_DIR, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		fail(EXIT_TOOL, "mount the tools");
+	int tools = openat(root, TOOLS_DIR, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (tools < 0)
+		fail(EXIT_TOOL, "open the tools");
+	// The tools' links (/lib64 -> usr/lib64) mean the tools' tree: a
+	// dynamically linked tool finds its loader where it expects it.
+	graft_all(tools, root, "/" TOOLS_DIR);
+	// A new top-level file would silently stay in the session: say so
+	// with EROFS instead.
+	struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY};
+	if (mount_setattr(root, "", AT_EMPTY_PATH, &ro, sizeof(ro)) < 0)
+		fail(EXIT_TOOL, "make the session's root read-only");
+	if (fchdir(root) < 0 || chroot(".") < 0 || chdir("/") < 0)
+		fail(EXIT_TOOL, "change to the session's root");
+	close(tools);
+	close(root);
+	close(old);
+}
+
 static void change_dir(const char *cwd)
 {
 	char buf[PATH_MAX];
@@ -369,6 +497,8 @@ void ctr_enter_nsexec(int argc, char **argv, char **envp)
 			close(p.pidfd);
 			if (p.execfd >= 0)
 				close(p.execfd);
+			if (p.toolsfd >= 0)
+				close(p.toolsfd);
 			wait_and_mirror();
 		}
 		if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
@@ -379,6 +509,8 @@ void ctr_enter_nsexec(int argc, char **argv, char **envp)
 		if (getppid() != 0)
 			_exit(EXIT_TOOL);
 	}
+	if (p.toolsfd >= 0)
+		mount_tools(p.toolsfd);
 	if (p.mountproc)
 		mount_target_proc();
 	change_dir(p.cwd);

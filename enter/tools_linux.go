@@ -1,0 +1,159 @@
+package enter
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/sys/unix"
+)
+
+// OwnTools, as Options.Tools, brings ctr-enter's own programs: those of the
+// root filesystem it runs from (a node's, or its own image's).
+const OwnTools = "/"
+
+// ToolsDir is where the tools appear in a session (TOOLS_DIR in nsexec.c).
+const ToolsDir = "/.ctr-enter"
+
+// programDirs are what OwnTools brings of ctr-enter's root filesystem:
+// programs and their libraries. Never /etc, /root or /var: they hold the
+// host's secrets, and every process of the target can read the session's
+// files through /proc/PID/root.
+var programDirs = []string{"bin", "sbin", "lib", "lib32", "lib64", "libx32", "usr"}
+
+// toolPath is where the tools' programs are, after the target's own PATH.
+var toolPath = func() string {
+	var dirs []string
+	for _, d := range []string{"usr/local/sbin", "usr/local/bin", "usr/sbin", "usr/bin", "sbin", "bin"} {
+		dirs = append(dirs, ToolsDir+"/"+d)
+	}
+	return strings.Join(dirs, ":")
+}()
+
+// toolsView returns a detached, read-only mount of the tools in root, for
+// the constructor to mount into the session. Read-only because every
+// process of the target can reach the session's executables through
+// /proc/PID/exe and /proc/PID/root (CVE-2019-5736): a write there must
+// fail with EROFS, and an overlayfs without an upper layer cannot be
+// remounted writable.
+func toolsView(root string) (*os.File, error) {
+	if root != OwnTools {
+		mnt, err := readOnlyView(root)
+		if err != nil {
+			return nil, fmt.Errorf("mount tools %s: %w", root, err)
+		}
+		return os.NewFile(uintptr(mnt), root), nil
+	}
+	mnt, err := ownTools()
+	if err != nil {
+		return nil, fmt.Errorf("mount ctr-enter's own tools: %w", err)
+	}
+	return os.NewFile(uintptr(mnt), "tools"), nil
+}
+
+// ownTools builds a detached tmpfs holding a read-only view of each of
+// ctr-enter's program directories, and its links to them (/bin -> usr/bin).
+// Mounting onto a detached mount needs Linux 6.15.
+func ownTools() (_ int, err error) {
+	mnt, err := detachedTmpfs()
+	if err != nil {
+		return -1, err
+	}
+	defer func() {
+		if err != nil {
+			unix.Close(mnt)
+		}
+	}()
+	for _, name := range programDirs {
+		fi, err := os.Lstat("/" + name)
+		switch {
+		case errors.Is(err, os.ErrNotExist):
+			continue
+		case err != nil:
+			return -1, err
+		case fi.Mode()&os.ModeSymlink != 0:
+			link, err := os.Readlink("/" + name)
+			if err != nil {
+				return -1, err
+			}
+			if err := unix.Symlinkat(link, mnt, name); err != nil {
+				return -1, os.NewSyscallError("symlinkat", err)
+			}
+		case fi.IsDir():
+			if err := mountView(mnt, name); err != nil {
+				return -1, err
+			}
+		}
+	}
+	attr := unix.MountAttr{Attr_set: unix.MOUNT_ATTR_RDONLY}
+	if err := unix.MountSetattr(mnt, "", unix.AT_EMPTY_PATH, &attr); err != nil {
+		return -1, os.NewSyscallError("mount_setattr", err)
+	}
+	return mnt, nil
+}
+
+func detachedTmpfs() (int, error) {
+	ctx, err := unix.Fsopen("tmpfs", unix.FSOPEN_CLOEXEC)
+	if err != nil {
+		return -1, os.NewSyscallError("fsopen tmpfs", err)
+	}
+	defer unix.Close(ctx)
+	if err := unix.FsconfigSetString(ctx, "mode", "0755"); err != nil {
+		return -1, os.NewSyscallError("fsconfig tmpfs", err)
+	}
+	if err := unix.FsconfigCreate(ctx); err != nil {
+		return -1, os.NewSyscallError("fsconfig create tmpfs", err)
+	}
+	mnt, err := unix.Fsmount(ctx, unix.FSMOUNT_CLOEXEC, unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOSUID)
+	if err != nil {
+		return -1, os.NewSyscallError("fsmount tmpfs", err)
+	}
+	return mnt, nil
+}
+
+// mountView mounts a read-only view of /name at name in mnt.
+func mountView(mnt int, name string) error {
+	view, err := readOnlyView("/" + name)
+	if err != nil {
+		return err
+	}
+	defer unix.Close(view)
+	if err := unix.Mkdirat(mnt, name, 0o755); err != nil {
+		return os.NewSyscallError("mkdirat", err)
+	}
+	if err := unix.MoveMount(view, "", mnt, name, unix.MOVE_MOUNT_F_EMPTY_PATH); err != nil {
+		return fmt.Errorf("mount /%s into the tools: %w", name, os.NewSyscallError("move_mount", err))
+	}
+	return nil
+}
+
+// toolShell is the tools' /bin/sh as the session sees it: the file it
+// resolves to in root, under ToolsDir. Resolved here because a link in an
+// image (/bin/sh -> /bin/busybox) means the image's root, which in the
+// session is ToolsDir, not /.
+func toolShell(root string) (string, error) {
+	dir, err := os.Open(root)
+	if err != nil {
+		return "", err
+	}
+	defer dir.Close()
+	fd, err := unix.Openat2(int(dir.Fd()), "bin/sh", &unix.OpenHow{
+		Flags:   unix.O_PATH | unix.O_CLOEXEC,
+		Resolve: unix.RESOLVE_IN_ROOT | unix.RESOLVE_NO_MAGICLINKS,
+	})
+	if err != nil {
+		return "", fmt.Errorf("%w: the tools have no /bin/sh either", ErrNoShell)
+	}
+	defer unix.Close(fd)
+	real, err := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", fd))
+	if err != nil {
+		return "", err
+	}
+	rel, err := filepath.Rel(filepath.Clean(root), real)
+	if err != nil || strings.HasPrefix(rel, "..") {
+		return "", fmt.Errorf("%w: the tools' /bin/sh resolves outside them", ErrNoShell)
+	}
+	return ToolsDir + "/" + rel, nil
+}
