@@ -71,12 +71,12 @@ func TestToolsAreReadOnlyToTheTarget(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := digest(t, tool)
-	session := command("docker://e2e-tools-ptrace", "--tools", "--", ToolsDir+"/usr/bin/sleep", "1000")
+	session := command("docker://e2e-tools-ptrace", "--tools", "--", ToolsDir+"/bin/sleep", "1000")
 	spid := innerPID(t, startPayload(t, session))
 	// ": >>" opens for appending and writes nothing: if it succeeds, the
 	// host's file was writable, and is still unchanged.
 	for _, path := range []string{
-		fmt.Sprintf("/proc/%d/root%s/usr/bin/env", spid, ToolsDir),
+		fmt.Sprintf("/proc/%d/root%s/bin/env", spid, ToolsDir),
 		fmt.Sprintf("/proc/%d/exe", spid),
 	} {
 		out, _ := exec.Command("docker", "exec", "e2e-tools-ptrace", "sh", "-c", fmt.Sprintf(": >> %s && echo WRITABLE", path)).CombinedOutput()

@@ -77,7 +77,7 @@ func Run(ctx context.Context, p *target.Process, opts Options) (int, error) {
 			if opts.Tools == "" {
 				opts.Tools = OwnTools
 			}
-			sh, err = toolShell(opts.Tools)
+			sh, err = toolShell(toolsRoot(opts.Tools))
 		}
 		if err != nil {
 			return 0, toolError(err)
@@ -98,7 +98,7 @@ func Run(ctx context.Context, p *target.Process, opts Options) (int, error) {
 	extra := make([]*os.File, 6)
 	extra[0] = p.Pidfd
 	if opts.Tools != "" {
-		if extra[5], err = toolsView(opts.Tools); err != nil {
+		if extra[5], err = toolsView(toolsRoot(opts.Tools)); err != nil {
 			return 0, toolError(err)
 		}
 		defer extra[5].Close()

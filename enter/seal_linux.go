@@ -65,20 +65,17 @@ func readOnlyView(dir string) (int, error) {
 	defer unix.Close(ctx)
 
 	// An overlayfs without an upper layer needs two lower ones. The second
-	// is an empty directory that may not overlap the first, made for the
-	// moment and removed at once: the mount keeps its own reference.
-	base := "/run"
-	if dir == "/" || strings.HasPrefix(dir, base+"/") {
-		base = os.TempDir()
-	}
-	empty, err := os.MkdirTemp(base, ".ctr-enter-")
+	// is an empty tmpfs that is mounted nowhere (a directory removed from
+	// under the overlay would break listing its root), found through our
+	// fd; the overlay keeps its own reference.
+	empty, err := detachedTmpfs(unix.MOUNT_ATTR_RDONLY)
 	if err != nil {
 		return -1, err
 	}
-	defer os.Remove(empty)
+	defer unix.Close(empty)
 
 	escape := strings.NewReplacer(`\`, `\\`, `:`, `\:`)
-	lower := escape.Replace(filepath.Clean(dir)) + ":" + escape.Replace(empty)
+	lower := escape.Replace(filepath.Clean(dir)) + ":" + fmt.Sprintf("/proc/self/fd/%d", empty)
 	if err := unix.FsconfigSetString(ctx, "lowerdir", lower); err != nil {
 		return -1, fmt.Errorf("fsconfig overlay lowerdir=%s: %w", lower, err)
 	}

@@ -32,6 +32,33 @@ var toolPath = func() string {
 	return strings.Join(dirs, ":")
 }()
 
+// toolsRoot is the directory whose tree the session gets at ToolsDir.
+func toolsRoot(tools string) string {
+	if tools == OwnTools {
+		return ownToolsRoot()
+	}
+	return tools
+}
+
+// ownToolsRoot is the directory that holds ctr-enter's own programs: /usr
+// where /bin, /sbin and /lib* are links into it (merged /usr: Debian 12,
+// Fedora, Ubuntu...), else / (see ownTools).
+func ownToolsRoot() string {
+	for _, name := range programDirs {
+		if name == "usr" {
+			continue
+		}
+		link, err := os.Readlink("/" + name)
+		if errors.Is(err, os.ErrNotExist) {
+			continue
+		}
+		if err != nil || strings.TrimPrefix(link, "/") != "usr/"+name {
+			return "/"
+		}
+	}
+	return "/usr"
+}
+
 // toolsView returns a detached, read-only mount of the tools in root, for
 // the constructor to mount into the session. Read-only because every
 // process of the target can reach the session's executables through
@@ -39,7 +66,7 @@ var toolPath = func() string {
 // fail with EROFS, and an overlayfs without an upper layer cannot be
 // remounted writable.
 func toolsView(root string) (*os.File, error) {
-	if root != OwnTools {
+	if root != "/" {
 		mnt, err := readOnlyView(root)
 		if err != nil {
 			return nil, fmt.Errorf("mount tools %s: %w", root, err)
@@ -54,10 +81,11 @@ func toolsView(root string) (*os.File, error) {
 }
 
 // ownTools builds a detached tmpfs holding a read-only view of each of
-// ctr-enter's program directories, and its links to them (/bin -> usr/bin).
-// Mounting onto a detached mount needs Linux 6.15.
+// ctr-enter's program directories, and its links to them. Only for a root
+// without merged /usr (ctr-enter's own image, older distributions):
+// mounting onto a detached mount needs Linux 6.15.
 func ownTools() (_ int, err error) {
-	mnt, err := detachedTmpfs()
+	mnt, err := detachedTmpfs(0)
 	if err != nil {
 		return -1, err
 	}
@@ -94,7 +122,7 @@ func ownTools() (_ int, err error) {
 	return mnt, nil
 }
 
-func detachedTmpfs() (int, error) {
+func detachedTmpfs(attr int) (int, error) {
 	ctx, err := unix.Fsopen("tmpfs", unix.FSOPEN_CLOEXEC)
 	if err != nil {
 		return -1, os.NewSyscallError("fsopen tmpfs", err)
@@ -106,7 +134,7 @@ func detachedTmpfs() (int, error) {
 	if err := unix.FsconfigCreate(ctx); err != nil {
 		return -1, os.NewSyscallError("fsconfig create tmpfs", err)
 	}
-	mnt, err := unix.Fsmount(ctx, unix.FSMOUNT_CLOEXEC, unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOSUID)
+	mnt, err := unix.Fsmount(ctx, unix.FSMOUNT_CLOEXEC, unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOSUID|attr)
 	if err != nil {
 		return -1, os.NewSyscallError("fsmount tmpfs", err)
 	}
