@@ -43,6 +43,14 @@ func TestOwnImage(t *testing.T) {
 	if r := inImage("docker://noshell", "--net", "--pid", "--", "ps", "-o", "pid,args"); r.code != 0 || !regexpMatch(`(?m)^\s*1\s+/pause`, r.stdout) {
 		t.Errorf("noshell: %v", r)
 	}
+	// And in all of its namespaces, mount included, the image's tools are
+	// mounted beside its files: a view composed of the image's /bin, /lib
+	// and /usr, which are not merged.
+	for _, ref := range noshells {
+		if r := inImage(ref, "--", "sh", "-c", "ps -o pid,args; ls /"); r.code != 0 || !regexpMatch(`(?m)^\s*1\s+/pause`, r.stdout) || !regexpMatch(`(?m)^pause$`, r.stdout) {
+			t.Errorf("%s with the image's tools: %v", ref, r)
+		}
+	}
 	if r := inImage("docker://taka", "--net", "--", "tcpdump", "--version"); r.code != 0 || !strings.Contains(r.stdout+r.stderr, "tcpdump version") {
 		t.Errorf("tcpdump: %v", r)
 	}

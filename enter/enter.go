@@ -84,12 +84,19 @@ func Run(ctx context.Context, p *target.Process, opts Options) (int, error) {
 		}
 		opts.Args = []string{sh}
 	}
+	env, err := environment(p, opts.Env, opts.TTY)
+	if err != nil {
+		return 0, toolError(err)
+	}
+	if opts.Tools == "" && inMount && !inTarget(p, opts.Args[0], env) {
+		// Not the target's: the tools may have it (ps in a scratch image).
+		opts.Tools = OwnTools
+	}
 	if opts.Tools != "" && !inMount {
 		return 0, toolError(errors.New("tools are mounted into the target's mount namespace: join it (--mount)"))
 	}
-	env, err := environment(p, opts.Env, opts.TTY, opts.Tools != "")
-	if err != nil {
-		return 0, toolError(err)
+	if opts.Tools != "" {
+		withToolPath(env)
 	}
 
 	pl := plan{ns: join, pidfd: 3, errFd: 4, execFd: -1, confineFd: -1, toolsFd: -1, cgroupFd: 9, uid: -1, gid: -1, ppid: os.Getpid(), tty: opts.TTY}
@@ -296,10 +303,8 @@ func namespacesToJoin(p *target.Process, want Set) (Set, error) {
 // environment is the target's environment with extra on top: never the
 // host's, which may hold credentials and says nothing true about the target.
 // A terminal session also gets the operator's TERM (xterm if none), as
-// with docker exec -t. With tools, their directories follow the target's
-// on PATH: the target's programs keep their names (its scripts and the
-// operator's habits expect them), and the tools fill in what it lacks.
-func environment(p *target.Process, extra []string, tty, tools bool) ([]string, error) {
+// with docker exec -t.
+func environment(p *target.Process, extra []string, tty bool) ([]string, error) {
 	base, err := p.Environ()
 	if err != nil {
 		return nil, err
@@ -319,11 +324,7 @@ func environment(p *target.Process, extra []string, tty, tools bool) ([]string, 
 		env = append(env, kv)
 	}
 	if _, ok := index["PATH"]; !ok {
-		index["PATH"] = len(env)
 		env = append(env, defaultPath)
-	}
-	if tools {
-		env[index["PATH"]] += ":" + toolPath
 	}
 	if _, ok := index["TERM"]; tty && !ok {
 		term := os.Getenv("TERM")

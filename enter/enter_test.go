@@ -24,7 +24,7 @@ func TestPlanString(t *testing.T) {
 func TestEnvironmentIsTheTargets(t *testing.T) {
 	t.Setenv("HOST_CANARY", "leak")
 	p := &target.Process{Target: &target.Target{Env: []string{"A=1", "B=2", nsexec.EnvVar + "=forged"}}}
-	got, err := environment(p, []string{"B=3", "C=4"}, false, false)
+	got, err := environment(p, []string{"B=3", "C=4"}, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,17 +33,19 @@ func TestEnvironmentIsTheTargets(t *testing.T) {
 		t.Errorf("environment = %q, want %q", got, want)
 	}
 	t.Setenv("TERM", "screen")
-	got, _ = environment(p, nil, true, false)
+	got, _ = environment(p, nil, true)
 	if want := []string{"A=1", "B=2", defaultPath, "TERM=screen"}; !reflect.DeepEqual(got, want) {
 		t.Errorf("environment with a tty = %q, want %q", got, want)
 	}
 	// Tools come after the target's own programs, whether the target has
 	// a PATH or gets the default one.
-	got, _ = environment(p, []string{"PATH=/app"}, false, true)
+	got, _ = environment(p, []string{"PATH=/app"}, false)
+	withToolPath(got)
 	if want := []string{"A=1", "B=2", "PATH=/app:" + toolPath}; !reflect.DeepEqual(got, want) {
 		t.Errorf("environment with tools = %q, want %q", got, want)
 	}
-	got, _ = environment(p, nil, false, true)
+	got, _ = environment(p, nil, false)
+	withToolPath(got)
 	if want := []string{"A=1", "B=2", defaultPath + ":" + toolPath}; !reflect.DeepEqual(got, want) {
 		t.Errorf("environment with tools = %q, want %q", got, want)
 	}

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/ctr-enter/ctr-enter/target"
 )
 
 // OwnTools, as Options.Tools, brings ctr-enter's own programs: those of the
@@ -31,6 +33,39 @@ var toolPath = func() string {
 	}
 	return strings.Join(dirs, ":")
 }()
+
+// withToolPath puts the tools' directories on env's PATH, after the
+// target's own: the target's programs keep their names (its scripts and the
+// operator's habits expect them), and the tools fill in what it lacks.
+func withToolPath(env []string) {
+	for i, kv := range env {
+		if strings.HasPrefix(kv, "PATH=") {
+			env[i] += ":" + toolPath
+		}
+	}
+}
+
+// inTarget says whether the target has the command, as execvp would find
+// it there with env's PATH.
+func inTarget(p *target.Process, command string, env []string) bool {
+	var dirs []string
+	if strings.Contains(command, "/") {
+		dirs = []string{""}
+	} else {
+		for _, kv := range env {
+			if path, ok := strings.CutPrefix(kv, "PATH="); ok {
+				dirs = filepath.SplitList(path)
+			}
+		}
+	}
+	for _, dir := range dirs {
+		if f, err := p.OpenInRoot(filepath.Join(dir, command), unix.O_PATH); err == nil {
+			f.Close()
+			return true
+		}
+	}
+	return false
+}
 
 // toolsRoot is the directory whose tree the session gets at ToolsDir.
 func toolsRoot(tools string) string {
