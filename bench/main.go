@@ -35,6 +35,8 @@ func main() {
 	p := strings.TrimSpace(string(pid))
 	benchEnter(*bin, p, *runs)
 	fmt.Println()
+	benchTools(*bin, *runs/5+1)
+	fmt.Println()
 	benchEphemeral(*bin, *runs/5+1)
 	if *ptyMiB > 0 {
 		fmt.Println()
@@ -60,6 +62,22 @@ func benchEnter(bin, p string, runs int) {
 	fmt.Printf("Goal: within 2.5x of nsenter: %.2fx (%s); 10x faster than docker exec: %.1fx (%s)\n",
 		float64(ours)/float64(base), verdict(float64(ours)/float64(base) <= 2.5),
 		float64(docker)/float64(ours), verdict(float64(docker)/float64(ours) >= 10))
+}
+
+// benchTools times a ready session with debug tools mounted beside taka's
+// files, against the container docker run makes for the same purpose.
+func benchTools(bin string, runs int) {
+	cs := []contender{
+		{"docker run --rm --net=container:taka --pid=container:taka busybox true", []string{"docker", "run", "--rm", "--net=container:taka", "--pid=container:taka", "ctr-enter-test/busybox", "true"}},
+		{"ctr-enter taka --tools -- true", []string{bin, "docker://taka", "--tools", "--", "true"}},
+		{"ctr-enter taka -- true (no tools)", []string{bin, "docker://taka", "--", "true"}},
+	}
+	med := measure(cs, runs)
+	fmt.Printf("A ready tools session in taka, `true`: median of %d runs each, interleaved\n", runs)
+	for i, c := range cs {
+		fmt.Printf("  %-70s %9.2f ms  %6.2fx docker run\n", c.name, ms(med[i]), float64(med[i])/float64(med[0]))
+	}
+	fmt.Printf("Goal: 10x faster than docker run: %.1fx (%s)\n", float64(med[0])/float64(med[1]), verdict(float64(med[0])/float64(med[1]) >= 10))
 }
 
 // benchEphemeral times a throwaway debug container in taka's network
