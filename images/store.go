@@ -236,13 +236,15 @@ func (s *store) gc(ctx context.Context) ([]string, error) {
 		return nil
 	})
 	errs = append(errs, err)
-	statuses, err := s.cs.ListStatuses(ctx)
-	errs = append(errs, err)
-	for _, st := range statuses {
-		if err := s.cs.Abort(ctx, st.Ref); err != nil && !errdefs.IsNotFound(err) {
+	// Partial downloads: with the lock held, no writer is running. They
+	// go by path rather than through the store's Abort, which cannot
+	// list an ingest a killed writer left without its ref file.
+	ingests, _ := os.ReadDir(s.path("content", "ingest"))
+	for _, e := range ingests {
+		if err := removeAll(s.path("content", "ingest", e.Name())); err != nil {
 			errs = append(errs, err)
 		} else {
-			removed = append(removed, "partial download "+st.Ref)
+			removed = append(removed, "partial download "+e.Name())
 		}
 	}
 	algs, _ := os.ReadDir(s.path("trees"))
