@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -21,6 +22,7 @@ import (
 
 	"github.com/containerd/log"
 	"github.com/containerd/platforms"
+	"github.com/creack/pty"
 	digest "github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
@@ -499,3 +501,29 @@ func TestProgressLines(t *testing.T) {
 }
 
 func regexpMatch(re, s string) bool { return regexp.MustCompile(re).MatchString(s) }
+
+// TestProgressBar: on a terminal, one bar redrawn in place, left on its
+// own line when done.
+func TestProgressBar(t *testing.T) {
+	ptmx, tty, err := pty.Open()
+	if err != nil {
+		t.Skipf("no pty: %v", err)
+	}
+	defer ptmx.Close()
+	defer tty.Close()
+	p := newProgress(tty)
+	if !p.tty {
+		t.Fatal("a pty is not taken for a terminal")
+	}
+	io.Copy(io.Discard, p.reader(2048, bytes.NewReader(make([]byte, 2048))))
+	p.done("layer sha256:0123456789ab", 2048, "done")
+	p.printf("unpacked x")
+	p.finish()
+	tty.Close()
+	var out bytes.Buffer
+	io.Copy(&out, ptmx) // ends with EIO once the terminal side is closed
+	s := strings.ReplaceAll(out.String(), "\r\n", "\n")
+	if !strings.Contains(s, "\r\x1b[K[==============================] 2.0 KiB / 2.0 KiB\nunpacked x\n") || strings.Contains(s, "layer sha256") {
+		t.Errorf("terminal output %q", s)
+	}
+}

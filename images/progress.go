@@ -11,9 +11,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// progress reports a pull: plain lines (one per blob, and what is pulled
-// from where), or, on a terminal, the same lines with one bar below them
-// that is redrawn in place. A nil *progress is silent.
+// progress reports a pull: plain lines (what is pulled from where, one
+// line per blob), or, on a terminal, the same lines but one bar redrawn in
+// place for the blobs. A nil *progress is silent.
 type progress struct {
 	w   io.Writer
 	tty bool
@@ -36,14 +36,14 @@ func newProgress(w io.Writer) *progress {
 	return p
 }
 
-// printf prints one line.
+// printf prints one line, below the bar if one is on screen.
 func (p *progress) printf(format string, args ...any) {
 	if p == nil {
 		return
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.clearBar()
+	p.endBar()
 	fmt.Fprintf(p.w, format+"\n", args...)
 }
 
@@ -60,9 +60,19 @@ func (p *progress) reader(total int64, r io.Reader) io.Reader {
 	return &countingReader{r: r, p: p}
 }
 
-// done reports one blob, transferred or found in the cache.
+// done reports one blob, transferred or found in the cache: a line, or
+// on a terminal the bar brought up to date.
 func (p *progress) done(label string, size int64, what string) {
-	p.printf("%s %s %s", label, HumanSize(size), what)
+	if p == nil {
+		return
+	}
+	if !p.tty {
+		p.printf("%s %s %s", label, HumanSize(size), what)
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.draw()
 }
 
 // finish leaves the terminal on a fresh line.
@@ -72,11 +82,7 @@ func (p *progress) finish() {
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.bar {
-		p.draw()
-		fmt.Fprintln(p.w)
-		p.bar = false
-	}
+	p.endBar()
 }
 
 func (p *progress) add(n int) {
@@ -101,11 +107,13 @@ func (p *progress) draw() {
 	p.bar = true
 }
 
-func (p *progress) clearBar() {
+// endBar draws the bar one last time and moves below it: it stays on
+// screen with its final count.
+func (p *progress) endBar() {
 	if p.bar {
-		fmt.Fprint(p.w, "\r\x1b[K")
+		p.draw()
+		fmt.Fprintln(p.w)
 		p.bar = false
-		p.drawn = time.Time{} // redraw at the next byte
 	}
 }
 
