@@ -29,6 +29,9 @@ type fetcher interface {
 	Fetch(ctx context.Context, desc ocispec.Descriptor) (io.ReadCloser, error)
 }
 
+// maxMetadata bounds the size of the blobs that are not layers.
+const maxMetadata = 16 << 20
+
 // platform is the one an index is resolved to: the host's.
 var platform = platforms.Only(platforms.DefaultSpec())
 
@@ -60,6 +63,11 @@ func (s *store) fetch(ctx context.Context, f fetcher, root ocispec.Descriptor, p
 // copyBlob copies one blob into the cache unless it is there already.
 func (s *store) copyBlob(ctx context.Context, f fetcher, desc ocispec.Descriptor, p *progress) error {
 	label := blobLabel(desc)
+	// Manifests, indexes and configs are read whole into memory: a
+	// source cannot make that arbitrarily large.
+	if !images.IsLayerType(desc.MediaType) && desc.Size > maxMetadata {
+		return fmt.Errorf("%w: %s is %s, more than a manifest or config can be", ErrInvalidImage, label, HumanSize(desc.Size))
+	}
 	if _, err := s.cs.Info(ctx, desc.Digest); err == nil {
 		p.done(label, desc.Size, "cached")
 		return nil
