@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"sort"
 	"time"
 
@@ -106,7 +107,7 @@ func Pull(ctx context.Context, opts Options, ref string) (*Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	if opts.From != "" && !contains(Sources, opts.From) {
+	if opts.From != "" && !slices.Contains(Sources, opts.From) {
 		return nil, fmt.Errorf("pull %s: unknown source %q (one of %v)", name, target.Clean(opts.From), Sources)
 	}
 	s := newStore(opts.Root)
@@ -182,13 +183,4 @@ func Remove(ctx context.Context, opts Options, ref string) error {
 // trees). It returns what it deleted, one line each.
 func Prune(ctx context.Context, opts Options) ([]string, error) {
 	return newStore(opts.Root).locked(ctx, func() error { return nil })
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
