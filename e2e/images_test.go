@@ -4,12 +4,15 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
+	"io/fs"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 const registryImage = "127.0.0.1:5000/busybox"
@@ -233,4 +236,88 @@ func TestImagesPullFromRuntimes(t *testing.T) {
 			checkBusyboxTree(t, root, imgs[0])
 		})
 	}
+}
+
+// TestImagesKilledPull kills pulls at points spread over the later part
+// of a whole pull's time, where the tree is unpacked: the cache never
+// names a tree that is not whole, not even after the next pull (which
+// would take a half tree left in place for the whole one), and prune then
+// leaves only the image.
+func TestImagesKilledPull(t *testing.T) {
+	const ref = "docker.io/ctr-enter-test/redis:latest"
+	root := filepath.Join(t.TempDir(), "cache")
+	start := time.Now()
+	if r := imagesRun(t, root, "pull", "--from", "containerd", ref); r.code != 0 {
+		t.Fatalf("pull: %v", r)
+	}
+	whole := time.Since(start)
+	entries := countEntries(t, imagesLs(t, root)[0].RootFS)
+	if entries < 100 {
+		t.Fatalf("the redis image's tree has only %d entries", entries)
+	}
+	const n = 10
+	interrupted := 0
+	for i := 0; i < n; i++ {
+		if r := imagesRun(t, root, "rm", ref); r.code != 0 {
+			t.Fatalf("rm: %v", r)
+		}
+		cmd := command("images", "pull", "--from", "containerd", ref)
+		cmd.Env = append(cmd.Env, "CTR_ENTER_IMAGES="+root)
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(whole * time.Duration(3*n+7*i) / time.Duration(10*n))
+		cmd.Process.Kill()
+		cmd.Wait()
+		if l := cacheLeftovers(t, root); len(l) > 0 {
+			interrupted++
+		}
+		when := fmt.Sprintf("killed after %d/%d", 3*n+7*i, 10*n)
+		checkWhole(t, root, entries, when)
+		if r := imagesRun(t, root, "pull", "--from", "containerd", ref); r.code != 0 {
+			t.Fatalf("pull after a kill: %v", r)
+		}
+		checkWhole(t, root, entries, "the pull "+when)
+	}
+	t.Logf("%d of %d kills left something to clean", interrupted, n)
+	if r := imagesRun(t, root, "prune"); r.code != 0 {
+		t.Fatalf("prune: %v", r)
+	}
+	if imgs := imagesLs(t, root); len(imgs) != 1 {
+		t.Fatalf("ls: %+v", imgs)
+	}
+	// What is left: its blobs (manifest, config, layers) and its tree.
+	var trees, other int
+	for _, l := range cacheLeftovers(t, root) {
+		switch {
+		case strings.HasPrefix(l, "trees/"):
+			trees++
+		case !strings.HasPrefix(l, "content/blobs/"):
+			other++
+		}
+	}
+	if trees != 1 || other != 0 {
+		t.Errorf("after prune: %v", cacheLeftovers(t, root))
+	}
+}
+
+// checkWhole checks that each tree the cache names has as many entries as
+// a tree from an uninterrupted pull.
+func checkWhole(t *testing.T, root string, entries int, when string) {
+	t.Helper()
+	for _, img := range imagesLs(t, root) {
+		if n := countEntries(t, img.RootFS); n != entries {
+			t.Errorf("%s: %s names a tree of %d entries, not %d", when, img.Ref, n, entries)
+		}
+	}
+}
+
+func countEntries(t *testing.T, dir string) int {
+	t.Helper()
+	n := 0
+	err := filepath.WalkDir(dir, func(string, fs.DirEntry, error) error { n++; return nil })
+	if err != nil {
+		t.Fatalf("%s: %v", dir, err)
+	}
+	return n
 }
