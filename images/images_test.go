@@ -12,6 +12,8 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -525,5 +527,97 @@ func TestProgressBar(t *testing.T) {
 	s := strings.ReplaceAll(out.String(), "\r\n", "\n")
 	if !strings.Contains(s, "\r\x1b[K[==============================] 2.0 KiB / 2.0 KiB\nunpacked x\n") || strings.Contains(s, "layer sha256") {
 		t.Errorf("terminal output %q", s)
+	}
+}
+
+// registry serves one image, the way a distribution registry does, behind
+// basic auth; tamper replaces a layer's bytes.
+func registry(t *testing.T, img testImage, tamper bool) (host string, manifest digest.Digest) {
+	blobs := map[digest.Digest][]byte{digest.FromBytes(img.config): img.config}
+	m := ocispec.Manifest{MediaType: ocispec.MediaTypeImageManifest,
+		Config: ocispec.Descriptor{MediaType: ocispec.MediaTypeImageConfig, Digest: digest.FromBytes(img.config), Size: int64(len(img.config))}}
+	m.SchemaVersion = 2
+	for i, l := range img.layers {
+		mt := ocispec.MediaTypeImageLayer
+		if i == 0 {
+			mt = ocispec.MediaTypeImageLayerGzip
+		}
+		m.Layers = append(m.Layers, ocispec.Descriptor{MediaType: mt, Digest: digest.FromBytes(l), Size: int64(len(l))})
+		blobs[digest.FromBytes(l)] = l
+		if tamper {
+			blobs[digest.FromBytes(l)] = bytes.ToUpper(l)
+		}
+	}
+	mb, _ := json.Marshal(m)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if u, p, ok := r.BasicAuth(); !ok || u != "tester" || p != "secret" {
+			w.Header().Set("WWW-Authenticate", `Basic realm="test"`)
+			w.WriteHeader(http.StatusUnauthorized)
+			return
+		}
+		switch {
+		case r.URL.Path == "/v2/tools/manifests/1" || r.URL.Path == "/v2/tools/manifests/"+digest.FromBytes(mb).String():
+			w.Header().Set("Content-Type", ocispec.MediaTypeImageManifest)
+			w.Header().Set("Docker-Content-Digest", digest.FromBytes(mb).String())
+			w.Header().Set("Content-Length", fmt.Sprint(len(mb)))
+			if r.Method == http.MethodGet {
+				w.Write(mb)
+			}
+		case strings.HasPrefix(r.URL.Path, "/v2/tools/blobs/"):
+			b, ok := blobs[digest.Digest(strings.TrimPrefix(r.URL.Path, "/v2/tools/blobs/"))]
+			if !ok {
+				http.NotFound(w, r)
+				return
+			}
+			w.Write(b)
+		default:
+			http.NotFound(w, r)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return strings.TrimPrefix(srv.URL, "http://"), digest.FromBytes(mb)
+}
+
+// TestPullRegistry pulls over plain HTTP from a loopback registry with the
+// Docker config's credentials; a layer that does not match its digest
+// leaves nothing behind.
+func TestPullRegistry(t *testing.T) {
+	ctx := context.Background()
+	img := newTestImage(t, "v2", platforms.DefaultSpec())
+	host, want := registry(t, img, false)
+	opts := testOptions(t)
+	opts.From = SourceRegistry
+	cfg := t.TempDir()
+	t.Setenv("DOCKER_CONFIG", cfg)
+
+	// No credentials: refused.
+	if _, err := Pull(ctx, opts, host+"/tools:1"); err == nil {
+		t.Fatal("pulled without credentials")
+	}
+	os.WriteFile(filepath.Join(cfg, "config.json"), []byte(`{"auths": {"`+host+`": {"auth": "`+
+		base64.StdEncoding.EncodeToString([]byte("tester:secret"))+`"}}}`), 0o600)
+	var out bytes.Buffer
+	opts.Progress = &out
+	got, err := Pull(ctx, opts, host+"/tools:1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Ref != host+"/tools:1" || got.Digest != want.String() || got.Source != SourceRegistry || readTree(t, got.RootFS, "bin/tool") != "v2" {
+		t.Errorf("pulled %+v, want digest %s", got, want)
+	}
+	if !strings.Contains(out.String(), "pulling "+host+"/tools:1 from registry\n") || !regexpMatch(`(?m)^layer sha256:[0-9a-f]{12} \d+ B done$`, out.String()) {
+		t.Errorf("progress:\n%s", out.String())
+	}
+
+	// The same image from a registry that corrupts its layers.
+	bad, _ := registry(t, img, true)
+	os.WriteFile(filepath.Join(cfg, "config.json"), []byte(`{"auths": {"`+bad+`": {"username": "tester", "password": "secret"}}}`), 0o600)
+	opts = testOptions(t)
+	opts.From = SourceRegistry
+	if _, err := Pull(ctx, opts, bad+"/tools:1"); !errors.Is(err, ErrInvalidImage) || !strings.Contains(err.Error(), "unexpected commit digest") {
+		t.Errorf("pull of corrupt layers: %v", err)
+	}
+	if l := leftovers(t, opts.Root); len(l) != 0 {
+		t.Errorf("a corrupt pull left %v", l)
 	}
 }

@@ -18,6 +18,7 @@ import (
 	imagearchive "github.com/containerd/containerd/v2/core/images/archive"
 	"github.com/containerd/containerd/v2/pkg/archive"
 	"github.com/containerd/containerd/v2/pkg/archive/compression"
+	"github.com/containerd/errdefs"
 	"github.com/containerd/platforms"
 	digest "github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
@@ -84,6 +85,11 @@ func (s *store) copyBlob(ctx context.Context, f fetcher, desc ocispec.Descriptor
 	// source that sends more cannot fill the disk.
 	r := p.reader(desc.Size, io.LimitReader(rc, desc.Size+1))
 	if err := content.WriteBlob(ctx, s.cs, "fetch-"+desc.Digest.String(), r, desc); err != nil {
+		if errdefs.IsFailedPrecondition(err) {
+			// The store's check of size and digest: the source sent
+			// other bytes than the manifest names.
+			return fmt.Errorf("%w: fetch %s: %w", ErrInvalidImage, label, err)
+		}
 		return fmt.Errorf("fetch %s: %w", label, err)
 	}
 	p.done(label, desc.Size, "done")
