@@ -544,8 +544,10 @@ func registry(t *testing.T, img testImage, tamper bool) (host string, manifest d
 		}
 		m.Layers = append(m.Layers, ocispec.Descriptor{MediaType: mt, Digest: digest.FromBytes(l), Size: int64(len(l))})
 		blobs[digest.FromBytes(l)] = l
-		if tamper {
-			blobs[digest.FromBytes(l)] = bytes.ToUpper(l)
+		if tamper { // same length, other bytes
+			bad := bytes.Clone(l)
+			bad[len(bad)-1] ^= 0xff
+			blobs[digest.FromBytes(l)] = bad
 		}
 	}
 	mb, _ := json.Marshal(m)
