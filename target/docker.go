@@ -54,45 +54,56 @@ func (d *docker) get(ctx context.Context, path string, out any) error {
 // if not nil, receives the JSON answer. A 404 is ErrNotFound; any other
 // failure says what the daemon said.
 func (d *docker) do(ctx context.Context, method, path string, in, out any) error {
-	if err := checkSocket(Docker, d.socket); err != nil {
+	resp, err := d.send(ctx, method, path, in)
+	if err != nil {
 		return err
+	}
+	defer resp.Body.Close()
+	if out == nil {
+		return nil
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 64<<20)).Decode(out); err != nil {
+		return fmt.Errorf("docker: decode %s: %w", path, err)
+	}
+	return nil
+}
+
+// send makes one call and returns the answer of a successful one, whose
+// body the caller closes.
+func (d *docker) send(ctx context.Context, method, path string, in any) (*http.Response, error) {
+	if err := checkSocket(Docker, d.socket); err != nil {
+		return nil, err
 	}
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		body = bytes.NewReader(b)
 	}
 	req, err := http.NewRequestWithContext(ctx, method, "http://docker"+path, body)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
 	resp, err := d.http.Do(req)
 	if err != nil {
-		return unavailable(ctx, Docker, d.socket, err)
+		return nil, unavailable(ctx, Docker, d.socket, err)
 	}
-	defer resp.Body.Close()
-	answer := io.LimitReader(resp.Body, 64<<20)
 	if resp.StatusCode == http.StatusNotFound {
-		return ErrNotFound
+		resp.Body.Close()
+		return nil, ErrNotFound
 	}
 	if resp.StatusCode/100 != 2 {
+		defer resp.Body.Close()
 		var msg struct{ Message string }
-		json.NewDecoder(io.LimitReader(answer, 4096)).Decode(&msg)
-		return fmt.Errorf("docker: %s %s: %s: %s", method, path, resp.Status, Clean(msg.Message))
+		json.NewDecoder(io.LimitReader(resp.Body, 4096)).Decode(&msg)
+		return nil, fmt.Errorf("docker: %s %s: %s: %s", method, path, resp.Status, Clean(msg.Message))
 	}
-	if out == nil {
-		return nil
-	}
-	if err := json.NewDecoder(answer).Decode(out); err != nil {
-		return fmt.Errorf("docker: decode %s: %w", path, err)
-	}
-	return nil
+	return resp, nil
 }
 
 func (d *docker) list(ctx context.Context) ([]*Target, error) {
@@ -200,6 +211,16 @@ func NewDockerClient(opts Options) (*DockerClient, error) {
 // Do makes one API call (see docker.do).
 func (c *DockerClient) Do(ctx context.Context, method, path string, in, out any) error {
 	return c.d.do(ctx, method, path, in, out)
+}
+
+// Stream makes one call and returns its answer as it comes (an image
+// archive, say), for the caller to read and close.
+func (c *DockerClient) Stream(ctx context.Context, method, path string) (io.ReadCloser, error) {
+	resp, err := c.d.send(ctx, method, path, nil)
+	if err != nil {
+		return nil, err
+	}
+	return resp.Body, nil
 }
 
 func (c *DockerClient) Close() error { return c.d.close() }

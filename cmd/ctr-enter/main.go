@@ -46,6 +46,7 @@ type cli struct {
 	Inspect    inspectCmd    `cmd:"" help:"Show what makes a process a container: processes, env, namespaces, cgroups, security."`
 	Ls         lsCmd         `cmd:"" help:"List containers across runtimes and namespaces, with PIDs and shared namespaces."`
 	Update     updateCmd     `cmd:"" help:"Change a running container's memory limit through its runtime."`
+	Images     imagesCmd     `cmd:"" help:"Pull, list, import and remove the images debug tools come from."`
 	Gc         gcCmd         `cmd:"" name:"gc" help:"Remove ephemeral containers left by a killed ctr-enter."`
 	Completion completionCmd `cmd:"" help:"Print a shell completion script (bash, zsh or fish)."`
 	Version    versionCmd    `cmd:"" help:"Print the version."`

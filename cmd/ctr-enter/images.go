@@ -1,0 +1,161 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/containerd/log"
+
+	"github.com/ctr-enter/ctr-enter/images"
+	"github.com/ctr-enter/ctr-enter/target"
+)
+
+type imagesCmd struct {
+	Pull   imagesPullCmd   `cmd:"" help:"Fetch an image into the cache: from containerd, Docker or its registry."`
+	Ls     imagesLsCmd     `cmd:"" help:"List cached images."`
+	Rm     imagesRmCmd     `cmd:"" help:"Remove cached images, and whatever only they used."`
+	Import imagesImportCmd `cmd:"" help:"Cache the images of a docker save or OCI layout tarball."`
+	Prune  imagesPruneCmd  `cmd:"" help:"Delete what no cached image uses (leftovers of interrupted pulls)."`
+}
+
+func (imagesCmd) Help() string {
+	return `Debug tools come from images, unpacked once and cached by manifest digest in
+$CTR_ENTER_IMAGES (default ` + images.DefaultRoot + `). A pull takes an
+image from the node first (containerd, every namespace; then Docker), and
+from its registry last.
+
+Examples:
+  ctr-enter images pull busybox
+  ctr-enter images pull --from registry 127.0.0.1:5000/busybox
+  ctr-enter images import tools.tar --name tools:1
+  ctr-enter images ls
+  ctr-enter images rm busybox`
+}
+
+// imageOptions is where the cache is (CTR_ENTER_IMAGES) and where images
+// come from.
+func imageOptions(g *Globals) images.Options {
+	// containerd's content store warns on stderr when the filesystem
+	// lacks fs-verity, which is the common case and not the operator's
+	// concern; its errors still show.
+	log.SetLevel("error")
+	root := os.Getenv("CTR_ENTER_IMAGES")
+	if root == "" {
+		root = images.DefaultRoot
+	}
+	return images.Options{Root: root, Runtimes: g.targetOptions(), Progress: os.Stderr}
+}
+
+type imagesPullCmd struct {
+	Ref  string `arg:"" placeholder:"REF" help:"Image reference, as docker takes it (busybox, 127.0.0.1:5000/tools:1)."`
+	From string `enum:",containerd,docker,registry" default:"" placeholder:"SRC" help:"Take it from this source only: containerd, docker or registry."`
+}
+
+func (c *imagesPullCmd) Run(ctx context.Context, g *Globals) error {
+	if err := requireRoot(); err != nil {
+		return err
+	}
+	o := imageOptions(g)
+	o.From = c.From
+	img, err := images.Pull(ctx, o, c.Ref)
+	if err != nil {
+		return err
+	}
+	fmt.Println(img.Ref, img.Digest)
+	return nil
+}
+
+type imagesLsCmd struct {
+	JSON bool `name:"json" help:"Print JSON: every field, full digests and paths."`
+}
+
+func (c *imagesLsCmd) Run(ctx context.Context, g *Globals) error {
+	if err := requireRoot(); err != nil {
+		return err
+	}
+	imgs, err := images.List(ctx, imageOptions(g))
+	if err != nil {
+		return err
+	}
+	if c.JSON {
+		enc := json.NewEncoder(os.Stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(imgs)
+	}
+	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "REF\tDIGEST\tSIZE\tSOURCE\tCREATED")
+	for _, i := range imgs {
+		digest := i.Digest
+		if _, hex, ok := strings.Cut(digest, ":"); ok && len(hex) > 12 {
+			digest = hex[:12]
+		}
+		created := "-"
+		if !i.Created.IsZero() {
+			created = i.Created.Local().Format(time.DateTime)
+		}
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", target.Clean(i.Ref), digest, images.HumanSize(i.Size), i.Source, created)
+	}
+	return w.Flush()
+}
+
+type imagesRmCmd struct {
+	Refs []string `arg:"" placeholder:"REF" help:"Cached image references."`
+}
+
+func (c *imagesRmCmd) Run(ctx context.Context, g *Globals) error {
+	if err := requireRoot(); err != nil {
+		return err
+	}
+	for _, ref := range c.Refs {
+		if err := images.Remove(ctx, imageOptions(g), ref); err != nil {
+			return err
+		}
+		fmt.Println(ref)
+	}
+	return nil
+}
+
+type imagesImportCmd struct {
+	File string `arg:"" placeholder:"FILE" help:"Output of docker save, or an OCI image layout as a tarball; - reads stdin."`
+	Name string `placeholder:"REF" help:"Name of the archive's one image (default: the names the archive gives)."`
+}
+
+func (c *imagesImportCmd) Run(ctx context.Context, g *Globals) error {
+	if err := requireRoot(); err != nil {
+		return err
+	}
+	f := os.Stdin
+	if c.File != "-" {
+		var err error
+		if f, err = os.Open(c.File); err != nil {
+			return err
+		}
+		defer f.Close()
+	}
+	imgs, err := images.Import(ctx, imageOptions(g), f, c.Name)
+	if err != nil {
+		return fmt.Errorf("import %s: %w", c.File, err)
+	}
+	for _, img := range imgs {
+		fmt.Println(img.Ref, img.Digest)
+	}
+	return nil
+}
+
+type imagesPruneCmd struct{}
+
+func (imagesPruneCmd) Run(ctx context.Context, g *Globals) error {
+	if err := requireRoot(); err != nil {
+		return err
+	}
+	removed, err := images.Prune(ctx, imageOptions(g))
+	for _, r := range removed {
+		fmt.Println(r)
+	}
+	return err
+}
