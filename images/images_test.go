@@ -145,7 +145,8 @@ func dir(name string, mode int64) *tar.Header {
 }
 
 func newTestImage(t *testing.T, tool string, p ocispec.Platform) testImage {
-	l1 := tarOf(t, dir("./", 0o777), dir("bin/", 0o755), file("bin/tool", "v1"), file("bin/gone", "x"), dir("etc/", 0o755), file("etc/motd", "hi"))
+	l1 := tarOf(t, dir("./", 0o777), dir("bin/", 0o755), file("bin/tool", "v1"), file("bin/gone", "x"), dir("etc/", 0o755), file("etc/motd", "hi"),
+		&tar.Header{Name: "bin/sh", Typeflag: tar.TypeSymlink, Linkname: "/bin/tool"}, &tar.Header{Name: "etc/up", Typeflag: tar.TypeSymlink, Linkname: "/../etc/motd"})
 	l2 := tarOf(t, dir("bin/", 0o755), file("bin/tool", tool), &tar.Header{Name: "bin/.wh.gone", Typeflag: tar.TypeReg, Mode: 0o644})
 	var gz bytes.Buffer
 	zw := gzip.NewWriter(&gz)
@@ -289,6 +290,12 @@ func TestImportDockerArchive(t *testing.T) {
 	}
 	if _, err := os.Lstat(filepath.Join(got.RootFS, "bin/gone")); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("bin/gone survived its whiteout: %v", err)
+	}
+	// Absolute links mean the image's root, wherever it is mounted.
+	for link, want := range map[string]string{"bin/sh": "tool", "etc/up": "motd"} {
+		if got, err := os.Readlink(filepath.Join(got.RootFS, link)); got != want {
+			t.Errorf("%s -> %q (%v), want %q", link, got, err, want)
+		}
 	}
 	// The layer asked for a 0777 top directory: nobody but its owner may
 	// write there, nor into the cache.

@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/containerd/containerd/v2/core/content"
@@ -161,6 +163,9 @@ func (s *store) unpack(ctx context.Context, m ocispec.Descriptor) (record, error
 			return record{}, fmt.Errorf("layer %s: %w", l.Digest, err)
 		}
 	}
+	if err := relativeLinks(rootfs); err != nil {
+		return record{}, err
+	}
 	// The session mounts it read-only; its top stays unwritable by
 	// anyone but root whatever the image says.
 	if fi, err := os.Stat(rootfs); err == nil {
@@ -173,6 +178,41 @@ func (s *store) unpack(ctx context.Context, m ocispec.Descriptor) (record, error
 		return record{}, err
 	}
 	return r, nil
+}
+
+// relativeLinks rewrites the tree's absolute symlinks as relative ones,
+// which mean the same in the image. A debug session mounts the tree at
+// /.ctr-enter, where /bin/busybox would name the target's file instead of
+// the image's.
+func relativeLinks(root string) error {
+	return filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.Type()&fs.ModeSymlink == 0 {
+			return err
+		}
+		link, err := os.Readlink(path)
+		if err != nil || !filepath.IsAbs(link) {
+			return err
+		}
+		// Cleaned first: ".." at the image's root stays there.
+		rel, err := filepath.Rel(filepath.Dir(path), filepath.Join(root, filepath.Clean(link)))
+		if err != nil {
+			return err
+		}
+		fi, err := os.Lstat(path)
+		if err != nil {
+			return err
+		}
+		if err := os.Remove(path); err != nil {
+			return err
+		}
+		if err := os.Symlink(rel, path); err != nil {
+			return err
+		}
+		if st, ok := fi.Sys().(*syscall.Stat_t); ok && os.Geteuid() == 0 {
+			return os.Lchown(path, int(st.Uid), int(st.Gid))
+		}
+		return nil
+	})
 }
 
 // applyLayer applies one layer with containerd's applier (whiteouts,

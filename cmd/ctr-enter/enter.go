@@ -6,6 +6,7 @@ import (
 	"os"
 
 	"github.com/ctr-enter/ctr-enter/enter"
+	"github.com/ctr-enter/ctr-enter/images"
 )
 
 // enterCmd is the default command: ctr-enter TARGET [flags] [-- COMMAND...].
@@ -25,7 +26,8 @@ type enterCmd struct {
 	Time   bool `group:"Namespaces (default: all in which the target differs)" help:"Join the time namespace."`
 	All    bool `short:"a" group:"Namespaces (default: all in which the target differs)" help:"Join every namespace in which the target differs."`
 
-	Tools bool `help:"Mount ctr-enter's own programs read-only at /.ctr-enter, on PATH after the target's (implied for a shell when the target has none)."`
+	Tools bool   `help:"Mount ctr-enter's own programs read-only at /.ctr-enter, on PATH after the target's (implied when the target lacks the shell or the command)."`
+	Image string `placeholder:"REF" help:"Mount this image's tools instead: taken from containerd, Docker or its registry once, then cached (see ctr-enter images)."`
 
 	AsTarget bool `name:"as-target" help:"Run as the target's processes run: its uid and gids, capabilities, no_new_privs, seccomp filters and cgroups (default: ctr-enter's own privileges, as nsenter)."`
 
@@ -46,6 +48,8 @@ func (c *enterCmd) Help() string {
   echo hi | ctr-enter taka -i -- cat         stream stdin
   ctr-enter taka                             a shell, with a terminal when run from one
   ctr-enter taka -it -- top                  a full-screen program
+  ctr-enter noshell                          a shell from ctr-enter's tools, in a target with none
+  ctr-enter taka --image busybox -- ls /     tools from an image, cached after the first use
 
 The command runs with the target's environment (never the host's), in the
 target's working directory, with no open files but stdin, stdout and stderr.
@@ -83,7 +87,14 @@ func (c *enterCmd) Run(ctx context.Context, g *Globals) error {
 		tty = tty || enter.IsTerminal(os.Stdin)
 	}
 	var tools string
-	if c.Tools {
+	switch {
+	case c.Image != "":
+		img, err := images.Get(ctx, imageOptions(g), c.Image)
+		if err != nil {
+			return err
+		}
+		tools = img.RootFS
+	case c.Tools:
 		tools = enter.OwnTools
 	}
 	status, err := enter.Run(ctx, p, enter.Options{
