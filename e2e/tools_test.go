@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 var noshells = []string{"docker://noshell", "containerd://e2e/noshell"}
@@ -151,4 +153,102 @@ func innerPID(t *testing.T, pid int) int {
 	}
 	t.Fatalf("no NSpid in /proc/%d/status", pid)
 	return 0
+}
+
+// TestToolsFromImage: an image's tools in a session, pulled from the
+// registry on first use with a progress bar on the operator's terminal,
+// then cached (the registry stopped); an image imported from a tarball;
+// tool files the target cannot write; and images rm leaves nothing.
+func TestToolsFromImage(t *testing.T) {
+	cache := t.TempDir()
+	t.Setenv("CTR_ENTER_IMAGES", cache)
+	const ref = registryImage
+	// Only the registry has it: env.sh pushed it through Docker, whose tag
+	// would otherwise be found first.
+	sh(t, "docker", "rmi", ref)
+	t.Cleanup(func() { sh(t, "docker", "tag", "ctr-enter-test/busybox:latest", ref) })
+
+	o := startOperator(t, "docker://taka", "--image", ref, "--", "sh", "-c", "ls /; ls /.ctr-enter/bin/busybox")
+	m := o.expect(0, `pulling 127\.0\.0\.1:5000/busybox:latest from registry`)
+	m = o.expect(m, `\r\x1b\[K\[=+ *\] [0-9.]+ (B|KiB|MiB) / [0-9.]+ (KiB|MiB)`)
+	// taka's own root (its redis libraries' /lib64 is not the image's).
+	m = o.expect(m, `(?s)lib64.*/\.ctr-enter/bin/busybox`)
+	if code := o.wait(); code != 0 {
+		t.Fatalf("first use: exit %d\n%s", code, o.output())
+	}
+	imgs := imagesLs(t, cache)
+	if len(imgs) != 1 || imgs[0].Ref != ref+":latest" || imgs[0].Source != "registry" || imgs[0].Digest != registryDigest(t, "busybox", "latest") {
+		t.Fatalf("images ls: %+v", imgs)
+	}
+	tree := imgs[0].RootFS
+
+	// Cached: no registry needed.
+	stopRegistry(t)
+	if r := run(t, "docker://taka", "--image", ref, "--", "/.ctr-enter/bin/busybox", "true"); r.code != 0 || r.stderr != "" {
+		t.Errorf("cached, with the registry stopped: %v", r)
+	}
+
+	// An image imported from a tarball, with no registry at all.
+	archive := filepath.Join(t.TempDir(), "tools.tar")
+	sh(t, "docker", "save", "-o", archive, "ctr-enter-test/busybox:latest")
+	if r := imagesRun(t, cache, "import", archive, "--name", "tarball/tools:1"); r.code != 0 {
+		t.Fatalf("import: %v", r)
+	}
+	for _, ref := range noshells {
+		if r := run(t, ref, "--image", "tarball/tools:1", "--", "sh", "-c", "ls /; ps"); r.code != 0 || !regexpMatch(`(?m)^pause$`, r.stdout) || !regexpMatch(`(?m)^\s*1 .*/pause`, r.stdout) {
+			t.Errorf("%s with the imported image: %v", ref, r)
+		}
+	}
+
+	// A target with CAP_SYS_PTRACE reaches the session's files through
+	// /proc/PID/root and /proc/PID/exe: it cannot open them for writing.
+	before := treeDigests(t, tree)
+	sh(t, "docker", "run", "-d", "--name", "e2e-image-ptrace", "--cap-add", "SYS_PTRACE", "--security-opt", "apparmor=unconfined",
+		"ctr-enter-test/busybox", "sleep", "1000000")
+	t.Cleanup(func() { exec.Command("docker", "rm", "-f", "e2e-image-ptrace").Run() })
+	session := command("docker://e2e-image-ptrace", "--image", ref, "--", ToolsDir+"/bin/sleep", "1000")
+	spid := innerPID(t, startPayload(t, session))
+	for _, path := range []string{
+		fmt.Sprintf("/proc/%d/root%s/bin/busybox", spid, ToolsDir),
+		fmt.Sprintf("/proc/%d/root%s/etc/passwd", spid, ToolsDir),
+		fmt.Sprintf("/proc/%d/exe", spid),
+	} {
+		out, _ := exec.Command("docker", "exec", "e2e-image-ptrace", "sh", "-c", fmt.Sprintf("echo pwned >> %s && echo WRITABLE", path)).CombinedOutput()
+		if r := string(out); strings.Contains(r, "WRITABLE") || !strings.Contains(r, "Read-only file system") {
+			t.Errorf("writing %s from the target: %s", path, r)
+		}
+	}
+	session.Process.Signal(syscall.SIGTERM)
+	session.Wait()
+	if after := treeDigests(t, tree); after != before {
+		t.Errorf("the image's files changed")
+	}
+	noToolMounts(t)
+
+	// images rm removes both completely.
+	for _, ref := range []string{ref, "tarball/tools:1"} {
+		if r := imagesRun(t, cache, "rm", ref); r.code != 0 {
+			t.Errorf("images rm %s: %v", ref, r)
+		}
+	}
+	if l := cacheLeftovers(t, cache); len(l) != 0 || len(imagesLs(t, cache)) != 0 {
+		t.Errorf("left in the cache after rm: %v", l)
+	}
+}
+
+// treeDigests is one digest of every file, link and mode in a tree.
+func treeDigests(t *testing.T, root string) string {
+	t.Helper()
+	return sh(t, "sh", "-c", `cd "$1" && find . -printf '%p %m %l\n' -type f -exec sha256sum {} + | sort | sha256sum`, "-", root)
+}
+
+// stopRegistry stops the test registry until the test ends.
+func stopRegistry(t *testing.T) {
+	t.Helper()
+	sh(t, "../e2e/env.sh", "registry", "stop")
+	t.Cleanup(func() { sh(t, "../e2e/env.sh", "registry", "start") })
+	if c, err := net.DialTimeout("tcp", "127.0.0.1:5000", time.Second); err == nil {
+		c.Close()
+		t.Fatal("the registry still listens")
+	}
 }
