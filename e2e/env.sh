@@ -326,15 +326,7 @@ EOF
 }
 
 # PIDs of the shims containerd 2.x started (they name its socket).
-containerd2_shims() {
-	local p cmd
-	for p in /proc/[0-9]*; do
-		cmd=$( { tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null || true)
-		[[ $cmd == *containerd-shim* && $cmd == *" -address $CTRD2_SOCK "* ]] || continue
-		if proc_alive "${p#/proc/}"; then echo "${p#/proc/}"; fi
-	done
-	return 0
-}
+containerd2_shims() { shims_with " -address $CTRD2_SOCK "; }
 
 # Stops containerd 2.x, if env.sh started it, and leaves nothing of it: tasks killed and deleted first
 # (stopping containerd leaves shims and containers running), then the daemon, leftover shims, the
@@ -764,15 +756,16 @@ summary() { # summary [demo]
 # ---------------------------------------------------------------------------------------------
 # down
 
-our_shims() { # PIDs of containerd shims serving namespace $1
+shims_with() { # PIDs of live containerd shims whose command line holds $1
 	local p cmd
 	for p in /proc/[0-9]*; do
 		cmd=$( { tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null || true)
-		[[ $cmd == *containerd-shim* && $cmd == *" -namespace $1 "* ]] || continue
+		[[ $cmd == *containerd-shim* && $cmd == *"$1"* ]] || continue
 		if proc_alive "${p#/proc/}"; then echo "${p#/proc/}"; fi
 	done
 	return 0
 }
+our_shims() { shims_with " -namespace $1 "; } # PIDs of containerd shims serving namespace $1
 
 ctr_kill_all_tasks() { # ctr_kill_all_tasks NAMESPACE: SIGKILL every task, wait, delete the tasks
 	local ns=$1 t tasks i
