@@ -2,14 +2,17 @@ package attach
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 
 	"github.com/containerd/containerd/v2/core/containers"
 	"github.com/containerd/containerd/v2/pkg/oci"
 	"github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
 
 	"github.com/ctr-enter/ctr-enter/internal/procfs"
 	"github.com/ctr-enter/ctr-enter/target"
@@ -55,8 +58,24 @@ type Confinement struct {
 	AppArmor string
 }
 
+// ErrOwnUserNamespace refuses SecurityTarget for a target in a user
+// namespace of its own: its capabilities hold there, and copied into a
+// sidecar in the host's user namespace they would hold over the host.
+var ErrOwnUserNamespace = errors.New("the target runs in a user namespace of its own: its capabilities cannot be copied to a sidecar outside it")
+
 // ReadConfinement reads the confinement of an opened target.
 func ReadConfinement(p *target.Process) (*Confinement, error) {
+	theirs, err := p.NamespaceInode("user")
+	if err != nil {
+		return nil, err
+	}
+	var ours unix.Stat_t
+	if err := unix.Stat("/proc/self/ns/user", &ours); err != nil {
+		return nil, &os.PathError{Op: "stat", Path: "/proc/self/ns/user", Err: err}
+	}
+	if theirs != ours.Ino {
+		return nil, fmt.Errorf("security %s: %w", SecurityTarget, ErrOwnUserNamespace)
+	}
 	st, err := p.Status()
 	if err != nil {
 		return nil, err

@@ -272,4 +272,11 @@ func TestAttachSecurity(t *testing.T) {
 			})
 		})
 	}
+	// A target's capabilities in a user namespace of its own would be the
+	// host's in a sidecar outside it: refused.
+	t.Run("userns", func(t *testing.T) {
+		before := snapshotLeftovers(t)
+		oneLineError(t, run(t, "attach", "containerd://e2e/userns", "--image", "busybox", "--security", "target", "--", "true"), 125, "user namespace of its own")
+		nothingLeft(t, before)
+	})
 }
