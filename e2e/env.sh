@@ -878,6 +878,9 @@ do_down() {
 		log "containerd: not running, nothing to remove"
 	fi
 	stop_containerd2
+	# The logs of sidecars in namespace $NS (ctr-enter attach writes them; the tests remove theirs).
+	rm -rf "/var/log/ctr-enter/$NS"
+	rmdir /var/log/ctr-enter 2>/dev/null || true
 
 	if pid=$(our_daemon_pid registry); then stop_pid "$pid" docker-registry 10; fi
 	if pid=$(our_daemon_pid dockerd); then
