@@ -40,6 +40,9 @@ type Session struct {
 // operator attached, removes it when it exits, and returns its exit status.
 // If ctr-enter dies meanwhile, Collect removes it later.
 func RunEphemeral(ctx context.Context, t *target.Target, topts target.Options, o Options, s Session) (int, error) {
+	if err := checkSecurity(o); err != nil {
+		return 0, err
+	}
 	owner, err := selfOwner()
 	if err != nil {
 		return 0, err
@@ -115,21 +118,15 @@ func ephemeralDocker(ctx context.Context, t *target.Target, topts target.Options
 		return 0, err
 	}
 	defer d.Close()
-	host, err := dockerHostConfig(t, o.Share)
+	spec, host, err := dockerSpec(ctx, d, t, o, labels)
 	if err != nil {
 		return 0, err
 	}
 	// Docker removes it itself once it exits; and once the attach
 	// connection goes, so does its stdin (StdinOnce), and a shell with it.
 	host["AutoRemove"] = true
-	spec := map[string]any{
-		"Image": o.Image, "Labels": labels, "HostConfig": host, "Tty": s.TTY,
-		"OpenStdin": s.Interactive, "StdinOnce": s.Interactive,
-		"AttachStdin": s.Interactive, "AttachStdout": true, "AttachStderr": true,
-	}
-	if len(o.Args) > 0 {
-		spec["Cmd"] = o.Args
-	}
+	spec["Tty"], spec["OpenStdin"], spec["StdinOnce"] = s.TTY, s.Interactive, s.Interactive
+	spec["AttachStdin"], spec["AttachStdout"], spec["AttachStderr"] = s.Interactive, true, true
 	var created struct{ ID string }
 	if err := d.Do(ctx, http.MethodPost, "/containers/create?name="+url.QueryEscape(o.Name), spec, &created); err != nil {
 		return 0, fmt.Errorf("create %s: %w", target.Clean(o.Name), err)

@@ -84,9 +84,11 @@ func benchTools(bin string, runs int) {
 // namespace, made and removed through the runtime, against docker run.
 func benchEphemeral(bin string, runs int) {
 	cs := []contender{
-		{"docker run --rm --net=container:taka busybox true", []string{"docker", "run", "--rm", "--net=container:taka", "ctr-enter-test/busybox", "true"}},
-		{"ctr-enter attach docker://taka --rm -- true", []string{bin, "attach", "docker://taka", "--rm", "--share", "net", "--image", "ctr-enter-test/busybox", "--", "true"}},
-		{"ctr-enter attach containerd://e2e/taka --rm -- true", []string{bin, "attach", "containerd://e2e/taka", "--rm", "--share", "net", "--image", "ctr-enter-test/busybox", "--", "true"}},
+		{"docker run --rm --net=container:taka busybox true", []string{"docker", "run", "--rm", "--net=container:taka", "busybox", "true"}},
+		{"ctr-enter attach docker://taka --rm -- true", []string{bin, "attach", "docker://taka", "--rm", "--share", "net", "--image", "busybox", "--", "true"}},
+		{"ctr-enter attach containerd://e2e/taka --rm -- true", []string{bin, "attach", "containerd://e2e/taka", "--rm", "--share", "net", "--image", "busybox", "--", "true"}},
+		// containerd 2.x, as e2e/env.sh runs it beside 1.6
+		{"  the same on containerd 2.x", []string{bin, "--containerd-address", "/run/ctr-enter-e2e/containerd2.sock", "attach", "containerd://e2e/taka", "--rm", "--share", "net", "--image", "busybox", "--", "true"}},
 	}
 	med := measure(cs, runs)
 	fmt.Printf("An ephemeral container in taka's network namespace, `true`, removed: median of %d runs each, interleaved\n", runs)

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # e2e/env.sh: owns ctr-enter's end-to-end test environment.
 #
-#   e2e/env.sh up      install + start containerd, dockerd and a registry on 127.0.0.1:5000,
+#   e2e/env.sh up      install + start containerd, containerd 2.x (built once), dockerd and a registry on 127.0.0.1:5000,
 #                      build the test images (no registry, no docker build), start every test
 #                      container. Idempotent.
 #   e2e/env.sh demo    the minimum for a demo: daemons (no registry), busybox+redis images in
@@ -16,7 +16,11 @@
 #   docker:             taka         ctr-enter-test/redis:latest    TAKA_VAR=docker-taka, --cgroupns=private
 #                       taka-sidecar ctr-enter-test/busybox:latest  sleep 1000000, --net=container:taka
 #                       noshell      ctr-enter-test/noshell:latest  /pause, --read-only
+#   containerd 2.x:     taka    docker.io/ctr-enter-test/redis:latest    TAKA_VAR=containerd2-taka
+#     (socket /run/ctr-enter-e2e/containerd2.sock, built from the Go module proxy, namespace e2e)
 #   registry:           127.0.0.1:5000/busybox:latest
+#   busybox:latest (docker.io/library/busybox:latest) is ctr-enter-test/busybox in Docker and in both
+#   containerds' namespace e2e: nothing on the internet is reachable.
 #
 # State (logs, image archives, registry storage, which daemons this script started):
 #   ${CTR_ENTER_E2E_STATE:-/var/tmp/ctr-enter-e2e}
@@ -38,6 +42,16 @@ LOCK=/run/lock/ctr-enter-e2e.lock
 
 NS=e2e
 CTRD_SOCK=/run/containerd/containerd.sock
+# containerd 2.x, built from the Go module proxy and run beside Debian's 1.6 (dockerd keeps using 1.6).
+CTRD2_VERSION=v2.4.2
+CTRD2_DIR=$STATE/containerd2           # bin/ (the build, cached), root/, config.toml
+CTRD2_BIN=$CTRD2_DIR/bin
+CTRD2_RUN=/run/ctr-enter-e2e           # its socket and its --state (runtime state: tasks, shims)
+CTRD2_SOCK=$CTRD2_RUN/containerd2.sock
+CTRD2_STATE=$CTRD2_RUN/containerd2
+# Both shims would otherwise keep runc's state in /run/containerd/runc/NAMESPACE, and the two takas
+# of namespace e2e would collide there: 2.x's are started with their own runc root.
+CTRD2_RUNC_ROOT=$CTRD2_RUN/runc
 DOCKER_SOCK=/var/run/docker.sock
 REGISTRY_HOST=127.0.0.1
 REGISTRY_PORT=5000
@@ -61,8 +75,15 @@ log() { printf 'env.sh: %s\n' "$*" >&2; }
 die() { printf 'env.sh: ERROR: %s\n' "$*" >&2; exit 1; }
 has_line() { grep -qxF -- "$1" <<<"$2"; } # has_line NEEDLE TEXT (no pipe: safe with pipefail)
 
-ctr_() { timeout 60 ctr "$@"; }
-ctrn() { timeout 60 ctr -n "$NS" "$@"; }
+# ctr_ and ctrn talk to Debian's containerd 1.6, or within on_containerd2 to containerd 2.x with its
+# own ctr (CTR_WHICH names the daemon in stamps and logs).
+CTR_CMD=ctr
+CTR_ADDR=$CTRD_SOCK
+CTR_WHICH=ctr
+# (2.x's ctr repeats the daemon's cgroup v1 deprecation warning on every call: once, in its log, is enough)
+ctr_() { CONTAINERD_SUPPRESS_DEPRECATION_WARNINGS=1 timeout 60 "$CTR_CMD" --address "$CTR_ADDR" "$@"; }
+ctrn() { ctr_ -n "$NS" "$@"; }
+on_containerd2() { local CTR_CMD=$CTRD2_BIN/ctr CTR_ADDR=$CTRD2_SOCK CTR_WHICH=ctr2; "$@"; }
 dk() { timeout 120 docker "$@"; }
 
 # /proc/PID/stat fields after "(comm) ": state is the 1st, starttime the 20th.
@@ -238,6 +259,111 @@ EOF
 	wait_for docker-registry "$pid" "$LOGS/registry.log" registry_up
 }
 
+# containerd 2.x: built once into $CTRD2_BIN (about 90 s cold; the Go build cache makes a rebuild after
+# `down` a matter of seconds), then run with its own socket, root, state and config, beside 1.6.
+containerd2_up() { [[ -S $CTRD2_SOCK ]] && timeout 5 "$CTRD2_BIN/ctr" --address "$CTRD2_SOCK" version >/dev/null 2>&1; }
+
+build_containerd2() {
+	local b ok=yes
+	for b in containerd containerd-shim-runc-v2 ctr; do [[ -x $CTRD2_BIN/$b ]] || ok=no; done
+	[[ $ok == yes && $(cat "$CTRD2_BIN/.version" 2>/dev/null) == "$CTRD2_VERSION" ]] && return 0
+	command -v go >/dev/null || die "the Go toolchain is needed to build containerd $CTRD2_VERSION"
+	mkdir -p "$CTRD2_BIN" "$LOGS"
+	log "building containerd $CTRD2_VERSION from the Go module proxy (log: $LOGS/containerd2-build.log)"
+	# go needs a module cache and a build cache: under $HOME by default; CI may run without HOME.
+	[[ -n ${HOME:-} || -n ${GOPATH:-} ]] || export GOPATH=/var/cache/ctr-enter-e2e/gopath
+	[[ -n ${HOME:-} || -n ${GOCACHE:-} ]] || export GOCACHE=/var/cache/ctr-enter-e2e/gocache
+	# Outside any module (the repo's go.mod is not containerd's), static: no cgo.
+	if ! (cd / && GOTOOLCHAIN=local GOWORK=off GOFLAGS="" GO111MODULE=on CGO_ENABLED=0 GOBIN=$CTRD2_BIN \
+		go install -trimpath \
+		"github.com/containerd/containerd/v2/cmd/containerd@$CTRD2_VERSION" \
+		"github.com/containerd/containerd/v2/cmd/containerd-shim-runc-v2@$CTRD2_VERSION" \
+		"github.com/containerd/containerd/v2/cmd/ctr@$CTRD2_VERSION") >>"$LOGS/containerd2-build.log" 2>&1; then
+		tail_log "$LOGS/containerd2-build.log"
+		die "go install of containerd $CTRD2_VERSION failed"
+	fi
+	echo "$CTRD2_VERSION" >"$CTRD2_BIN/.version"
+}
+
+start_containerd2() {
+	build_containerd2
+	if containerd2_up; then
+		log "containerd $CTRD2_VERSION already answers on $CTRD2_SOCK"
+		return 0
+	fi
+	mkdir -p "$CTRD2_DIR/root" "$CTRD2_STATE" "$LOGS"
+	# Its own grpc, ttrpc and debug sockets; no CRI (nor what depends on it), no NRI (whose socket
+	# is machine-wide).
+	cat >"$CTRD2_DIR/config.toml" <<EOF
+version = 3
+root = "$CTRD2_DIR/root"
+state = "$CTRD2_STATE"
+disabled_plugins = [
+  "io.containerd.grpc.v1.cri",
+  "io.containerd.cri.v1.images",
+  "io.containerd.cri.v1.runtime",
+  "io.containerd.podsandbox.controller.v1.podsandbox",
+  "io.containerd.nri.v1.nri",
+]
+[grpc]
+  address = "$CTRD2_SOCK"
+[ttrpc]
+  address = "$CTRD2_SOCK.ttrpc"
+[debug]
+  address = "$CTRD2_RUN/containerd2-debug.sock"
+[metrics]
+  address = ""
+EOF
+	log "starting containerd $CTRD2_VERSION on $CTRD2_SOCK (log: $LOGS/containerd2.log)"
+	# Its own shim first in PATH: 1.6's speaks an older task API ("io.containerd.runc.v2: type with
+	# url ...: not found"); runc is Debian's.
+	PATH=$CTRD2_BIN:$PATH setsid "$CTRD2_BIN/containerd" --config "$CTRD2_DIR/config.toml" \
+		</dev/null >>"$LOGS/containerd2.log" 2>&1 9>&- &
+	local pid=$!
+	check_exe "$pid" containerd
+	record_daemon containerd2 "$pid"
+	wait_for "containerd $CTRD2_VERSION" "$pid" "$LOGS/containerd2.log" containerd2_up
+}
+
+# PIDs of the shims containerd 2.x started (they name its socket).
+containerd2_shims() { shims_with " -address $CTRD2_SOCK "; }
+
+# Stops containerd 2.x, if env.sh started it, and leaves nothing of it: tasks killed and deleted first
+# (stopping containerd leaves shims and containers running), then the daemon, leftover shims, the
+# mounts under its root and state, its runtime dirs. The build in $CTRD2_BIN stays until `down`
+# removes the state dir.
+stop_containerd2() {
+	local pid ns shims m i
+	if ! containerd2_up && [[ -x $CTRD2_BIN/containerd && -n $(ls -A "$CTRD2_STATE/io.containerd.runtime.v2.task" 2>/dev/null) ]]; then
+		log "containerd $CTRD2_VERSION is not running but holds tasks: starting it for the cleanup"
+		start_containerd2
+	fi
+	if pid=$(our_daemon_pid containerd2); then
+		for ns in $(on_containerd2 ctr_ namespaces ls -q 2>/dev/null || true); do
+			on_containerd2 ctr_kill_all_tasks "$ns"
+		done
+		stop_pid "$pid" "containerd $CTRD2_VERSION" 20
+	elif containerd2_up; then
+		die "something env.sh did not start answers on $CTRD2_SOCK: not stopping it"
+	fi
+	for ((i = 0; i < 50; i++)); do
+		shims=$(containerd2_shims)
+		[[ -n $shims ]] || break
+		sleep 0.1
+	done
+	for pid in $shims; do
+		log "killing leftover containerd $CTRD2_VERSION shim pid $pid"
+		kill -KILL "$pid" 2>/dev/null || true
+	done
+	while read -r m; do
+		[[ -n $m ]] || continue
+		log "unmounting leftover $m"
+		umount "$m" 2>/dev/null || umount -l "$m" || log "could not unmount $m"
+	done < <(mounts_under "$CTRD2_DIR" "$CTRD2_RUN")
+	[[ -z $(mounts_under "$CTRD2_DIR" "$CTRD2_RUN") ]] || die "mounts left under $CTRD2_DIR or $CTRD2_RUN"
+	rm -rf "$CTRD2_RUN" "$CTRD2_DIR/root" "$CTRD2_DIR/config.toml" "$RUN/containerd2.pid"
+}
+
 # ---------------------------------------------------------------------------------------------
 # step 3: images, as single-layer docker-archive tarballs (the `docker save` format)
 
@@ -406,19 +532,38 @@ build_image() { # build_image busybox|redis|noshell
 # The name `ctr image import` gives a docker-archive RepoTag (normalized: docker.io/...).
 ctr_ref() { echo "docker.io/ctr-enter-test/$1:latest"; }
 
-import_containerd() { # import_containerd NAME
-	local name=$1 ref id refs
+import_containerd() { # import_containerd NAME (into the containerd ctr_ talks to)
+	local name=$1 ref id refs stamp
 	ref=$(ctr_ref "$name")
 	id=$(cat "$IMAGES/$name.id")
+	stamp=$IMAGES/$name.$CTR_WHICH-imported
 	refs=$(ctrn images ls -q)
-	if has_line "$ref" "$refs" && [[ $(cat "$IMAGES/$name.ctr-imported" 2>/dev/null) == "$id" ]]; then
+	if has_line "$ref" "$refs" && [[ $(cat "$stamp" 2>/dev/null) == "$id" ]]; then
 		return 0
 	fi
-	log "importing $ref into containerd namespace $NS"
+	log "importing $ref into $CTR_ADDR, namespace $NS"
 	ctrn images import "$IMAGES/$name.tar" >/dev/null
 	refs=$(ctrn images ls -q)
 	has_line "$ref" "$refs" || die "ctr image import did not create $ref (have: ${refs//$'\n'/ })"
-	echo "$id" >"$IMAGES/$name.ctr-imported"
+	echo "$id" >"$stamp"
+}
+
+# No registry on the internet is reachable: the short name busybox (docker.io/library/busybox:latest)
+# is the locally built busybox, so that the documented `--image busybox` works as typed.
+BUSYBOX_REF=docker.io/library/busybox:latest
+tag_busybox_containerd() {
+	local refs
+	refs=$(ctrn images ls 2>/dev/null | awk -v r="$BUSYBOX_REF" '$1 == r {print $3}')
+	[[ $refs == "$(ctrn images ls | awk -v r="$(ctr_ref busybox)" '$1 == r {print $3}')" ]] && return 0
+	log "tagging $(ctr_ref busybox) as $BUSYBOX_REF in $CTR_ADDR, namespace $NS"
+	ctrn images tag --force "$(ctr_ref busybox)" "$BUSYBOX_REF" >/dev/null
+}
+tag_busybox_docker() {
+	local id
+	id=$(cat "$IMAGES/busybox.id")
+	[[ $(dk image inspect -f '{{.Id}}' busybox:latest 2>/dev/null || true) == "$id" ]] && return 0
+	log "tagging ctr-enter-test/busybox:latest as busybox:latest in docker"
+	dk tag ctr-enter-test/busybox:latest busybox:latest
 }
 
 import_docker() { # import_docker NAME
@@ -461,17 +606,17 @@ ctr_up() {
 	(($#)) && shift
 	status=$(ctr_task_status "$id")
 	if [[ $status == RUNNING ]]; then
-		log "containerd $NS/$id: already running (pid $(ctr_task_pid "$id"))"
+		log "$CTR_WHICH $NS/$id: already running (pid $(ctr_task_pid "$id"))"
 		return 0
 	fi
 	if has_line "$id" "$(ctrn containers ls -q)"; then
-		log "containerd $NS/$id: exists but its task is ${status:-missing}: recreating"
+		log "$CTR_WHICH $NS/$id: exists but its task is ${status:-missing}: recreating"
 		ctr_remove_container "$id"
 	fi
-	log "containerd $NS/$id: starting"
-	ctrn run -d --label "$LABEL" --log-uri "file://$LOGS/ctr-$id.log" "${opts[@]}" "$ref" "$id" "$@" >/dev/null
+	log "$CTR_WHICH $NS/$id: starting"
+	ctrn run -d --label "$LABEL" --log-uri "file://$LOGS/$CTR_WHICH-$id.log" "${opts[@]}" "$ref" "$id" "$@" >/dev/null
 	status=$(ctr_task_status "$id")
-	[[ $status == RUNNING ]] || { tail_log "$LOGS/ctr-$id.log"; die "containerd $NS/$id did not start (task: ${status:-missing})"; }
+	[[ $status == RUNNING ]] || { tail_log "$LOGS/$CTR_WHICH-$id.log"; die "containerd $CTR_ADDR $NS/$id did not start (task: ${status:-missing})"; }
 }
 
 docker_state() { # true | false | missing
@@ -548,6 +693,12 @@ up_containerd_containers() {
 	rootfs_readonly "$pid" || die "containerd $NS/noshell (pid $pid): rootfs is not read-only"
 }
 
+# On containerd 2.x: the same taka (its runc state under its own root, see CTRD2_RUNC_ROOT).
+up_containerd2_containers() {
+	ctr_up taka "$(ctr_ref redis)" --env TAKA_VAR=containerd2-taka --runc-root "$CTRD2_RUNC_ROOT" --
+	wait_redis "containerd $CTRD2_VERSION $NS/taka" "$(ctr_task_pid taka)"
+}
+
 up_docker_taka() {
 	docker_up_container taka no -e TAKA_VAR=docker-taka --cgroupns=private ctr-enter-test/redis:latest
 	wait_redis "docker taka" "$(docker_pid taka)"
@@ -584,6 +735,10 @@ summary() { # summary [demo]
 				"$(ctrn containers ls 2>/dev/null | awk -v id="$id" '$1 == id {print $2}') $(ctr_task_status "$id")"
 		done
 	fi
+	if [[ ${1:-} != demo ]] && containerd2_up; then
+		echo "containerd $CTRD2_VERSION (socket $CTRD2_SOCK), namespace $NS:"
+		printf '  %-13s pid %-8s %s\n' taka "$(on_containerd2 ctr_task_pid taka)" "$(on_containerd2 ctr_task_status taka)"
+	fi
 	if docker_up; then
 		echo "docker (socket $DOCKER_SOCK):"
 		for id in taka taka-sidecar noshell; do
@@ -601,15 +756,16 @@ summary() { # summary [demo]
 # ---------------------------------------------------------------------------------------------
 # down
 
-our_shims() { # PIDs of containerd shims serving namespace $1
+shims_with() { # PIDs of live containerd shims whose command line holds $1
 	local p cmd
 	for p in /proc/[0-9]*; do
 		cmd=$( { tr '\0' ' ' <"$p/cmdline"; } 2>/dev/null || true)
-		[[ $cmd == *containerd-shim* && $cmd == *" -namespace $1 "* ]] || continue
+		[[ $cmd == *containerd-shim* && $cmd == *"$1"* ]] || continue
 		if proc_alive "${p#/proc/}"; then echo "${p#/proc/}"; fi
 	done
 	return 0
 }
+our_shims() { shims_with " -namespace $1 "; } # PIDs of containerd shims serving namespace $1
 
 ctr_kill_all_tasks() { # ctr_kill_all_tasks NAMESPACE: SIGKILL every task, wait, delete the tasks
 	local ns=$1 t tasks i
@@ -703,6 +859,10 @@ do_down() {
 			dk rm -f -v "$n" >/dev/null
 		done
 		imgs=$(dk images --format '{{.Repository}}:{{.Tag}}' | grep -E '^(ctr-enter-test/|127\.0\.0\.1:5000/)' || true)
+		# busybox:latest only if it is still our tag of ctr-enter-test/busybox.
+		if [[ -f $IMAGES/busybox.id && $(dk image inspect -f '{{.Id}}' busybox:latest 2>/dev/null || true) == "$(cat "$IMAGES/busybox.id")" ]]; then
+			imgs+=${imgs:+$'\n'}busybox:latest
+		fi
 		if [[ -n $imgs ]]; then
 			log "docker: removing images ${imgs//$'\n'/ }"
 			# shellcheck disable=SC2086
@@ -717,6 +877,10 @@ do_down() {
 	else
 		log "containerd: not running, nothing to remove"
 	fi
+	stop_containerd2
+	# The logs of sidecars in namespace $NS (ctr-enter attach writes them; the tests remove theirs).
+	rm -rf "/var/log/ctr-enter/$NS"
+	rmdir /var/log/ctr-enter 2>/dev/null || true
 
 	if pid=$(our_daemon_pid registry); then stop_pid "$pid" docker-registry 10; fi
 	if pid=$(our_daemon_pid dockerd); then
@@ -784,6 +948,7 @@ do_up() {
 	start_containerd
 	start_dockerd
 	start_registry
+	start_containerd2
 	local n
 	for n in busybox redis noshell; do build_image "$n"; done
 	rm -rf "$STATE/build"
@@ -791,8 +956,13 @@ do_up() {
 		import_containerd "$n"
 		import_docker "$n"
 	done
+	for n in busybox redis; do on_containerd2 import_containerd "$n"; done
+	tag_busybox_containerd
+	on_containerd2 tag_busybox_containerd
+	tag_busybox_docker
 	push_registry
 	up_containerd_containers
+	on_containerd2 up_containerd2_containers
 	up_docker_containers
 	summary
 }
@@ -811,6 +981,7 @@ do_demo() {
 	for n in busybox redis; do build_image "$n"; done
 	rm -rf "$STATE/build"
 	for n in busybox redis; do import_docker "$n"; done
+	tag_busybox_docker
 	up_docker_taka
 	summary demo
 }

@@ -41,9 +41,13 @@ func TestMain(m *testing.M) {
 		fmt.Fprintf(os.Stderr, "e2e: no binary at %s (make build): %v\n", bin, err)
 		os.Exit(1)
 	}
+	// containerd 2.x's ctr repeats the daemon's cgroup v1 deprecation
+	// warning on every call, into the output the tests read.
+	os.Setenv("CONTAINERD_SUPPRESS_DEPRECATION_WARNINGS", "1")
 	for _, check := range [][]string{
 		{"ctr", "-n", "e2e", "task", "ls"},
 		{"docker", "inspect", "taka"},
+		append(ctr2(), "-n", "e2e", "task", "ls"),
 	} {
 		if out, err := exec.Command(check[0], check[1:]...).CombinedOutput(); err != nil {
 			fmt.Fprintf(os.Stderr, "e2e: the test environment is not up (run e2e/env.sh up): %v: %v\n%s", check, err, out)
@@ -116,15 +120,7 @@ func dockerPID(t *testing.T, name string) int {
 
 func containerdPID(t *testing.T, ns, id string) int {
 	t.Helper()
-	for _, line := range strings.Split(sh(t, "ctr", "-n", ns, "task", "ls"), "\n")[1:] {
-		f := strings.Fields(line)
-		if len(f) >= 3 && f[0] == id && f[2] == "RUNNING" {
-			pid, _ := strconv.Atoi(f[1])
-			return pid
-		}
-	}
-	t.Fatalf("containerd task %s/%s is not running", ns, id)
-	return 0
+	return taskPID(t, []string{"ctr"}, ns, id)
 }
 
 // nsInode is the inode of /proc/PID/ns/KIND.
@@ -189,6 +185,8 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // leftovers is what ctr-enter could leave behind on the host.
 type leftovers struct {
 	mounts, tempDirs, dockerContainers, containerdContainers, snapshots, leases string
+	// containerd 2.x's, beside 1.6's
+	containerd2Containers, snapshots2, leases2 string
 }
 
 func snapshotLeftovers(t *testing.T) leftovers {
@@ -205,14 +203,18 @@ func snapshotLeftovers(t *testing.T) leftovers {
 	}
 	sort.Strings(mounts)
 	temps, _ := filepath.Glob("/run/.ctr-enter-*")
+	c2 := strings.Join(ctr2(), " ")
 	temps2, _ := filepath.Glob(os.TempDir() + "/.ctr-enter-*")
 	return leftovers{
-		mounts:               strings.Join(mounts, "\n"),
-		tempDirs:             strings.Join(append(temps, temps2...), "\n"),
-		dockerContainers:     sh(t, "docker", "ps", "-aq", "--no-trunc"),
-		containerdContainers: sh(t, "sh", "-c", "for ns in $(ctr ns ls -q); do ctr -n $ns containers ls -q; done | sort"),
-		snapshots:            sh(t, "sh", "-c", "for ns in $(ctr ns ls -q); do ctr -n $ns snapshots ls; done | sort"),
-		leases:               sh(t, "sh", "-c", "for ns in $(ctr ns ls -q); do ctr -n $ns leases ls -q; done | sort"),
+		mounts:                strings.Join(mounts, "\n"),
+		tempDirs:              strings.Join(append(temps, temps2...), "\n"),
+		dockerContainers:      sh(t, "docker", "ps", "-aq", "--no-trunc"),
+		containerdContainers:  sh(t, "sh", "-c", "for ns in $(ctr ns ls -q); do ctr -n $ns containers ls -q; done | sort"),
+		snapshots:             sh(t, "sh", "-c", "for ns in $(ctr ns ls -q); do ctr -n $ns snapshots ls; done | sort"),
+		leases:                sh(t, "sh", "-c", "for ns in $(ctr ns ls -q); do ctr -n $ns leases ls -q; done | sort"),
+		containerd2Containers: sh(t, "sh", "-c", strings.ReplaceAll("for ns in $(CTR2 ns ls -q); do CTR2 -n $ns containers ls -q; done | sort", "CTR2", c2)),
+		snapshots2:            sh(t, "sh", "-c", strings.ReplaceAll("for ns in $(CTR2 ns ls -q); do CTR2 -n $ns snapshots ls; done | sort", "CTR2", c2)),
+		leases2:               sh(t, "sh", "-c", strings.ReplaceAll("for ns in $(CTR2 ns ls -q); do CTR2 -n $ns leases ls -q; done | sort", "CTR2", c2)),
 	}
 }
 

@@ -26,6 +26,9 @@ type attachRunCmd struct {
 	Image   string   `required:"" placeholder:"REF" help:"Image of the sidecar, in the target's runtime (containerd: in the target's namespace)."`
 	Name    string   `placeholder:"NAME" help:"Name of the sidecar (default: TARGET-debug-XXXX)."`
 	Share   string   `placeholder:"KINDS" help:"Namespaces to share with the target: net, pid, ipc (and uts on containerd), comma-separated (default: net; with --rm, net,pid)."`
+	// Named after what it sets, not after kubectl debug's --profile, whose
+	// profiles (general, netadmin, sysadmin...) are presets of its own.
+	Security string `enum:"default,target,privileged" default:"default" placeholder:"MODE" help:"Security context: default (the runtime's for a new container, as docker run), target (the target's user, capabilities, no_new_privs, seccomp and AppArmor profiles) or privileged (as docker run --privileged)."`
 
 	Rm          bool `help:"An ephemeral debug container: attached to this terminal, removed when it exits (and by the next run or ctr-enter gc if ctr-enter is killed)."`
 	Interactive bool `short:"i" help:"With --rm: keep stdin open."`
@@ -44,8 +47,24 @@ Examples:
   ctr-enter attach taka --image busybox --name web -- httpd -f -p 8080
   ctr-enter attach taka --image busybox --share net,pid -- sleep 3600
   ctr-enter attach taka --rm -it --image busybox     an ephemeral debug shell
+  ctr-enter attach taka --rm -it --image busybox --security target
   ctr-enter attach ls taka
-  ctr-enter attach rm medium-test`
+  ctr-enter attach rm medium-test
+
+Security (--security): by default the sidecar gets what its runtime gives
+any new container (docker run, ctr run): it is a new container that the
+runtime vouches for, and no more privileged than one, whatever the target
+was given. 'target' copies the target's user and groups, capabilities
+(bounding, effective, permitted), no_new_privs, seccomp profile (Docker:
+the target's seccomp security option; containerd: the seccomp section of
+its spec) and AppArmor profile, so that the sidecar can do what the
+target can and no more. 'privileged' is docker run --privileged; on
+containerd, every capability ctr-enter holds and every host device, no
+seccomp filter and no LSM profile.
+
+Output: a containerd sidecar's stdout and stderr go to
+` + attach.LogDir + `/NAMESPACE/NAME.log ('attach ls --json' says where;
+'attach rm' removes it); a Docker sidecar's to 'docker logs NAME'.`
 }
 
 var unsafeName = regexp.MustCompile(`[^a-zA-Z0-9_.-]+`)
@@ -71,7 +90,12 @@ func (c *attachRunCmd) Run(ctx context.Context, g *Globals) error {
 	if share == "" {
 		share = map[bool]string{false: "net", true: "net,pid"}[c.Rm]
 	}
-	o := attach.Options{Image: c.Image, Name: name, Args: c.Command, Share: attach.ParseShare(share)}
+	o := attach.Options{Image: c.Image, Name: name, Args: c.Command, Share: attach.ParseShare(share), Security: attach.Security(c.Security)}
+	if o.Security == attach.SecurityTarget {
+		if o.Confinement, err = attach.ReadConfinement(p); err != nil {
+			return err
+		}
+	}
 	if c.Rm {
 		status, err := attach.RunEphemeral(ctx, p.Target, g.targetOptions(), o, attach.Session{
 			Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Interactive: c.Interactive, TTY: c.TTY,
