@@ -255,7 +255,9 @@ func TestAttachSecurity(t *testing.T) {
 					if r.code == 0 || !strings.Contains(r.stderr, "unable to apply caps") {
 						t.Fatalf("want Docker's known failure (bounding set %s of %s): %v", self.capBnd, all, r)
 					}
-					t.Skipf("docker run --privileged cannot work on a machine whose bounding set (%s) lacks capabilities the kernel knows (%s); ctr-enter passed the error on: %s", self.capBnd, all, strings.TrimSpace(r.stderr))
+					// What is asserted here is that failure, passed on.
+					t.Logf("docker run --privileged cannot work on a machine whose bounding set (%s) lacks capabilities the kernel knows (%s); ctr-enter passed the error on: %s", self.capBnd, all, strings.TrimSpace(r.stderr))
+					return
 				}
 				if r.code != 0 {
 					t.Fatalf("attach: %v", r)

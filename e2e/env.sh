@@ -8,6 +8,8 @@
 #                      Docker only, and the Docker container taka.
 #   e2e/env.sh down    remove everything up/demo created and stop the daemons they started.
 #   e2e/env.sh status  print the containers and their PIDs.
+#   e2e/env.sh registry stop|start
+#                      stop or start the registry alone (tests of what works without it).
 #
 # Layout after `up` (containerd refs are normalized by `ctr image import` to docker.io/...):
 #   containerd ns e2e:  taka    docker.io/ctr-enter-test/redis:latest    redis-server, TAKA_VAR=containerd-taka
@@ -1000,6 +1002,19 @@ up) do_up ;;
 demo) do_demo ;;
 down) do_down ;;
 status) do_status ;;
+registry)
+	case ${2:-} in
+	stop)
+		pid=$(our_daemon_pid registry) || die "the registry on $REGISTRY was not started by env.sh"
+		stop_pid "$pid" docker-registry 10
+		;;
+	start) start_registry ;;
+	*)
+		usage >&2
+		exit 2
+		;;
+	esac
+	;;
 -h | --help | help) usage ;;
 *)
 	usage >&2
