@@ -67,9 +67,24 @@ func benchEnter(bin, p string, runs int) {
 // benchTools times a ready session with debug tools mounted beside taka's
 // files, against the container docker run makes for the same purpose.
 func benchTools(bin string, runs int) {
+	// A cache of the benchmark's own, filled before timing: the goal is
+	// about a cached image.
+	cache, err := os.MkdirTemp("", "ctr-enter-bench-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+	defer os.RemoveAll(cache)
+	os.Setenv("CTR_ENTER_IMAGES", cache)
+	defer os.Unsetenv("CTR_ENTER_IMAGES")
+	if out, err := exec.Command(bin, "images", "pull", "busybox").CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "bench: images pull busybox: %v\n%s", err, out)
+		os.Exit(1)
+	}
 	cs := []contender{
-		{"docker run --rm --net=container:taka --pid=container:taka busybox true", []string{"docker", "run", "--rm", "--net=container:taka", "--pid=container:taka", "ctr-enter-test/busybox", "true"}},
-		{"ctr-enter taka --tools -- true", []string{bin, "docker://taka", "--tools", "--", "true"}},
+		{"docker run --rm --net=container:taka --pid=container:taka busybox true", []string{"docker", "run", "--rm", "--net=container:taka", "--pid=container:taka", "busybox", "true"}},
+		{"ctr-enter taka --image busybox -- true", []string{bin, "docker://taka", "--image", "busybox", "--", "true"}},
+		{"ctr-enter taka --tools -- true (its own tools)", []string{bin, "docker://taka", "--tools", "--", "true"}},
 		{"ctr-enter taka -- true (no tools)", []string{bin, "docker://taka", "--", "true"}},
 	}
 	med := measure(cs, runs)
