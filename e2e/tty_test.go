@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"sort"
@@ -300,6 +301,19 @@ func TestShellCompletion(t *testing.T) {
 		sort.Strings(got)
 		if !reflect.DeepEqual(got, want) {
 			t.Errorf("completions of %q = %q, want %q", line, got, want)
+		}
+	}
+	// Cached images, by reference, where a flag or argument takes one.
+	cache := t.TempDir()
+	t.Setenv("CTR_ENTER_IMAGES", cache)
+	archive := filepath.Join(t.TempDir(), "tools.tar")
+	sh(t, "docker", "save", "-o", archive, "ctr-enter-test/busybox:latest")
+	if r := imagesRun(t, cache, "import", archive, "--name", "example.com/tools:1"); r.code != 0 {
+		t.Fatalf("import: %v", r)
+	}
+	for _, line := range []string{"ctr-enter images rm ", "ctr-enter taka --image exa"} {
+		if got := complete(line); !reflect.DeepEqual(got, []string{"example.com/tools:1"}) {
+			t.Errorf("completions of %q = %q", line, got)
 		}
 	}
 	// Each shell's script hands the line to this binary.

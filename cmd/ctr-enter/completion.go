@@ -11,6 +11,7 @@ import (
 	"github.com/posener/complete"
 	"github.com/willabides/kongplete"
 
+	"github.com/ctr-enter/ctr-enter/images"
 	"github.com/ctr-enter/ctr-enter/target"
 )
 
@@ -56,7 +57,7 @@ func completeCommandLine(parser *kong.Kong) {
 	if os.Getenv("COMP_LINE") == "" {
 		return
 	}
-	cmd, err := kongplete.Command(parser, kongplete.WithPredictor("target", targetPredictor()))
+	cmd, err := kongplete.Command(parser, kongplete.WithPredictor("target", targetPredictor()), kongplete.WithPredictor("image", imagePredictor()))
 	if err != nil {
 		os.Exit(1)
 	}
@@ -71,6 +72,19 @@ func completeCommandLine(parser *kong.Kong) {
 	c.Out = os.Stdout
 	c.Complete()
 	os.Exit(0)
+}
+
+// imagePredictor completes the references of cached images: reading the
+// cache's index asks no daemon.
+func imagePredictor() complete.Predictor {
+	return complete.PredictFunc(func(args complete.Args) []string {
+		imgs, _ := images.List(context.Background(), images.Options{Root: imagesRoot()})
+		var refs []string
+		for _, img := range imgs {
+			refs = append(refs, target.Clean(img.Ref))
+		}
+		return complete.PredictSet(refs...).Predict(args)
+	})
 }
 
 // targetPredictor completes target names from the runtimes, quickly or not

@@ -27,7 +27,7 @@ type enterCmd struct {
 	All    bool `short:"a" group:"Namespaces (default: all in which the target differs)" help:"Join every namespace in which the target differs."`
 
 	Tools bool   `help:"Mount ctr-enter's own programs read-only at /.ctr-enter, on PATH after the target's (implied when the target lacks the shell or the command)."`
-	Image string `placeholder:"REF" help:"Mount this image's tools instead: taken from containerd, Docker or its registry once, then cached (see ctr-enter images)."`
+	Image string `placeholder:"REF" predictor:"image" help:"Mount this image's tools instead: taken from containerd, Docker or its registry once, then cached (see ctr-enter images)."`
 
 	AsTarget bool `name:"as-target" help:"Run as the target's processes run: its uid and gids, capabilities, no_new_privs, seccomp filters and cgroups (default: ctr-enter's own privileges, as nsenter)."`
 

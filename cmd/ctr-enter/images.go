@@ -44,11 +44,14 @@ func imageOptions(g *Globals) images.Options {
 	// lacks fs-verity, which is the common case and not the operator's
 	// concern; its errors still show.
 	log.SetLevel("error")
-	root := os.Getenv("CTR_ENTER_IMAGES")
-	if root == "" {
-		root = images.DefaultRoot
+	return images.Options{Root: imagesRoot(), Runtimes: g.targetOptions(), Progress: os.Stderr}
+}
+
+func imagesRoot() string {
+	if root := os.Getenv("CTR_ENTER_IMAGES"); root != "" {
+		return root
 	}
-	return images.Options{Root: root, Runtimes: g.targetOptions(), Progress: os.Stderr}
+	return images.DefaultRoot
 }
 
 type imagesPullCmd struct {
@@ -104,7 +107,7 @@ func (c *imagesLsCmd) Run(ctx context.Context, g *Globals) error {
 }
 
 type imagesRmCmd struct {
-	Refs []string `arg:"" placeholder:"REF" help:"Cached image references."`
+	Refs []string `arg:"" placeholder:"REF" predictor:"image" help:"Cached image references."`
 }
 
 func (c *imagesRmCmd) Run(ctx context.Context, g *Globals) error {
