@@ -95,7 +95,8 @@ func TestToolsAreReadOnlyToTheTarget(t *testing.T) {
 }
 
 // TestToolsWithNonRootTarget: a target running as uid 1000 with a read-only
-// root and no shell: the tools work as the target's user too.
+// root and no shell: the tools work as the target's user too. And a target
+// in a user namespace.
 func TestToolsWithNonRootTarget(t *testing.T) {
 	sh(t, "docker", "run", "-d", "--name", "e2e-nonroot", "--user", "1000:1000", "--read-only", "ctr-enter-test/noshell")
 	t.Cleanup(func() { sh(t, "docker", "rm", "-f", "e2e-nonroot") })
@@ -104,6 +105,12 @@ func TestToolsWithNonRootTarget(t *testing.T) {
 	}
 	if r := run(t, "docker://e2e-nonroot", "--tools", "--", "cat", "/proc/1/status"); r.code != 0 || !regexpMatch(`(?m)^Uid:\s+1000\s`, r.stdout) {
 		t.Errorf("the target's status: %v", r)
+	}
+	// In a user namespace of its own, the session's mount namespace is
+	// owned by it; the tools mount there too, dynamically linked ones
+	// included (the target has no /lib64: the tools' loader is found).
+	if r := run(t, "containerd://e2e/userns", "--tools", "--", ToolsDir+"/bin/id", "-u"); r.code != 0 || strings.TrimSpace(r.stdout) != "0" {
+		t.Errorf("tools in a user namespace: %v", r)
 	}
 	noToolMounts(t)
 }
