@@ -74,6 +74,11 @@ func (c *enterCmd) namespaces() enter.Set {
 }
 
 func (c *enterCmd) Run(ctx context.Context, g *Globals) error {
+	if ns := c.namespaces(); (c.Image != "" || c.Tools) && ns != 0 && !ns.Has(enter.KindSet("mnt")) {
+		// The tools are mounted in the target's view; say so before
+		// asking any runtime or registry.
+		return fmt.Errorf("--image and --tools need the mount namespace: add --mount")
+	}
 	p, err := resolveAndOpen(ctx, g, c.Target)
 	if err != nil {
 		return err
