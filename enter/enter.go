@@ -52,8 +52,8 @@ type Options struct {
 	User string
 	// Tools mounts debug tools into the session, read-only, at ToolsDir
 	// and on PATH after the target's own: OwnTools, or the root of an
-	// unpacked image. A shell with no shell in the target brings
-	// OwnTools by itself.
+	// unpacked image. Left empty, OwnTools come anyway when the target has
+	// no shell to run or lacks the command.
 	Tools                 string
 	Stdin, Stdout, Stderr *os.File
 }
