@@ -5,14 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"os"
 	"strconv"
 	"strings"
 
 	"github.com/containerd/containerd/v2/core/containers"
 	"github.com/containerd/containerd/v2/pkg/oci"
 	"github.com/opencontainers/runtime-spec/specs-go"
-	"golang.org/x/sys/unix"
 
 	"github.com/ctr-enter/ctr-enter/internal/procfs"
 	"github.com/ctr-enter/ctr-enter/target"
@@ -65,15 +63,11 @@ var ErrOwnUserNamespace = errors.New("the target runs in a user namespace of its
 
 // ReadConfinement reads the confinement of an opened target.
 func ReadConfinement(p *target.Process) (*Confinement, error) {
-	theirs, err := p.NamespaceInode("user")
+	shared, err := p.SharesNamespace("user")
 	if err != nil {
 		return nil, err
 	}
-	var ours unix.Stat_t
-	if err := unix.Stat("/proc/self/ns/user", &ours); err != nil {
-		return nil, &os.PathError{Op: "stat", Path: "/proc/self/ns/user", Err: err}
-	}
-	if theirs != ours.Ino {
+	if !shared {
 		return nil, fmt.Errorf("security %s: %w", SecurityTarget, ErrOwnUserNamespace)
 	}
 	st, err := p.Status()

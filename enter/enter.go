@@ -278,7 +278,7 @@ func namespacesToJoin(p *target.Process, want Set) (Set, error) {
 		if !want.Has(Set(k.Flag)) {
 			continue
 		}
-		theirs, err := p.NamespaceInode(k.Name)
+		shared, err := p.SharesNamespace(k.Name)
 		if errors.Is(err, os.ErrNotExist) {
 			if explicit {
 				return 0, fmt.Errorf("%w: the kernel has no %s namespaces", ErrUnsupported, k.Name)
@@ -288,11 +288,7 @@ func namespacesToJoin(p *target.Process, want Set) (Set, error) {
 		if err != nil {
 			return 0, err
 		}
-		var ours unix.Stat_t
-		if err := unix.Stat("/proc/self/ns/"+k.Name, &ours); err != nil {
-			return 0, fmt.Errorf("stat own %s namespace: %w", k.Name, err)
-		}
-		if theirs != ours.Ino {
+		if !shared {
 			join |= Set(k.Flag)
 		}
 	}

@@ -158,6 +158,21 @@ func (p *Process) NamespaceInode(kind string) (uint64, error) {
 	return st.Ino, nil
 }
 
+// SharesNamespace says whether the target's namespace of the given kind is
+// ctr-enter's own; os.ErrNotExist if the kernel lacks the kind. The caller
+// must Check afterwards.
+func (p *Process) SharesNamespace(kind string) (bool, error) {
+	theirs, err := p.NamespaceInode(kind)
+	if err != nil {
+		return false, err
+	}
+	var ours unix.Stat_t
+	if err := unix.Stat("/proc/self/ns/"+kind, &ours); err != nil {
+		return false, fmt.Errorf("stat own %s namespace: %w", kind, err)
+	}
+	return theirs == ours.Ino, nil
+}
+
 // inContainerCgroup reports whether any line of a /proc/PID/cgroup file puts
 // the process in a cgroup named after the container, as every runtime's
 // layout does: /docker/ID, /NAMESPACE/ID (containerd), .../ID (Kubernetes
