@@ -54,7 +54,11 @@ type Options struct {
 	// and on PATH after the target's own: OwnTools, or the root of an
 	// unpacked image. Left empty, OwnTools come anyway when the target has
 	// no shell to run or lacks the command.
-	Tools                 string
+	Tools string
+	// TrustTarget enters the target's pid namespace even when its
+	// processes may hold CAP_SYS_PTRACE over ctr-enter's (see
+	// refusePtracer).
+	TrustTarget           bool
 	Stdin, Stdout, Stderr *os.File
 }
 
@@ -95,11 +99,26 @@ func Run(ctx context.Context, p *target.Process, opts Options) (int, error) {
 	if opts.Tools != "" && !inMount {
 		return 0, toolError(errors.New("tools are mounted into the target's mount namespace: join it (--mount)"))
 	}
+	// In the target's pid namespace but not its mount namespace, the
+	// command would show the host's root and working directory to the
+	// target through /proc/PID/root and /proc/PID/cwd: it gets a root of
+	// its own instead, made of ctr-enter's read-only tools, the target's
+	// procfs and a private /tmp.
+	ownRoot := join.Has(unix.CLONE_NEWPID) && !inMount
+	if ownRoot {
+		opts.Tools = OwnTools
+	}
 	if opts.Tools != "" {
 		withToolPath(env)
 	}
+	if join.Has(unix.CLONE_NEWPID) && !opts.TrustTarget {
+		if err := refusePtracer(p); err != nil {
+			return 0, toolError(err)
+		}
+	}
 
-	pl := plan{ns: join, pidfd: 3, errFd: 4, execFd: -1, confineFd: -1, toolsFd: -1, cgroupFd: 9, uid: -1, gid: -1, ppid: os.Getpid(), tty: opts.TTY}
+	pl := plan{ns: join, pidfd: 3, errFd: 4, execFd: -1, confineFd: -1, toolsFd: -1, cgroupFd: 9, uid: -1, gid: -1, ppid: os.Getpid(), tty: opts.TTY,
+		ownRoot: ownRoot, stop: os.Getenv("CTR_ENTER_TEST_STOP") == "at-exec"}
 	// The child's fds: 3 pidfd, 4 error pipe, 5 own sealed executable,
 	// 6 payload, 7 confinement, 8 tools, 9... the target's cgroup.procs.
 	extra := make([]*os.File, 6)
@@ -136,7 +155,6 @@ func Run(ctx context.Context, p *target.Process, opts Options) (int, error) {
 		// what holds the capabilities there.
 		pl.uid, pl.gid = 0, 0
 	}
-	pl.mountProc = join.Has(unix.CLONE_NEWPID) && !join.Has(unix.CLONE_NEWNS)
 	switch {
 	case opts.Workdir != "":
 		pl.cwd = opts.Workdir
@@ -145,6 +163,8 @@ func Run(ctx context.Context, p *target.Process, opts Options) (int, error) {
 		if pl.cwd == "" {
 			pl.cwd = "/"
 		}
+	case ownRoot:
+		pl.cwd = "/"
 	}
 
 	self, err := openSealed("/proc/self/exe")
@@ -179,6 +199,11 @@ func Run(ctx context.Context, p *target.Process, opts Options) (int, error) {
 		Args:       args,
 		Env:        append(env, nsexec.EnvVar+"="+pl.String()),
 		ExtraFiles: extra,
+		// A session of its own, without the operator's controlling
+		// terminal: a command of the target that kept it could push
+		// keystrokes into the operator's shell (TIOCSTI) and read what
+		// is typed there. Signals are relayed instead (forwardSignals).
+		SysProcAttr: &syscall.SysProcAttr{Setsid: true},
 		// A command that leaves a background process holding its
 		// output must not keep ctr-enter waiting for ever.
 		WaitDelay: time.Second,
@@ -233,10 +258,10 @@ func Run(ctx context.Context, p *target.Process, opts Options) (int, error) {
 	return exitStatus(cmd, waitErr)
 }
 
-// forwardSignals relays what one sends to ctr-enter to the command.
-// SIGINT and SIGQUIT are not relayed: a terminal sends them to the whole
-// foreground process group, the command included (with -t, they arrive as
-// characters through the pty instead).
+// forwardSignals relays what one sends to ctr-enter to the command, which
+// runs in a session of its own: Ctrl-C and Ctrl-\\ on the operator's
+// terminal reach only ctr-enter (with -t, they arrive as characters
+// through the pty instead).
 //
 // With -t, SIGTERM and SIGHUP end the session as a terminal hangup would:
 // an interactive shell ignores SIGTERM but not SIGHUP. Whatever is still
@@ -245,7 +270,6 @@ func Run(ctx context.Context, p *target.Process, opts Options) (int, error) {
 func forwardSignals(sigs <-chan os.Signal, proc *os.Process, tty bool) {
 	for s := range sigs {
 		switch {
-		case s == unix.SIGINT || s == unix.SIGQUIT:
 		case tty && (s == unix.SIGTERM || s == unix.SIGHUP):
 			proc.Signal(unix.SIGHUP)
 			time.AfterFunc(2*time.Second, func() { proc.Kill() })
@@ -386,7 +410,7 @@ type plan struct {
 	confineFd, cgroupFd  int
 	toolsFd              int
 	ns                   Set
-	mountProc, tty       bool
+	ownRoot, tty, stop   bool
 	uid, gid             int
 	ppid                 int
 	cwd                  string
@@ -394,8 +418,8 @@ type plan struct {
 
 func (p plan) String() string {
 	// cwd goes last: it is the only field that may hold spaces.
-	return fmt.Sprintf("pidfd=%d ns=%d err=%d exec=%d proc=%d tty=%d uid=%d gid=%d ppid=%d confine=%d cgfd=%d tools=%d cwd=%s",
-		p.pidfd, int(p.ns), p.errFd, p.execFd, b2i(p.mountProc), b2i(p.tty), p.uid, p.gid, p.ppid, p.confineFd, p.cgroupFd, p.toolsFd, p.cwd)
+	return fmt.Sprintf("pidfd=%d ns=%d err=%d exec=%d own=%d tty=%d uid=%d gid=%d ppid=%d confine=%d cgfd=%d tools=%d stop=%d cwd=%s",
+		p.pidfd, int(p.ns), p.errFd, p.execFd, b2i(p.ownRoot), b2i(p.tty), p.uid, p.gid, p.ppid, p.confineFd, p.cgroupFd, p.toolsFd, b2i(p.stop), p.cwd)
 }
 
 func b2i(b bool) int {

@@ -14,8 +14,8 @@ import (
 )
 
 func TestPlanString(t *testing.T) {
-	p := plan{pidfd: 3, errFd: 4, execFd: -1, confineFd: 7, toolsFd: 8, cgroupFd: 9, ns: Set(unix.CLONE_NEWNET | unix.CLONE_NEWPID), mountProc: true, uid: -1, gid: -1, ppid: 99, cwd: "/a dir/x"}
-	want := fmt.Sprintf("pidfd=3 ns=%d err=4 exec=-1 proc=1 tty=0 uid=-1 gid=-1 ppid=99 confine=7 cgfd=9 tools=8 cwd=/a dir/x", unix.CLONE_NEWNET|unix.CLONE_NEWPID)
+	p := plan{pidfd: 3, errFd: 4, execFd: -1, confineFd: 7, toolsFd: 8, cgroupFd: 9, ns: Set(unix.CLONE_NEWNET | unix.CLONE_NEWPID), ownRoot: true, stop: true, uid: -1, gid: -1, ppid: 99, cwd: "/a dir/x"}
+	want := fmt.Sprintf("pidfd=3 ns=%d err=4 exec=-1 own=1 tty=0 uid=-1 gid=-1 ppid=99 confine=7 cgfd=9 tools=8 stop=1 cwd=/a dir/x", unix.CLONE_NEWNET|unix.CLONE_NEWPID)
 	if got := p.String(); got != want {
 		t.Errorf("plan = %q, want %q", got, want)
 	}

@@ -29,7 +29,8 @@ type enterCmd struct {
 	Tools bool   `help:"Mount ctr-enter's own programs read-only at /.ctr-enter, on PATH after the target's (implied when the target lacks the shell or the command)."`
 	Image string `placeholder:"REF" predictor:"image" help:"Mount this image's tools instead: taken from containerd, Docker or its registry once, then cached (see ctr-enter images)."`
 
-	AsTarget bool `name:"as-target" help:"Run as the target's processes run: its uid and gids, capabilities, no_new_privs, seccomp filters and cgroups (default: ctr-enter's own privileges, as nsenter)."`
+	AsTarget    bool `name:"as-target" help:"Run as the target's processes run: its uid and gids, capabilities, no_new_privs, seccomp filters and cgroups (default: ctr-enter's own privileges, as nsenter)."`
+	TrustTarget bool `name:"trust-target" help:"Join the pid namespace of a target whose processes may hold CAP_SYS_PTRACE, with which they can take over ctr-enter's process there (refused otherwise)."`
 
 	User        string   `short:"u" placeholder:"USER[:GROUP]" help:"Run as this user (name or uid) and group, as docker exec -u; names from the target's /etc/passwd and /etc/group."`
 	Interactive bool     `short:"i" help:"Keep stdin open and stream it to the command (default with no command, on a terminal)."`
@@ -110,6 +111,7 @@ func (c *enterCmd) Run(ctx context.Context, g *Globals) error {
 		Interactive: interactive,
 		TTY:         tty,
 		AsTarget:    c.AsTarget,
+		TrustTarget: c.TrustTarget,
 		User:        c.User,
 		Tools:       tools,
 		Stdin:       os.Stdin,

@@ -70,6 +70,14 @@ target, runtime unreachable, not root, kernel feature missing); 126 when the
 command cannot be executed; 127 when it is not found.`
 
 func main() {
+	// Whatever the operator's shell leaked into us (an fd without
+	// close-on-exec) must reach no child: os/exec passes such fds on, and
+	// a process of ours in a target's pid namespace can be robbed of any
+	// fd it holds (CVE-2016-8649). Nothing of ours is open yet but the Go
+	// runtime's own, which are close-on-exec already.
+	if err := unix.CloseRange(3, ^uint(0), unix.CLOSE_RANGE_CLOEXEC); err != nil && !errors.Is(err, unix.ENOSYS) {
+		fail(os.NewSyscallError("close_range", err))
+	}
 	var c cli
 	parser, err := kong.New(&c,
 		kong.Name("ctr-enter"),

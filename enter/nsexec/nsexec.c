@@ -12,7 +12,8 @@
 //                no_new_privs and seccomp filters (struct confine below),
 //                followed by that many cgroup.procs fds from cgfd on
 //   tools        -1, or a detached read-only mount of the debug tools, to
-//                show beside the target's files (mount_tools below)
+//                show beside the target's files, or as the session's own
+//                root (mount_session_root below)
 //   argv, envp   the payload's argv and environment, plus the trigger
 //
 // It never returns into the Go runtime once triggered: it executes the
@@ -61,7 +62,7 @@
 #define EXIT_NOT_FOUND 127
 
 struct plan {
-	int pidfd, nsflags, errfd, execfd, mountproc, tty, uid, gid, ppid, confinefd, cgfd, toolsfd;
+	int pidfd, nsflags, errfd, execfd, ownroot, tty, uid, gid, ppid, confinefd, cgfd, toolsfd, stop;
 	const char *cwd; // empty: keep the current directory
 };
 
@@ -90,9 +91,9 @@ static void __attribute__((noreturn)) fail(int code, const char *what)
 static int parse_plan(const char *spec, struct plan *p)
 {
 	int n = -1;
-	if (sscanf(spec, "pidfd=%d ns=%d err=%d exec=%d proc=%d tty=%d uid=%d gid=%d ppid=%d confine=%d cgfd=%d tools=%d cwd=%n",
-		   &p->pidfd, &p->nsflags, &p->errfd, &p->execfd, &p->mountproc, &p->tty,
-		   &p->uid, &p->gid, &p->ppid, &p->confinefd, &p->cgfd, &p->toolsfd, &n) != 12 || n < 0)
+	if (sscanf(spec, "pidfd=%d ns=%d err=%d exec=%d own=%d tty=%d uid=%d gid=%d ppid=%d confine=%d cgfd=%d tools=%d stop=%d cwd=%n",
+		   &p->pidfd, &p->nsflags, &p->errfd, &p->execfd, &p->ownroot, &p->tty,
+		   &p->uid, &p->gid, &p->ppid, &p->confinefd, &p->cgfd, &p->toolsfd, &p->stop, &n) != 13 || n < 0)
 		return -1;
 	p->cwd = spec + n;
 	return 0;
@@ -221,15 +222,14 @@ static void forward(int sig)
 // signal becomes 128+N, as in a shell).
 static void __attribute__((noreturn)) wait_and_mirror(void)
 {
-	static const int forwarded[] = {SIGTERM, SIGHUP, SIGUSR1, SIGUSR2};
+	// We lead a session of our own (the parent started us with setsid):
+	// no terminal sends us anything, so INT and QUIT come from the parent
+	// and are relayed like the rest.
+	static const int forwarded[] = {SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, SIGINT, SIGQUIT};
 	struct sigaction sa = {.sa_handler = forward};
 	sigemptyset(&sa.sa_mask);
 	for (size_t i = 0; i < sizeof(forwarded) / sizeof(forwarded[0]); i++)
 		sigaction(forwarded[i], &sa, NULL);
-	// A terminal delivers these to the whole foreground process group,
-	// the payload included; relaying them would deliver them twice.
-	signal(SIGINT, SIG_IGN);
-	signal(SIGQUIT, SIG_IGN);
 
 	int status;
 	for (;;) {
@@ -259,18 +259,13 @@ static void set_credentials(const struct plan *p)
 		fail(EXIT_TOOL, "setresuid");
 }
 
-// mount_target_proc gives the payload a procfs of the target's pid namespace
-// in a private mount namespace of its own, so that joining only the pid
+// mount_target_proc mounts a procfs of the target's pid namespace on the
+// session's /proc, so that joining the pid namespace without the mount
 // namespace still shows the target's processes to ps (nsenter does not:
 // util-linux #660). It must run in a process that is itself in the target's
 // pid namespace: procfs takes the pid namespace of the mounting process.
 static void mount_target_proc(void)
 {
-	if (unshare(CLONE_NEWNS) < 0)
-		fail(EXIT_TOOL, "unshare mount namespace");
-	// Private, so the procfs mount never propagates back to the host.
-	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0)
-		fail(EXIT_TOOL, "make mounts private");
 	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) < 0)
 		fail(EXIT_TOOL, "mount procfs of the target's pid namespace");
 }
@@ -335,43 +330,110 @@ static void graft_all(int src, int dst, const char *prefix)
 	closedir(dir);
 }
 
-// mount_tools gives the payload a root of its own, in a mount namespace of
-// its own: the target's top-level entries, each a bind of the target's (so
-// every file is at its usual path and writes reach the target), the tools
-// at /.ctr-enter, and the tools' top-level entries where the target has
-// none (a scratch image gets /bin, /lib and /usr, so the tools' loader and
-// libraries are where they expect them). The target's root itself cannot
-// be used: it may be read-only and lack every directory to mount on.
+// new_tmpfs returns a detached tmpfs; the target decides nothing about it.
+static int new_tmpfs(const char *mode, const char *size)
+{
+	int fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
+	if (fs < 0 ||
+	    fsconfig(fs, FSCONFIG_SET_STRING, "mode", mode, 0) < 0 ||
+	    fsconfig(fs, FSCONFIG_SET_STRING, "size", size, 0) < 0 ||
+	    fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+		fail(EXIT_TOOL, "make a tmpfs for the session");
+	int mnt = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
+	if (mnt < 0)
+		fail(EXIT_TOOL, "make a tmpfs for the session");
+	close(fs);
+	return mnt;
+}
+
+// attach_at mounts the detached mount mnt at name in dir, made for it.
+static void attach_at(int mnt, int dir, const char *name)
+{
+	if (mkdirat(dir, name, 0755) < 0 || move_mount(mnt, "", dir, name, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		fail(EXIT_TOOL, "mount in the session's root");
+	close(mnt);
+}
+
+// The host's devices a session without the target's /dev gets: data
+// sinks and sources only. Never /dev/pts: a target that could reach the
+// host's terminals through /proc/PID/root could type into the operator's.
+static const char *const session_devices[] = {"null", "zero", "full", "random", "urandom"};
+
+// own_root_extras gives a session that has no root of the target's what
+// programs expect at the top: the tools' /usr (where the tools are a
+// merged /usr: ld.so and scripts name /usr/bin, /usr/lib), an empty /proc
+// for the target's procfs, a private /tmp, and a /dev of a few harmless
+// devices bound from the host's.
+static void own_root_extras(int root, int old)
+{
+	if (faccessat(root, "usr", F_OK, AT_SYMLINK_NOFOLLOW) < 0) {
+		int usr = open_tree(root, TOOLS_DIR, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+		if (usr < 0)
+			fail(EXIT_TOOL, "clone the tools for /usr");
+		attach_at(usr, root, "usr");
+	}
+	if (mkdirat(root, "proc", 0555) < 0)
+		fail(EXIT_TOOL, "make the session's /proc");
+	// Bounded: a target that reaches the session's files through
+	// /proc/PID/root must not be able to fill the host's memory.
+	attach_at(new_tmpfs("1777", "64m"), root, "tmp");
+	// Attached before it is filled: mounts onto a detached mount need
+	// Linux 6.15.
+	attach_at(new_tmpfs("0755", "64k"), root, "dev");
+	int dev = openat(root, "dev", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	int hostdev = openat(old, "dev", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dev < 0 || hostdev < 0)
+		fail(EXIT_TOOL, "open /dev for the session");
+	for (size_t i = 0; i < sizeof(session_devices) / sizeof(session_devices[0]); i++) {
+		struct stat st;
+		if (fstatat(hostdev, session_devices[i], &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISCHR(st.st_mode))
+			graft(hostdev, dev, session_devices[i], "");
+	}
+	close(hostdev);
+	close(dev);
+}
+
+// mount_session_root gives the payload a root of its own, in a mount
+// namespace of its own, with the tools at /.ctr-enter and the tools'
+// top-level entries where the root has none (so that dynamically linked
+// tools find their loader and libraries where they expect them).
+//
+// With the target's mount namespace joined (own == 0), the root also holds
+// the target's top-level entries, each a bind of the target's (so every
+// file is at its usual path and writes reach the target). The target's
+// root itself cannot be used: it may be read-only and lack every directory
+// to mount on.
+//
+// Without it (own == 1: the pid namespace joined, the mount namespace
+// not), the payload would otherwise run with the host's root and working
+// directory, visible to the target's processes, which reach both through
+// /proc/PID/root and /proc/PID/cwd when they pass the ptrace access check
+// (the same uid after exec, or CAP_SYS_PTRACE). Its root is then made of
+// the read-only tools and own_root_extras: nothing of the host's that the
+// target could read or write.
 //
 // The target's processes never see any of it, and nothing outlives the
 // session: the namespace goes with its last process.
-static void mount_tools(int toolsfd)
+static void mount_session_root(int toolsfd, int own)
 {
 	if (unshare(CLONE_NEWNS) < 0)
 		fail(EXIT_TOOL, "unshare mount namespace");
-	// Slaves: the target's later mounts still reach the session, and
-	// nothing mounted here propagates back to the target.
+	// Slaves: later mounts still reach the session, and nothing mounted
+	// here propagates back.
 	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
 		fail(EXIT_TOOL, "make mounts slaves");
 	int old = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	int fs = fsopen("tmpfs", FSOPEN_CLOEXEC);
-	if (old < 0 || fs < 0)
+	if (old < 0)
 		fail(EXIT_TOOL, "make the session's root");
-	if (fsconfig(fs, FSCONFIG_SET_STRING, "mode", "0755", 0) < 0 ||
-	    fsconfig(fs, FSCONFIG_SET_STRING, "size", "1m", 0) < 0 ||
-	    fsconfig(fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
-		fail(EXIT_TOOL, "make the session's root");
-	int root = fsmount(fs, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV);
-	if (root < 0)
-		fail(EXIT_TOOL, "make the session's root");
-	close(fs);
+	int root = new_tmpfs("0755", "1m");
 	// Attached on top of the old root, so that mounts can go under it
 	// (a detached mount takes none before Linux 6.15); old still opens
 	// what it hides.
 	if (move_mount(root, "", AT_FDCWD, "/", MOVE_MOUNT_F_EMPTY_PATH) < 0)
 		fail(EXIT_TOOL, "mount the session's root");
 
-	graft_all(old, root, "");
+	if (!own)
+		graft_all(old, root, "");
 	if (mkdirat(root, TOOLS_DIR, 0755) < 0)
 		fail(EXIT_TOOL, "make the tools' mount point");
 	if (move_mount(toolsfd, "", root, TOOLS_DIR, MOVE_MOUNT_F_EMPTY_PATH) < 0)
@@ -382,6 +444,8 @@ static void mount_tools(int toolsfd)
 	// The tools' links (/lib64 -> usr/lib64) mean the tools' tree: a
 	// dynamically linked tool finds its loader where it expects it.
 	graft_all(tools, root, "/" TOOLS_DIR);
+	if (own)
+		own_root_extras(root, old);
 	// A new top-level file would silently stay in the session: say so
 	// with EROFS instead.
 	struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY};
@@ -409,10 +473,13 @@ static void change_dir(const char *cwd)
 
 static void __attribute__((noreturn)) exec_payload(const struct plan *p, const struct confine *c, char **argv)
 {
-	// A terminal session: the command leads a session of its own whose
-	// controlling terminal is its pty (stdin), so that job control and
-	// Ctrl-C work inside.
-	if (p->tty && (setsid() < 0 || ioctl(0, TIOCSCTTY, 0) < 0))
+	// The parent started us in a session of our own, without the
+	// operator's controlling terminal: a command that kept it could type
+	// into the operator's shell with TIOCSTI and read what is typed there.
+	// A terminal session: the command leads a session whose controlling
+	// terminal is its own pty (stdin), so that job control and Ctrl-C work
+	// inside. After a fork into the pid namespace we are not the leader.
+	if (p->tty && ((getsid(0) != getpid() && setsid() < 0) || ioctl(0, TIOCSCTTY, 0) < 0))
 		fail(EXIT_TOOL, "take the terminal");
 
 	sigset_t none;
@@ -436,6 +503,25 @@ static void __attribute__((noreturn)) exec_payload(const struct plan *p, const s
 	fail(errno == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC, "execute");
 }
 
+// close_unplanned closes every fd the plan does not name before anything of
+// the target can see us: one the parent inherited (the operator's shell may
+// leak some into it) would otherwise be open in a process of the target's
+// pid namespace. A tracer with CAP_SYS_PTRACE there can take any fd we hold.
+// The plan's fds all lie below the cgroup fds, which come last.
+static void close_unplanned(const struct plan *p, int ncgroups)
+{
+	const int planned[] = {p->pidfd, p->errfd, p->execfd, p->confinefd, p->toolsfd};
+	for (int fd = 3; fd < p->cgfd; fd++) {
+		int keep = 0;
+		for (size_t i = 0; i < sizeof(planned) / sizeof(planned[0]); i++)
+			keep |= planned[i] == fd;
+		if (!keep)
+			close(fd);
+	}
+	if (syscall(SYS_close_range, (unsigned)(p->cgfd + ncgroups), ~0U, 0) < 0)
+		fail(EXIT_TOOL, "close inherited fds");
+}
+
 void ctr_enter_nsexec(int argc, char **argv, char **envp)
 {
 	(void)argc;
@@ -445,7 +531,9 @@ void ctr_enter_nsexec(int argc, char **argv, char **envp)
 		return;
 
 	// Before anything of the target can see us: no ptrace, no
-	// /proc/PID/{exe,fd,mem} for its processes (CVE-2016-9962).
+	// /proc/PID/{exe,fd,mem} for its processes (CVE-2016-9962). This does
+	// not stop a tracer that holds CAP_SYS_PTRACE over us; the parent
+	// refuses such targets unless told to trust them.
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		_exit(EXIT_TOOL);
 
@@ -473,11 +561,20 @@ void ctr_enter_nsexec(int argc, char **argv, char **envp)
 	p.cwd = cwd;
 	unsetenv(ENV_NAME);
 
+	// Each fd goes as soon as it has served, so that the process that
+	// becomes visible in the target's pid namespace holds only stdio, the
+	// error pipe and the payload's executable.
 	struct confine confine, *c = NULL;
 	if (p.confinefd >= 0) {
 		c = &confine;
 		read_confine(p.confinefd, c);
+	}
+	close_unplanned(&p, c != NULL ? c->ncgroups : 0);
+	if (c != NULL) {
+		close(p.confinefd);
 		join_cgroups(&p, c);
+		for (int i = 0; i < c->ncgroups; i++)
+			close(p.cgfd + i);
 	}
 
 	// One setns through the pidfd: all namespaces or none, and the kernel
@@ -485,7 +582,14 @@ void ctr_enter_nsexec(int argc, char **argv, char **envp)
 	// joins the process the parent validated or fails with ESRCH.
 	if (p.nsflags != 0 && setns(p.pidfd, p.nsflags) < 0)
 		fail(EXIT_TOOL, "join the target's namespaces");
+	close(p.pidfd);
 	set_credentials(&p);
+	// The session's root is made before the fork, out of the target's
+	// sight: the mount namespace is inherited, the pid namespace is not.
+	if (p.toolsfd >= 0) {
+		mount_session_root(p.toolsfd, p.ownroot);
+		close(p.toolsfd);
+	}
 
 	// setns(CLONE_NEWPID) only decides the pid namespace of our children.
 	if (p.nsflags & CLONE_NEWPID) {
@@ -494,11 +598,8 @@ void ctr_enter_nsexec(int argc, char **argv, char **envp)
 			fail(EXIT_TOOL, "fork into the target's pid namespace");
 		if (child > 0) {
 			close(errfd);
-			close(p.pidfd);
 			if (p.execfd >= 0)
 				close(p.execfd);
-			if (p.toolsfd >= 0)
-				close(p.toolsfd);
 			wait_and_mirror();
 		}
 		if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
@@ -509,10 +610,12 @@ void ctr_enter_nsexec(int argc, char **argv, char **envp)
 		if (getppid() != 0)
 			_exit(EXIT_TOOL);
 	}
-	if (p.toolsfd >= 0)
-		mount_tools(p.toolsfd);
-	if (p.mountproc)
+	if (p.ownroot)
 		mount_target_proc();
 	change_dir(p.cwd);
+	// Tests stop here, at the payload's exec, where a process of ours is
+	// as visible to the target as it gets, to see what it holds.
+	if (p.stop)
+		raise(SIGSTOP);
 	exec_payload(&p, c, argv);
 }
