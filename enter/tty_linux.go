@@ -26,18 +26,11 @@ import (
 // /dev/pts/N (CVE-2025-52881, CVE-2025-52565).
 func openPty(p *target.Process, inTarget bool) (master, slave *os.File, err error) {
 	if inTarget {
-		master, err = p.OpenInRoot("/dev/pts/ptmx", unix.O_RDWR|unix.O_NOCTTY)
-		if err == nil {
-			err = p.Check()
-		}
+		master, err = openTargetPtmx(p)
 	} else {
 		master, err = os.OpenFile("/dev/ptmx", unix.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
 	}
 	if err != nil {
-		return nil, nil, fmt.Errorf("open ptmx: %w", err)
-	}
-	if err := checkPtmx(master); err != nil {
-		master.Close()
 		return nil, nil, err
 	}
 	if err := unix.IoctlSetPointerInt(int(master.Fd()), unix.TIOCSPTLCK, 0); err != nil {
@@ -53,6 +46,30 @@ func openPty(p *target.Process, inTarget bool) (master, slave *os.File, err erro
 	return master, os.NewFile(fd, "pty"), nil
 }
 
+// openTargetPtmx opens the target's /dev/pts/ptmx only once it is known to
+// be a ptmx on a devpts: the target may have put any device node there (a
+// host disk, a watchdog), and opening one from the host acts on the host.
+func openTargetPtmx(p *target.Process) (*os.File, error) {
+	path, err := p.OpenInRoot("/dev/pts/ptmx", unix.O_PATH)
+	if err != nil {
+		return nil, fmt.Errorf("open ptmx: %w", err)
+	}
+	defer path.Close()
+	if err := checkPtmx(path); err != nil {
+		return nil, err
+	}
+	master, err := target.Reopen(path, unix.O_RDWR|unix.O_NOCTTY)
+	if err != nil {
+		return nil, fmt.Errorf("open ptmx: %w", err)
+	}
+	if err := p.Check(); err != nil {
+		master.Close()
+		return nil, err
+	}
+	return master, nil
+}
+
+// checkPtmx checks what f (an O_PATH handle will do) names.
 func checkPtmx(f *os.File) error {
 	var st unix.Stat_t
 	if err := unix.Fstat(int(f.Fd()), &st); err != nil {

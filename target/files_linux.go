@@ -38,20 +38,42 @@ func (p *Process) OpenInRoot(path string, flags int) (*os.File, error) {
 	return os.NewFile(uintptr(fd), path), nil
 }
 
-// ReadFileInRoot reads at most limit bytes of one of the target's files
-// (see OpenInRoot), and checks the target is still the same process.
+// Reopen opens the inode an O_PATH handle names with flags, through
+// /proc/self/fd: the very file that was checked, whatever the target has
+// since done to the path.
+func Reopen(f *os.File, flags int) (*os.File, error) {
+	fd, err := unix.Open(fmt.Sprintf("/proc/self/fd/%d", f.Fd()), flags|unix.O_CLOEXEC|unix.O_NOCTTY, 0)
+	if err != nil {
+		return nil, &os.PathError{Op: "reopen in target", Path: f.Name(), Err: err}
+	}
+	return os.NewFile(uintptr(fd), f.Name()), nil
+}
+
+// ReadFileInRoot reads at most limit bytes of one of the target's regular
+// files (see OpenInRoot), and checks the target is still the same process.
+//
+// The file is opened for reading only once it is known to be a regular
+// file: the target may have planted a device node where a file is expected
+// (any default container can mknod), and opening one from the host can act
+// on the host (a disk, a watchdog that reboots on close); a FIFO would
+// block. It is opened with O_PATH, which touches nothing, its type checked,
+// and then reopened (Reopen).
 func (p *Process) ReadFileInRoot(path string, limit int64) ([]byte, error) {
-	f, err := p.OpenInRoot(path, unix.O_RDONLY|unix.O_NONBLOCK)
+	h, err := p.OpenInRoot(path, unix.O_PATH)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	// A FIFO or a device would block or never end: regular files only.
-	if fi, err := f.Stat(); err != nil {
+	defer h.Close()
+	if fi, err := h.Stat(); err != nil {
 		return nil, err
 	} else if !fi.Mode().IsRegular() {
 		return nil, fmt.Errorf("%s in target: not a regular file", path)
 	}
+	f, err := Reopen(h, unix.O_RDONLY|unix.O_NONBLOCK)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
 	b, err := io.ReadAll(io.LimitReader(f, limit))
 	if err != nil {
 		return nil, err
