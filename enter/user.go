@@ -18,8 +18,10 @@ import (
 // the command takes on: names are looked up in the target's /etc/passwd and
 // /etc/group (read without following links out of its root, and without
 // NSS: the target's files are data, never code), numbers are taken as they
-// are. Capabilities follow the usual rule: root keeps ctr-enter's, anyone
-// else has none.
+// are. Capabilities are never more than docker exec -u would give in that
+// container: the target's bounding set (as far as ctr-enter holds it), all
+// of it for uid 0, none for anyone else. A name is the target's word for a
+// uid: a target whose passwd maps "nobody" to 0 gets no more than -u 0.
 func userConfinement(p *target.Process, spec string) (*confinement, error) {
 	passwd, err := p.ReadFileInRoot("/etc/passwd", 1<<20)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -41,11 +43,15 @@ func userConfinement(p *target.Process, spec string) (*confinement, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.caps[3] = own.CapBnd
-	if c.uid == 0 {
-		c.caps[1], c.caps[2] = own.CapPrm, own.CapEff
+	theirs, err := p.Status()
+	if err != nil {
+		return nil, err
 	}
-	return c, nil
+	c.caps[3] = own.CapBnd & theirs.CapBnd
+	if c.uid == 0 {
+		c.caps[1], c.caps[2] = own.CapPrm&c.caps[3], own.CapEff&c.caps[3]
+	}
+	return c, p.Check()
 }
 
 // resolveUser resolves USER[:GROUP] against passwd and group files.
