@@ -445,11 +445,11 @@ func TestTargetCannotRewriteHostBinaries(t *testing.T) {
 	before := digests()
 
 	// A host payload: pid namespace joined, mount namespace not.
-	sessions := command("docker://e2e-ptrace", "--pid", "--net", "--", sleepBin, "1000")
+	sessions := command("docker://e2e-ptrace", "--trust-target", "--pid", "--net", "--", sleepBin, "1000")
 	startPayload(t, sessions)
 	// ctr-enter itself: re-executed inside the target through
 	// /proc/self/exe, and running there while its own payload runs.
-	inner := command("docker://e2e-ptrace", "--", "/proc/self/exe", "pid:1", "--net", "--", "/bin/sleep", "999")
+	inner := command("docker://e2e-ptrace", "--trust-target", "--", "/proc/self/exe", "pid:1", "--net", "--", "/bin/sleep", "999")
 	if err := inner.Start(); err != nil {
 		t.Fatal(err)
 	}
