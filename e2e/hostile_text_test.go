@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -59,6 +60,19 @@ while :; do sleep 1000; done`
 		}
 		checkNoControl(t, strings.Join(args, " ")+" stdout", r.stdout)
 		checkNoControl(t, strings.Join(args, " ")+" stderr", r.stderr)
+	}
+
+	// JSON keeps the exact text, escaped, and follows the schema.
+	m := inspectJSON(t, "docker://"+name)
+	var names []string
+	for _, p := range get(m, "processes").([]any) {
+		names = append(names, fmt.Sprint(get(p, "name")))
+	}
+	if !slices.Contains(names, "a\x1b[2Jb\nforged") {
+		t.Errorf("inspect --json process names %q lack the exact comm", names)
+	}
+	if env := strs(get(m, "env")); !slices.Contains(env, "EVIL=a\x1b[2J\nforged-env\r") {
+		t.Errorf("inspect --json env %q lacks the exact variable", env)
 	}
 }
 
