@@ -43,7 +43,25 @@ type Options struct {
 	Progress io.Writer
 	// From, when set, is the only source a pull tries (one of Sources).
 	From string
+	// MaxUnpack bounds the bytes that unpacking one image may write: the
+	// sizes of its layers' files as their tar headers declare them, summed
+	// over every layer, whatever later layers delete. 0 means
+	// DefaultMaxUnpack; a negative value, no limit.
+	MaxUnpack int64
 }
+
+// DefaultMaxUnpack is the unpacking limit unless Options.MaxUnpack says
+// otherwise: larger than any tool image, small enough that an archive of a
+// few KiB that inflates to terabytes fails long before the disk is full.
+const DefaultMaxUnpack = 8 << 30
+
+// EnvMaxUnpack is the environment variable the command line takes
+// Options.MaxUnpack from, named in the error that the limit gives.
+const EnvMaxUnpack = "CTR_ENTER_MAX_UNPACK"
+
+// maxUnpackEntries bounds the number of files, directories and links in
+// one image's layers, together: entries of no size cost inodes and time.
+var maxUnpackEntries = 1 << 20 // a variable for the tests
 
 // Image is one cached image.
 type Image struct {
@@ -63,6 +81,7 @@ var (
 	ErrUnavailable    = errors.New("image source unavailable")
 	ErrInvalidArchive = errors.New("invalid image archive")
 	ErrInvalidImage   = errors.New("invalid image")
+	ErrTooLarge       = errors.New("image too large")
 )
 
 // Normalize turns a reference as users type it into the full form docker
@@ -82,7 +101,7 @@ func Get(ctx context.Context, opts Options, ref string) (*Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	s := newStore(opts.Root)
+	s := newStore(opts)
 	// Lock-free first: the index is replaced atomically, and a cached
 	// image is the common case.
 	if img, err := s.cached(name); err != nil || img != nil {
@@ -110,7 +129,7 @@ func Pull(ctx context.Context, opts Options, ref string) (*Image, error) {
 	if opts.From != "" && !slices.Contains(Sources, opts.From) {
 		return nil, fmt.Errorf("pull %s: unknown source %q (one of %v)", name, target.Clean(opts.From), Sources)
 	}
-	s := newStore(opts.Root)
+	s := newStore(opts)
 	var img *Image
 	_, err = s.locked(ctx, func() error {
 		img, err = s.pull(ctx, opts, name)
@@ -129,7 +148,7 @@ func Import(ctx context.Context, opts Options, r io.Reader, name string) ([]*Ima
 			return nil, err
 		}
 	}
-	s := newStore(opts.Root)
+	s := newStore(opts)
 	var imgs []*Image
 	_, err := s.locked(ctx, func() error {
 		p := newProgress(opts.Progress)
@@ -143,7 +162,7 @@ func Import(ctx context.Context, opts Options, r io.Reader, name string) ([]*Ima
 
 // List returns the cached images, by reference.
 func List(ctx context.Context, opts Options) ([]*Image, error) {
-	s := newStore(opts.Root)
+	s := newStore(opts)
 	refs, err := s.readRefs()
 	if err != nil {
 		return nil, err
@@ -163,7 +182,7 @@ func Remove(ctx context.Context, opts Options, ref string) error {
 	if err != nil {
 		return err
 	}
-	s := newStore(opts.Root)
+	s := newStore(opts)
 	_, err = s.locked(ctx, func() error {
 		refs, err := s.readRefs()
 		if err != nil {
@@ -182,5 +201,5 @@ func Remove(ctx context.Context, opts Options, ref string) error {
 // images, and what interrupted pulls left (partial downloads, temporary
 // trees). It returns what it deleted, one line each.
 func Prune(ctx context.Context, opts Options) ([]string, error) {
-	return newStore(opts.Root).locked(ctx, func() error { return nil })
+	return newStore(opts).locked(ctx, func() error { return nil })
 }

@@ -32,8 +32,9 @@ import (
 // half-written in content/ingest when they take it was left by a killed
 // ctr-enter and can go.
 type store struct {
-	root string
-	cs   content.Store // opened under the lock
+	root      string
+	maxUnpack int64         // bytes; negative: no limit
+	cs        content.Store // opened under the lock
 }
 
 // record is what refs.json keeps for one reference.
@@ -49,14 +50,19 @@ type refsFile struct {
 	Refs map[string]record `json:"refs"`
 }
 
-func newStore(root string) *store {
+func newStore(opts Options) *store {
+	root := opts.Root
 	if root == "" {
 		root = DefaultRoot
 	}
 	if abs, err := filepath.Abs(root); err == nil {
 		root = abs
 	}
-	return &store{root: root}
+	maxUnpack := opts.MaxUnpack
+	if maxUnpack == 0 {
+		maxUnpack = DefaultMaxUnpack
+	}
+	return &store{root: root, maxUnpack: maxUnpack}
 }
 
 func (s *store) path(elem ...string) string {

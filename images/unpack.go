@@ -1,6 +1,7 @@
 package images
 
 import (
+	"archive/tar"
 	"context"
 	"encoding/json"
 	"errors"
@@ -158,8 +159,9 @@ func (s *store) unpack(ctx context.Context, m ocispec.Descriptor) (record, error
 	if err := os.Mkdir(rootfs, 0o755); err != nil {
 		return record{}, err
 	}
+	budget := &unpackBudget{limit: s.maxUnpack}
 	for i, l := range man.Layers {
-		if err := s.applyLayer(ctx, rootfs, l, cfg.RootFS.DiffIDs[i]); err != nil {
+		if err := s.applyLayer(ctx, rootfs, l, cfg.RootFS.DiffIDs[i], budget); err != nil {
 			return record{}, fmt.Errorf("layer %s: %w", l.Digest, err)
 		}
 	}
@@ -215,10 +217,47 @@ func relativeLinks(root string) error {
 	})
 }
 
+// unpackBudget is what unpacking one image may still write. A layer is
+// small when compressed and may inflate a thousandfold (zeros, sparse
+// files), so the bound is on what its tar headers declare, checked before
+// each entry is written rather than by watching the disk.
+type unpackBudget struct {
+	limit   int64 // bytes; negative: no limit
+	written int64 // bytes declared so far, over every layer
+	entries int
+}
+
+// admit is an archive.Filter: it counts hdr and refuses the entry, which
+// stops the applier before anything of it is written, once the image
+// exceeds the limit. Regular files count with the size their header
+// declares: for sparse files that is the whole length, holes included,
+// which the applier writes out. Hard links, symlinks, directories and
+// devices carry no data (the tar reader skips whatever size they claim)
+// and count as entries only.
+func (b *unpackBudget) admit(hdr *tar.Header) (bool, error) {
+	b.entries++
+	if b.entries > maxUnpackEntries {
+		return false, fmt.Errorf("%w: its layers hold more than %d files", ErrTooLarge, maxUnpackEntries)
+	}
+	switch hdr.Typeflag {
+	case tar.TypeLink, tar.TypeSymlink, tar.TypeChar, tar.TypeBlock, tar.TypeDir, tar.TypeFifo:
+		return true, nil
+	}
+	if hdr.Size < 0 {
+		return false, fmt.Errorf("%w: %s: negative size", ErrInvalidImage, hdr.Name)
+	}
+	b.written += hdr.Size
+	if b.limit >= 0 && (b.written > b.limit || b.written < 0) {
+		return false, fmt.Errorf("%w: unpacking it writes more than the limit of %s: raise it with %s=SIZE (such as 32g, or max for none)",
+			ErrTooLarge, HumanSize(b.limit), EnvMaxUnpack)
+	}
+	return true, nil
+}
+
 // applyLayer applies one layer with containerd's applier (whiteouts,
-// hard links, paths kept inside root) and checks its uncompressed digest
-// against the config's diff ID.
-func (s *store) applyLayer(ctx context.Context, root string, l ocispec.Descriptor, diffID digest.Digest) error {
+// hard links, paths kept inside root), within budget, and checks its
+// uncompressed digest against the config's diff ID.
+func (s *store) applyLayer(ctx context.Context, root string, l ocispec.Descriptor, diffID digest.Digest, budget *unpackBudget) error {
 	if err := diffID.Validate(); err != nil {
 		return fmt.Errorf("%w: diff ID: %w", ErrInvalidImage, err)
 	}
@@ -234,13 +273,16 @@ func (s *store) applyLayer(ctx context.Context, root string, l ocispec.Descripto
 	defer ds.Close()
 	h := diffID.Algorithm().Digester()
 	tee := io.TeeReader(ds, h.Hash())
-	var opts []archive.ApplyOpt
+	opts := []archive.ApplyOpt{archive.WithFilter(budget.admit)}
 	if os.Geteuid() != 0 {
 		// Only root can give files their owners; others (unit tests)
 		// get a tree owned by themselves.
 		opts = append(opts, archive.WithNoSameOwner())
 	}
 	if _, err := archive.Apply(ctx, root, tee, opts...); err != nil {
+		if errors.Is(err, ErrTooLarge) || errors.Is(err, ErrInvalidImage) {
+			return err // from admit, classed already
+		}
 		return fmt.Errorf("%w: %w", ErrInvalidImage, err)
 	}
 	// The applier stops at the end-of-archive marker; the digest covers

@@ -162,7 +162,7 @@ func maskEnv(env []string, show bool) []string {
 		if !show && secretKey.MatchString(k) {
 			kv = k + "=*****"
 		}
-		out = append(out, target.Clean(kv))
+		out = append(out, kv)
 	}
 	return out
 }
@@ -221,8 +221,8 @@ func readProcess(pid int) (Process, error) {
 	cmdline, _ := readBounded(fmt.Sprintf("/proc/%d/cmdline", pid), 4096)
 	return Process{
 		PID: pid, PPID: ppid,
-		Name:    target.Clean(name),
-		Cmdline: target.Clean(strings.TrimSpace(string(bytes.ReplaceAll(cmdline, []byte{0}, []byte{' '})))),
+		Name:    name,
+		Cmdline: strings.TrimSpace(string(bytes.ReplaceAll(cmdline, []byte{0}, []byte{' '}))),
 	}, nil
 }
 

@@ -3,15 +3,20 @@ package inspect
 import (
 	"fmt"
 	"io"
+	"reflect"
 	"sort"
 	"strings"
 	"text/tabwriter"
 	"time"
+
+	"github.com/ctr-enter/ctr-enter/target"
 )
 
 // WriteText prints r for people: sections, aligned columns, and colour for
-// the headings when color is set (a terminal).
+// the headings when color is set (a terminal). Every string in r is printed
+// cleaned of control characters.
 func WriteText(out io.Writer, r *Report, color bool) error {
+	r = cleaned(r)
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	heading := func(s string) {
 		if color {
@@ -82,6 +87,60 @@ func WriteText(out io.Writer, r *Report, color bool) error {
 		fmt.Fprintf(w, "  %s\t%s\n", set.name, orDash(strings.Join(set.names, " ")))
 	}
 	return w.Flush()
+}
+
+// cleaned is a copy of r with every string in it, map keys included,
+// passed through target.Clean. Nearly all of a report's text comes from the
+// target (process names, command lines, environment, cgroup paths, LSM
+// label) or from whoever created it (names, image): an escape sequence
+// there would reach the operator's terminal, and a newline would forge a
+// line. The copy is made in one pass over the whole value, so that a field
+// added later is cleaned without anyone remembering to; the report itself
+// keeps the exact text for JSON, which escapes control characters itself.
+func cleaned(r *Report) *Report {
+	return cleanValue(reflect.ValueOf(r)).Interface().(*Report)
+}
+
+func cleanValue(v reflect.Value) reflect.Value {
+	switch v.Kind() {
+	case reflect.String:
+		return reflect.ValueOf(target.Clean(v.String())).Convert(v.Type())
+	case reflect.Pointer:
+		if v.IsNil() {
+			return v
+		}
+		p := reflect.New(v.Type().Elem())
+		p.Elem().Set(cleanValue(v.Elem()))
+		return p
+	case reflect.Struct:
+		out := reflect.New(v.Type()).Elem()
+		out.Set(v)
+		for i := range v.NumField() {
+			if out.Field(i).CanSet() {
+				out.Field(i).Set(cleanValue(v.Field(i)))
+			}
+		}
+		return out
+	case reflect.Slice:
+		if v.IsNil() {
+			return v
+		}
+		out := reflect.MakeSlice(v.Type(), v.Len(), v.Len())
+		for i := range v.Len() {
+			out.Index(i).Set(cleanValue(v.Index(i)))
+		}
+		return out
+	case reflect.Map:
+		if v.IsNil() {
+			return v
+		}
+		out := reflect.MakeMapWithSize(v.Type(), v.Len())
+		for it := v.MapRange(); it.Next(); {
+			out.SetMapIndex(cleanValue(it.Key()), cleanValue(it.Value()))
+		}
+		return out
+	}
+	return v
 }
 
 func orDash(s string) string {

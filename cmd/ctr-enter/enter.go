@@ -95,7 +95,11 @@ func (c *enterCmd) Run(ctx context.Context, g *Globals) error {
 	var tools string
 	switch {
 	case c.Image != "":
-		img, err := images.Get(ctx, imageOptions(g), c.Image)
+		o, err := imageOptions(g)
+		if err != nil {
+			return err
+		}
+		img, err := images.Get(ctx, o, c.Image)
 		if err != nil {
 			return err
 		}

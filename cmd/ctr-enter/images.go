@@ -27,7 +27,9 @@ func (imagesCmd) Help() string {
 	return `Debug tools come from images, unpacked once and cached by manifest digest in
 $CTR_ENTER_IMAGES (default ` + images.DefaultRoot + `). A pull takes an
 image from the node first (containerd, every namespace; then Docker), and
-from its registry last.
+from its registry last. Unpacking one image may write at most
+$CTR_ENTER_MAX_UNPACK bytes (default 8g; k, m, g, t suffixes; max for no
+limit): a bigger image fails with nothing left in the cache.
 
 Examples:
   ctr-enter images pull busybox
@@ -37,14 +39,24 @@ Examples:
   ctr-enter images rm busybox`
 }
 
-// imageOptions is where the cache is (CTR_ENTER_IMAGES) and where images
-// come from.
-func imageOptions(g *Globals) images.Options {
+// imageOptions is where the cache is (CTR_ENTER_IMAGES), where images
+// come from, and how much unpacking one may write (CTR_ENTER_MAX_UNPACK).
+// Environment variables rather than flags: an image is also pulled by
+// enter --image, and the cache is the same for every command.
+func imageOptions(g *Globals) (images.Options, error) {
 	// containerd's content store warns on stderr when the filesystem
 	// lacks fs-verity, which is the common case and not the operator's
 	// concern; its errors still show.
 	log.SetLevel("error")
-	return images.Options{Root: imagesRoot(), Runtimes: g.targetOptions(), Progress: os.Stderr}
+	o := images.Options{Root: imagesRoot(), Runtimes: g.targetOptions(), Progress: os.Stderr}
+	if v := os.Getenv(images.EnvMaxUnpack); v != "" {
+		n, err := target.ParseSize(v)
+		if err != nil {
+			return images.Options{}, fmt.Errorf("%s=%s: %w", images.EnvMaxUnpack, target.Clean(v), err)
+		}
+		o.MaxUnpack = n // -1 (max): no limit
+	}
+	return o, nil
 }
 
 func imagesRoot() string {
@@ -63,7 +75,10 @@ func (c *imagesPullCmd) Run(ctx context.Context, g *Globals) error {
 	if err := requireRoot(); err != nil {
 		return err
 	}
-	o := imageOptions(g)
+	o, err := imageOptions(g)
+	if err != nil {
+		return err
+	}
 	o.From = c.From
 	img, err := images.Pull(ctx, o, c.Ref)
 	if err != nil {
@@ -81,7 +96,11 @@ func (c *imagesLsCmd) Run(ctx context.Context, g *Globals) error {
 	if err := requireRoot(); err != nil {
 		return err
 	}
-	imgs, err := images.List(ctx, imageOptions(g))
+	o, err := imageOptions(g)
+	if err != nil {
+		return err
+	}
+	imgs, err := images.List(ctx, o)
 	if err != nil {
 		return err
 	}
@@ -114,8 +133,12 @@ func (c *imagesRmCmd) Run(ctx context.Context, g *Globals) error {
 	if err := requireRoot(); err != nil {
 		return err
 	}
+	o, err := imageOptions(g)
+	if err != nil {
+		return err
+	}
 	for _, ref := range c.Refs {
-		if err := images.Remove(ctx, imageOptions(g), ref); err != nil {
+		if err := images.Remove(ctx, o, ref); err != nil {
 			return err
 		}
 		fmt.Println(ref)
@@ -132,15 +155,18 @@ func (c *imagesImportCmd) Run(ctx context.Context, g *Globals) error {
 	if err := requireRoot(); err != nil {
 		return err
 	}
+	o, err := imageOptions(g)
+	if err != nil {
+		return err
+	}
 	f := os.Stdin
 	if c.File != "-" {
-		var err error
 		if f, err = os.Open(c.File); err != nil {
 			return err
 		}
 		defer f.Close()
 	}
-	imgs, err := images.Import(ctx, imageOptions(g), f, c.Name)
+	imgs, err := images.Import(ctx, o, f, c.Name)
 	if err != nil {
 		return fmt.Errorf("import %s: %w", c.File, err)
 	}
@@ -156,7 +182,11 @@ func (imagesPruneCmd) Run(ctx context.Context, g *Globals) error {
 	if err := requireRoot(); err != nil {
 		return err
 	}
-	removed, err := images.Prune(ctx, imageOptions(g))
+	o, err := imageOptions(g)
+	if err != nil {
+		return err
+	}
+	removed, err := images.Prune(ctx, o)
 	for _, r := range removed {
 		fmt.Println(r)
 	}

@@ -123,9 +123,15 @@ func fail(err error) {
 	if errors.As(err, &e) {
 		code = e.Code
 	}
-	msg := strings.ReplaceAll(err.Error(), "\n", "; ")
-	fmt.Fprintf(os.Stderr, "ctr-enter: %s\n", msg)
+	fmt.Fprintf(os.Stderr, "ctr-enter: %s\n", oneLine(err))
 	os.Exit(code)
+}
+
+// oneLine is err's message as printed: on one line, and cleaned of control
+// characters, since messages quote what runtimes, registries and targets
+// said.
+func oneLine(err error) string {
+	return target.Clean(strings.ReplaceAll(err.Error(), "\n", "; "))
 }
 
 // requireRoot fails early, before any runtime is asked, when the caller
@@ -156,7 +162,7 @@ func resolveAndOpen(ctx context.Context, g *Globals, ref string) (*target.Proces
 
 // warn prints a problem that does not stop the command.
 func warn(err error) {
-	fmt.Fprintf(os.Stderr, "ctr-enter: warning: %s\n", err)
+	fmt.Fprintf(os.Stderr, "ctr-enter: warning: %s\n", oneLine(err))
 }
 
 // testStop lets the end-to-end tests recycle a target's PID between its
