@@ -129,7 +129,17 @@ func (c *containerdSource) describe(ctx context.Context, t *Target) error {
 	if t.Env == nil {
 		t.Env = []string{}
 	}
-
+	if t.Running {
+		var cgroupsPath string
+		if spec.Linux != nil {
+			cgroupsPath = spec.Linux.CgroupsPath
+		}
+		cg, err := containerdCgroup(cgroupsPath)
+		if err != nil {
+			return fmt.Errorf("%w: %s: %w", ErrUnverifiable, t, err)
+		}
+		t.cgroups = []string{cg}
+	}
 	return nil
 }
 

@@ -44,6 +44,13 @@ type Target struct {
 	Cwd string
 
 	names []string // everything the target can be called by, besides its ID
+
+	// What Open checks the process behind PID against, as seen when the
+	// runtime named it: the cgroups the runtime may have put the
+	// container in (containers only), and the process's start time.
+	cgroups   []string
+	startTime uint64
+	started   bool
 }
 
 // String is how the target is named in messages: the explicit form that
@@ -199,6 +206,12 @@ func lookup(ctx context.Context, ref Ref, opts Options, warn func(error), runnin
 	if !t.Running {
 		return nil, fmt.Errorf("%w: %s", ErrNotRunning, t)
 	}
+	// Right after the runtime named the PID: Open refuses a process that
+	// started at another time, one that took the PID since.
+	if t.startTime, err = readStartTime(t); err != nil {
+		return nil, err
+	}
+	t.started = true
 	return t, nil
 }
 
@@ -408,6 +421,9 @@ var (
 	ErrNotRunning  = errors.New("container is not running")
 	ErrUnavailable = errors.New("runtime unavailable")
 	ErrVanished    = errors.New("target process is gone")
+	// The runtime's configuration does not say where the container's
+	// processes are, so a recycled PID could not be told from them.
+	ErrUnverifiable = errors.New("cannot verify the target's process")
 )
 
 // AmbiguousError lists every target a reference could mean.

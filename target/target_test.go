@@ -137,28 +137,6 @@ func TestAmbiguousErrorListsCandidates(t *testing.T) {
 	}
 }
 
-func TestInContainerCgroup(t *testing.T) {
-	const id = "0123456789abcdef"
-	for _, tc := range []struct {
-		cgroup string
-		want   bool
-	}{
-		{"12:pids:/docker/" + id + "\n0::/docker/" + id + "\n", true},
-		{"4:memory:/e2e/" + id + "\n", true},
-		{"0::/kubepods/burstable/pod1234/" + id + "\n", true},
-		{"0::/system.slice/docker-" + id + ".scope\n", true},
-		{"0::/kubepods.slice/cri-containerd-" + id + ".scope/sub\n", true},
-		{"0::/user.slice/session-1.scope\n", false},
-		{"0::/docker/" + id + "0\n", false}, // a longer ID is another container
-		{"0::/\n", false},
-		{"garbage", false},
-	} {
-		if got := inContainerCgroup([]byte(tc.cgroup), id); got != tc.want {
-			t.Errorf("inContainerCgroup(%q) = %v, want %v", tc.cgroup, got, tc.want)
-		}
-	}
-}
-
 func TestClean(t *testing.T) {
 	if got := Clean("a\x1b]0;pwned\x07b\u009bc"); got != "a?]0;pwned?b?c" {
 		t.Errorf("Clean = %q", got)
