@@ -161,7 +161,9 @@ func raceImpostor(t *testing.T, rt hostileRuntime, victim string, victimPID int,
 	case <-time.After(60 * time.Second):
 		t.Fatal("ctr-enter did not finish in 60s")
 	}
-	return result{stdout.String(), stderr.String(), cmd.ProcessState.ExitCode()}, marker
+	r := result{stdout.String(), stderr.String(), cmd.ProcessState.ExitCode()}
+	t.Logf("ctr-enter: exit %d: %s", r.code, strings.TrimSpace(r.stderr))
+	return r, marker
 }
 
 // recyclePIDInto starts a process that gets exactly pid (through
@@ -308,6 +310,7 @@ func TestNameShadowingAnIDPrefixIsAmbiguous(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			tc.start(t)
 			r := run(t, prefix, "--", "true")
+			t.Logf("ctr-enter %s: exit %d: %s", prefix, r.code, strings.TrimSpace(r.stderr))
 			oneLineError(t, r, 125, "ambiguous target: "+prefix+" matches 2 targets")
 			for _, c := range []string{"docker://" + real, tc.shadow} {
 				if !strings.Contains(r.stderr, c) {
