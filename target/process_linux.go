@@ -85,7 +85,7 @@ func (p *Process) validate() error {
 		}
 		if ok, got := inCgroup(lines, p.cgroups); !ok {
 			return fmt.Errorf("%w: pid %d is no longer %s (its cgroup %s is not the container's %s; the PID was reused?)",
-				ErrVanished, p.PID, p.Target, Clean(got), strings.Join(p.cgroups, " or "))
+				ErrVanished, p.PID, p.Target, Clean(got), Clean(strings.Join(p.cgroups, " or ")))
 		}
 	}
 	// The cgroup check alone would pass a process that took the PID and
