@@ -129,7 +129,35 @@ func (c *containerdSource) describe(ctx context.Context, t *Target) error {
 	if t.Env == nil {
 		t.Env = []string{}
 	}
-
+	if t.Running {
+		// The PID again, now: the start time Open compares with is read
+		// right after describe, and should be that of the process the
+		// runtime names then, not of the one the listing named.
+		resp, err := c.client.TaskService().Get(ctx, &tasks.GetRequest{ContainerID: t.ID})
+		switch {
+		case errdefs.IsNotFound(err):
+			t.Running, t.Status = false, "stopped"
+			return nil
+		case err != nil:
+			return unavailable(ctx, Containerd, c.address, err)
+		}
+		p := resp.GetProcess()
+		t.PID = int(p.GetPid())
+		t.Status = strings.ToLower(p.GetStatus().String())
+		t.Running = p.GetStatus() == task.Status_RUNNING || p.GetStatus() == task.Status_PAUSED
+		if !t.Running {
+			return nil
+		}
+		var cgroupsPath string
+		if spec.Linux != nil {
+			cgroupsPath = spec.Linux.CgroupsPath
+		}
+		cg, err := containerdCgroup(cgroupsPath)
+		if err != nil {
+			return fmt.Errorf("%w: %s: %w", ErrUnverifiable, t, err)
+		}
+		t.cgroups = []string{cg}
+	}
 	return nil
 }
 

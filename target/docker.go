@@ -145,6 +145,9 @@ func (d *docker) describe(ctx context.Context, t *Target) error {
 			Env        []string
 			WorkingDir string
 		}
+		HostConfig struct {
+			CgroupParent string
+		}
 	}
 	err := d.get(ctx, "/containers/"+url.PathEscape(t.ID)+"/json", &c)
 	if errors.Is(err, ErrNotFound) {
@@ -159,6 +162,11 @@ func (d *docker) describe(ctx context.Context, t *Target) error {
 	t.Cwd = c.Config.WorkingDir
 	if t.Env == nil {
 		t.Env = []string{}
+	}
+	if t.Running {
+		if t.cgroups, err = dockerCgroups(t.ID, c.HostConfig.CgroupParent); err != nil {
+			return fmt.Errorf("%w: %s: %w", ErrUnverifiable, t, err)
+		}
 	}
 	return nil
 }

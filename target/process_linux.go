@@ -1,7 +1,6 @@
 package target
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -29,9 +28,10 @@ type Process struct {
 // Open turns the PID the runtime reported into a pidfd and checks that it
 // is still the container's process: between the runtime's answer and
 // pidfd_open the container may have exited and its PID been given to an
-// unrelated process. The cgroup is the check: the runtime put the container's
-// processes in a cgroup named after the container, and a recycled PID's
-// process is elsewhere.
+// unrelated process. Two checks: the process must be in the cgroup the
+// runtime made for the container (the whole path: a cgroup merely named
+// after the container may be another container's), and have the start time
+// seen when the runtime named the PID.
 func (t *Target) Open() (*Process, error) {
 	fd, err := unix.PidfdOpen(t.PID, 0)
 	switch {
@@ -60,27 +60,78 @@ func (p *Process) Close() error {
 }
 
 func (p *Process) validate() error {
+	if !p.started {
+		return fmt.Errorf("open %s: its process was not seen at resolution", p.Target)
+	}
 	stat, err := p.ReadProc("stat", 4096)
 	if err != nil {
 		return err
 	}
-	// The state follows the last ')': the command name before it is the
-	// process's own choice and may contain anything.
-	if i := bytes.LastIndexByte(stat, ')'); i < 0 || i+2 >= len(stat) {
-		return fmt.Errorf("parse /proc/%d/stat", p.PID)
-	} else if s := stat[i+2]; s == 'Z' || s == 'X' {
+	state, start, err := parseStat(stat)
+	if err != nil {
+		return fmt.Errorf("parse /proc/%d/stat: %w", p.PID, err)
+	}
+	if state == 'Z' || state == 'X' {
 		return fmt.Errorf("%w: %s (pid %d) exited", ErrVanished, p.Target, p.PID)
 	}
 	if p.Runtime != PID {
-		cg, err := p.ReadProc("cgroup", 64<<10)
+		b, err := p.ReadProc("cgroup", 64<<10)
 		if err != nil {
 			return err
 		}
-		if !inContainerCgroup(cg, p.ID) {
-			return fmt.Errorf("%w: pid %d is no longer %s (its cgroup does not name the container; the PID was reused?)", ErrVanished, p.PID, p.Target)
+		lines, err := procfs.ParseProcCgroup(b)
+		if err != nil {
+			return fmt.Errorf("read cgroup of pid %d: %w", p.PID, err)
+		}
+		if ok, got := inCgroup(lines, p.cgroups); !ok {
+			return fmt.Errorf("%w: pid %d is no longer %s (its cgroup %s is not the container's %s; the PID was reused?)",
+				ErrVanished, p.PID, p.Target, Clean(got), Clean(strings.Join(p.cgroups, " or ")))
 		}
 	}
+	// The cgroup check alone would pass a process that took the PID and
+	// was put in the container's cgroup made again (by the runtime, or
+	// by root); the start time alone misses reuse within one clock tick.
+	if start != p.startTime {
+		return fmt.Errorf("%w: pid %d is no longer %s (it started %d clock ticks after boot, the container's process %d; the PID was reused)",
+			ErrVanished, p.PID, p.Target, start, p.startTime)
+	}
 	return p.Check()
+}
+
+// readStartTime is the start time of t's process, when the runtime has
+// just named it.
+func readStartTime(t *Target) (uint64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", t.PID))
+	if errors.Is(err, os.ErrNotExist) || errors.Is(err, unix.ESRCH) {
+		return 0, fmt.Errorf("%w: %s (pid %d) exited", ErrVanished, t, t.PID)
+	}
+	if err != nil {
+		return 0, err
+	}
+	_, start, err := parseStat(b)
+	if err != nil {
+		return 0, fmt.Errorf("parse /proc/%d/stat: %w", t.PID, err)
+	}
+	return start, nil
+}
+
+// parseStat returns the state (field 3) and start time (field 22, clock
+// ticks after boot) of a /proc/PID/stat. Fields are counted after the
+// last ')': the command name before it is the process's own choice and
+// may contain anything, spaces and parentheses included.
+func parseStat(b []byte) (state byte, start uint64, err error) {
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, 0, errors.New("no command name")
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 20 || len(f[0]) != 1 {
+		return 0, 0, fmt.Errorf("%d fields after the command name, want at least 20", len(f))
+	}
+	if start, err = strconv.ParseUint(f[19], 10, 64); err != nil {
+		return 0, 0, fmt.Errorf("parse start time: %w", err)
+	}
+	return f[0][0], start, nil
 }
 
 // Check proves that the process behind the pidfd and the one behind the
@@ -171,27 +222,6 @@ func (p *Process) SharesNamespace(kind string) (bool, error) {
 		return false, fmt.Errorf("stat own %s namespace: %w", kind, err)
 	}
 	return theirs == ours.Ino, nil
-}
-
-// inContainerCgroup reports whether any line of a /proc/PID/cgroup file puts
-// the process in a cgroup named after the container, as every runtime's
-// layout does: /docker/ID, /NAMESPACE/ID (containerd), .../ID (Kubernetes
-// cgroupfs driver), ...-ID.scope (systemd driver).
-func inContainerCgroup(procCgroup []byte, id string) bool {
-	sc := bufio.NewScanner(bytes.NewReader(procCgroup))
-	for sc.Scan() {
-		// hierarchy-ID:controller-list:path
-		parts := strings.SplitN(sc.Text(), ":", 3)
-		if len(parts) != 3 {
-			continue
-		}
-		for _, c := range strings.Split(parts[2], "/") {
-			if c == id || c == id+".scope" || strings.HasSuffix(c, "-"+id+".scope") {
-				return true
-			}
-		}
-	}
-	return false
 }
 
 // pidCandidate is the bare-process reading of a reference: a positive

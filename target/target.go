@@ -44,6 +44,13 @@ type Target struct {
 	Cwd string
 
 	names []string // everything the target can be called by, besides its ID
+
+	// What Open checks the process behind PID against, as seen when the
+	// runtime named it: the cgroups the runtime may have put the
+	// container in (containers only), and the process's start time.
+	cgroups   []string
+	startTime uint64
+	started   bool
 }
 
 // String is how the target is named in messages: the explicit form that
@@ -199,6 +206,12 @@ func lookup(ctx context.Context, ref Ref, opts Options, warn func(error), runnin
 	if !t.Running {
 		return nil, fmt.Errorf("%w: %s", ErrNotRunning, t)
 	}
+	// Right after the runtime named the PID: Open refuses a process that
+	// started at another time, one that took the PID since.
+	if t.startTime, err = readStartTime(t); err != nil {
+		return nil, err
+	}
+	t.started = true
 	return t, nil
 }
 
@@ -319,22 +332,67 @@ func dedupe(ts []*Target) []*Target {
 	return out
 }
 
-// match applies the rule of docker and nerdctl: exact IDs and names first;
-// only when nothing matches exactly, unique ID prefixes.
+// match finds the targets name may mean. Exact IDs, exact names and ID
+// prefixes are collected alike, so that one container cannot take a word
+// away from another: a name is chosen by whoever creates the container (and
+// on containerd may come from an image's labels), so a word that is one
+// container's ID or ID prefix and another's name is ambiguous, never
+// silently the named one. Otherwise a unique exact ID wins, then names, and
+// only when nothing else matches, ID prefixes (unique, as docker and nerdctl
+// want them). A live PID counts as a name: a number that is both a PID and
+// an ID prefix is ambiguous too.
 func match(ts []*Target, name string) []*Target {
-	var exact, prefix []*Target
+	var exactID, byName, byPrefix []*Target
 	for _, t := range ts {
+		if t.Runtime == PID {
+			if t.ID == name {
+				byName = append(byName, t)
+			}
+			continue
+		}
 		switch {
-		case t.ID == name || contains(t.names, name):
-			exact = append(exact, t)
-		case t.Runtime != PID && strings.HasPrefix(t.ID, name):
-			prefix = append(prefix, t)
+		case t.ID == name:
+			exactID = append(exactID, t)
+		case strings.HasPrefix(t.ID, name):
+			byPrefix = append(byPrefix, t)
+		}
+		if contains(t.names, name) {
+			byName = append(byName, t)
 		}
 	}
-	if len(exact) > 0 {
-		return exact
+	if len(exactID)+len(byPrefix) > 0 && len(byName) > 0 {
+		// One container whose name is also (a prefix of) its own ID is
+		// not an ambiguity.
+		if all := inOrder(ts, exactID, byPrefix, byName); len(all) > 1 {
+			return all
+		}
 	}
-	return prefix
+	switch {
+	case len(exactID) > 0:
+		return exactID
+	case len(byName) > 0:
+		return byName
+	}
+	return byPrefix
+}
+
+// inOrder is every target of ts that is in one of the sets, once, in the
+// order of ts.
+func inOrder(ts []*Target, sets ...[]*Target) []*Target {
+	in := map[*Target]bool{}
+	for _, set := range sets {
+		for _, t := range set {
+			in[t] = true
+		}
+	}
+	var out []*Target
+	for _, t := range ts {
+		if in[t] {
+			out = append(out, t)
+			delete(in, t)
+		}
+	}
+	return out
 }
 
 func contains(list []string, s string) bool {
@@ -363,6 +421,9 @@ var (
 	ErrNotRunning  = errors.New("container is not running")
 	ErrUnavailable = errors.New("runtime unavailable")
 	ErrVanished    = errors.New("target process is gone")
+	// The runtime's configuration does not say where the container's
+	// processes are, so a recycled PID could not be told from them.
+	ErrUnverifiable = errors.New("cannot verify the target's process")
 )
 
 // AmbiguousError lists every target a reference could mean.

@@ -2,6 +2,7 @@ package target
 
 import (
 	"errors"
+	"sort"
 	"strings"
 	"testing"
 )
@@ -86,13 +87,42 @@ func TestMatch(t *testing.T) {
 	}
 }
 
-func TestExactMatchBeatsPrefix(t *testing.T) {
+// TestMatchNamesCannotShadowIDs is finding 6 of issue 10: a name equal to
+// another container's ID or ID prefix makes the word ambiguous.
+func TestMatchNamesCannotShadowIDs(t *testing.T) {
+	const real = "7112f367ce46aa00"
 	ts := []*Target{
+		{Runtime: Docker, Namespace: "moby", ID: real, Name: "real", names: []string{"real"}},
+		{Runtime: Containerd, Namespace: "e2e", ID: "shadow", Name: "7112f367ce46", names: []string{"7112f367ce46"}},
+		{Runtime: Docker, Namespace: "moby", ID: "5ee5ee", Name: real, names: []string{real}},
+		{Runtime: Docker, Namespace: "moby", ID: "abcdef01", Name: "abcd", names: []string{"abcd"}},
+		{Runtime: Containerd, Namespace: "e2e", ID: "taka", Name: "taka"},
+		{Runtime: Containerd, Namespace: "e2e", ID: "taka-2", Name: "taka-2"},
 		{Runtime: PID, ID: "12", Name: "12", PID: 12},
-		{Runtime: Docker, ID: "12ab", Name: "x", names: []string{"x"}},
+		{Runtime: Docker, Namespace: "moby", ID: "12ab", Name: "x", names: []string{"x"}},
+		{Runtime: PID, ID: "77", Name: "77", PID: 77},
 	}
-	if got := ids(match(ts, "12")); got != "pid:12" {
-		t.Errorf("match = %q, want the PID alone", got)
+	for _, tc := range []struct{ name, word, want string }{
+		{"name shadows a prefix", "7112f367ce46", "containerd://e2e/shadow docker://real"},
+		{"name shadows a shorter prefix", "7112", "docker://real"},
+		{"name shadows a full ID", real, "docker://" + real + " docker://real"},
+		{"name is a prefix of its own ID", "abcd", "docker://abcd"},
+		{"unique exact ID beats a longer ID", "taka", "containerd://e2e/taka"},
+		{"prefix of two", "tak", "containerd://e2e/taka containerd://e2e/taka-2"},
+		{"name alone", "real", "docker://real"},
+		{"PID that is an ID prefix", "12", "docker://x pid:12"},
+		{"PID alone", "77", "pid:77"},
+		{"prefix alone", "12a", "docker://x"},
+	} {
+		got := match(ts, tc.word)
+		names := make([]string, len(got))
+		for i, g := range got {
+			names[i] = g.String()
+		}
+		sort.Strings(names)
+		if s := strings.Join(names, " "); s != tc.want {
+			t.Errorf("%s: match(%q) = %q, want %q", tc.name, tc.word, s, tc.want)
+		}
 	}
 }
 
@@ -104,28 +134,6 @@ func TestAmbiguousErrorListsCandidates(t *testing.T) {
 	want := "ambiguous target: taka matches 2 targets: containerd://e2e/taka, docker://taka"
 	if err.Error() != want {
 		t.Errorf("Error() = %q, want %q", err.Error(), want)
-	}
-}
-
-func TestInContainerCgroup(t *testing.T) {
-	const id = "0123456789abcdef"
-	for _, tc := range []struct {
-		cgroup string
-		want   bool
-	}{
-		{"12:pids:/docker/" + id + "\n0::/docker/" + id + "\n", true},
-		{"4:memory:/e2e/" + id + "\n", true},
-		{"0::/kubepods/burstable/pod1234/" + id + "\n", true},
-		{"0::/system.slice/docker-" + id + ".scope\n", true},
-		{"0::/kubepods.slice/cri-containerd-" + id + ".scope/sub\n", true},
-		{"0::/user.slice/session-1.scope\n", false},
-		{"0::/docker/" + id + "0\n", false}, // a longer ID is another container
-		{"0::/\n", false},
-		{"garbage", false},
-	} {
-		if got := inContainerCgroup([]byte(tc.cgroup), id); got != tc.want {
-			t.Errorf("inContainerCgroup(%q) = %v, want %v", tc.cgroup, got, tc.want)
-		}
 	}
 }
 
