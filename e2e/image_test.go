@@ -20,7 +20,7 @@ func TestOwnImage(t *testing.T) {
 	t.Cleanup(func() { exec.Command("docker", "rmi", "ctr-enter:e2e").Run() })
 
 	inImage := func(args ...string) result {
-		cmd := exec.Command("docker", append([]string{"run", "--rm", "--pid=host",
+		cmd := exec.Command("docker", append([]string{"run", "--rm", "--pid=host", "--cgroupns=host",
 			"--cap-add", "ALL", "--cap-drop", "SYS_RESOURCE", "--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined",
 			"-v", "/run/containerd/containerd.sock:/run/containerd/containerd.sock",
 			"-v", "/var/run/docker.sock:/var/run/docker.sock", "ctr-enter:e2e"}, args...)...)

@@ -73,7 +73,7 @@ func TestToolsAreReadOnlyToTheTarget(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := digest(t, tool)
-	session := command("docker://e2e-tools-ptrace", "--tools", "--", ToolsDir+"/bin/sleep", "1000")
+	session := command("docker://e2e-tools-ptrace", "--trust-target", "--tools", "--", ToolsDir+"/bin/sleep", "1000")
 	spid := innerPID(t, startPayload(t, session))
 	// ": >>" opens for appending and writes nothing: if it succeeds, the
 	// host's file was writable, and is still unchanged.
@@ -213,7 +213,7 @@ func TestToolsFromImage(t *testing.T) {
 	sh(t, "docker", "run", "-d", "--name", "e2e-image-ptrace", "--cap-add", "SYS_PTRACE", "--security-opt", "apparmor=unconfined",
 		"ctr-enter-test/busybox", "sleep", "1000000")
 	t.Cleanup(func() { exec.Command("docker", "rm", "-f", "e2e-image-ptrace").Run() })
-	session := command("docker://e2e-image-ptrace", "--image", ref, "--", ToolsDir+"/bin/sleep", "1000")
+	session := command("docker://e2e-image-ptrace", "--trust-target", "--image", ref, "--", ToolsDir+"/bin/sleep", "1000")
 	spid := innerPID(t, startPayload(t, session))
 	for _, path := range []string{
 		fmt.Sprintf("/proc/%d/root%s/bin/busybox", spid, ToolsDir),
