@@ -398,11 +398,18 @@ func TestRecycledPIDIsRefused(t *testing.T) {
 // recyclePID starts a process that gets exactly pid, through ns_last_pid.
 func recyclePID(t *testing.T, pid int) *exec.Cmd {
 	t.Helper()
+	return recyclePIDWith(t, pid, func() *exec.Cmd { return exec.Command("sleep", "1000") })
+}
+
+// recyclePIDWith starts the commands that command makes until one gets
+// exactly pid, and waits until it is a sleeping sleep.
+func recyclePIDWith(t *testing.T, pid int, command func() *exec.Cmd) *exec.Cmd {
+	t.Helper()
 	for i := 0; i < 100; i++ {
 		if err := os.WriteFile("/proc/sys/kernel/ns_last_pid", []byte(strconv.Itoa(pid-1)), 0); err != nil {
 			t.Fatal(err)
 		}
-		c := exec.Command("sleep", "1000")
+		c := command()
 		if err := c.Start(); err != nil {
 			t.Fatal(err)
 		}

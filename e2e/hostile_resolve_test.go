@@ -173,28 +173,11 @@ func raceImpostor(t *testing.T, rt hostileRuntime, victim string, victimPID int,
 func recyclePIDInto(t *testing.T, pid int, dirs []string, nsPID int) *exec.Cmd {
 	t.Helper()
 	script := `for d in "$@"; do echo $$ > "$d/cgroup.procs" || exit 1; done; exec nsenter -t ` + strconv.Itoa(nsPID) + ` -m -u -i -n sleep 1000000`
-	for i := 0; i < 100; i++ {
-		if err := os.WriteFile("/proc/sys/kernel/ns_last_pid", []byte(strconv.Itoa(pid-1)), 0); err != nil {
-			t.Fatal(err)
-		}
+	return recyclePIDWith(t, pid, func() *exec.Cmd {
 		c := exec.Command("sh", append([]string{"-c", script, "sh"}, dirs...)...)
 		c.Stderr = os.Stderr
-		if err := c.Start(); err != nil {
-			t.Fatal(err)
-		}
-		if c.Process.Pid == pid {
-			waitFor(t, "the impostor to sleep", func() bool {
-				st, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-				i := strings.LastIndexByte(string(st), ')')
-				return strings.Contains(string(st), "(sleep)") && i > 0 && strings.HasPrefix(string(st[i+2:]), "S")
-			})
-			return c
-		}
-		c.Process.Kill()
-		c.Wait()
-	}
-	t.Fatalf("could not recycle PID %d", pid)
-	return nil
+		return c
+	})
 }
 
 // cgroupDirs are the directories of pid's cgroups, one per hierarchy
