@@ -188,6 +188,17 @@ func TestFullScreenProgram(t *testing.T) {
 	}
 }
 
+// TestTerminalInOwnRoot: with --pid but not --mount the session has a root
+// of its own; its terminal is still at its name there, the only one of the
+// host's terminals it shows.
+func TestTerminalInOwnRoot(t *testing.T) {
+	o := startOperator(t, "docker://taka", "--net", "--pid", "-it", "--", "sh", "-c", "tty; ls /dev/pts; echo done")
+	o.expect(0, `done`)
+	if code := o.wait(); code != 0 || !regexpMatch(`^/dev/pts/(\d+)\r\n(\d+)\r\ndone`, o.output()) {
+		t.Errorf("exit %d, output %q", code, o.output())
+	}
+}
+
 func TestSessionEndsWhenTargetIsKilled(t *testing.T) {
 	sh(t, "docker", "run", "-d", "--name", "e2e-doomed", "ctr-enter-test/busybox", "sleep", "1000000")
 	t.Cleanup(func() { exec.Command("docker", "rm", "-f", "e2e-doomed").Run() })

@@ -359,12 +359,35 @@ static void attach_at(int mnt, int dir, const char *name)
 // host's terminals through /proc/PID/root could type into the operator's.
 static const char *const session_devices[] = {"null", "zero", "full", "random", "urandom"};
 
+// bind_own_pty shows the session's own terminal (stdin, allocated from the
+// host's devpts) at its usual name, so that tty and ttyname find it. Only
+// that one node: the target can reach it through /proc/PID/fd/0 anyway,
+// but never the host's other terminals.
+static void bind_own_pty(int dev, int hostdev)
+{
+	char link[PATH_MAX];
+	ssize_t n = readlink("/proc/self/fd/0", link, sizeof(link) - 1);
+	if (n < 0)
+		fail(EXIT_TOOL, "read the terminal's name");
+	link[n] = '\0';
+	const char *name = link + strlen("/dev/pts/");
+	if (strncmp(link, "/dev/pts/", strlen("/dev/pts/")) != 0 || *name == '\0' || strspn(name, "0123456789") != strlen(name))
+		return; // not a pty of the host's /dev/pts: left nameless
+	int pts = -1, hostpts = openat(hostdev, "pts", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (hostpts < 0 || mkdirat(dev, "pts", 0755) < 0 ||
+	    (pts = openat(dev, "pts", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		fail(EXIT_TOOL, "make the session's /dev/pts");
+	graft(hostpts, pts, name, "");
+	close(pts);
+	close(hostpts);
+}
+
 // own_root_extras gives a session that has no root of the target's what
 // programs expect at the top: the tools' /usr (where the tools are a
 // merged /usr: ld.so and scripts name /usr/bin, /usr/lib), an empty /proc
 // for the target's procfs, a private /tmp, and a /dev of a few harmless
-// devices bound from the host's.
-static void own_root_extras(int root, int old)
+// devices bound from the host's, and its own terminal.
+static void own_root_extras(int root, int old, int tty)
 {
 	if (faccessat(root, "usr", F_OK, AT_SYMLINK_NOFOLLOW) < 0) {
 		int usr = open_tree(root, TOOLS_DIR, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
@@ -389,6 +412,8 @@ static void own_root_extras(int root, int old)
 		if (fstatat(hostdev, session_devices[i], &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISCHR(st.st_mode))
 			graft(hostdev, dev, session_devices[i], "");
 	}
+	if (tty)
+		bind_own_pty(dev, hostdev);
 	close(hostdev);
 	close(dev);
 }
@@ -414,7 +439,7 @@ static void own_root_extras(int root, int old)
 //
 // The target's processes never see any of it, and nothing outlives the
 // session: the namespace goes with its last process.
-static void mount_session_root(int toolsfd, int own)
+static void mount_session_root(int toolsfd, int own, int tty)
 {
 	if (unshare(CLONE_NEWNS) < 0)
 		fail(EXIT_TOOL, "unshare mount namespace");
@@ -445,7 +470,7 @@ static void mount_session_root(int toolsfd, int own)
 	// dynamically linked tool finds its loader where it expects it.
 	graft_all(tools, root, "/" TOOLS_DIR);
 	if (own)
-		own_root_extras(root, old);
+		own_root_extras(root, old, tty);
 	// A new top-level file would silently stay in the session: say so
 	// with EROFS instead.
 	struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY};
@@ -587,7 +612,7 @@ void ctr_enter_nsexec(int argc, char **argv, char **envp)
 	// The session's root is made before the fork, out of the target's
 	// sight: the mount namespace is inherited, the pid namespace is not.
 	if (p.toolsfd >= 0) {
-		mount_session_root(p.toolsfd, p.ownroot);
+		mount_session_root(p.toolsfd, p.ownroot, p.tty);
 		close(p.toolsfd);
 	}
 
