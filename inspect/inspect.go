@@ -234,18 +234,11 @@ func readStat(pid int) (name string, ppid int, err error) {
 	if err != nil {
 		return "", 0, err
 	}
-	open, end := bytes.IndexByte(stat, '('), bytes.LastIndexByte(stat, ')')
-	if open < 0 || end < open {
-		return "", 0, fmt.Errorf("parse /proc/%d/stat", pid)
+	st, err := procfs.ParseStat(stat)
+	if err != nil {
+		return "", 0, fmt.Errorf("read /proc/%d/stat: %w", pid, err)
 	}
-	f := strings.Fields(string(stat[end+1:]))
-	if len(f) < 2 {
-		return "", 0, fmt.Errorf("parse /proc/%d/stat", pid)
-	}
-	if ppid, err = strconv.Atoi(f[1]); err != nil {
-		return "", 0, fmt.Errorf("parse /proc/%d/stat: %w", pid, err)
-	}
-	return string(stat[open+1 : end]), ppid, nil
+	return st.Name, st.PPID, nil
 }
 
 func readBounded(path string, limit int) ([]byte, error) {

@@ -103,27 +103,3 @@ func TestInCgroup(t *testing.T) {
 		}
 	}
 }
-
-func TestParseStat(t *testing.T) {
-	// The command name is the process's to choose: ") S 1 2 ..." in it
-	// must not shift the fields.
-	const rest = " 1 1 1 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 424242 1000 100"
-	for _, tc := range []struct {
-		in    string
-		state byte
-		start uint64
-		err   bool
-	}{
-		{"42 (sleep) S" + rest, 'S', 424242, false},
-		{"42 (a) Z 9 9 9 9 9 9 9 9 9 9 9 9 9 9 9 9 9 9 7 (b) R" + rest, 'R', 424242, false},
-		{"42 (x y) T" + rest + " 0 0", 'T', 424242, false},
-		{"42 (sleep) S 1 1", 0, 0, true},
-		{"42 sleep S" + rest, 0, 0, true},
-		{"42 (sleep) S 1 1 1 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 x", 0, 0, true},
-	} {
-		state, start, err := parseStat([]byte(tc.in))
-		if (err != nil) != tc.err || state != tc.state || start != tc.start {
-			t.Errorf("parseStat(%q) = %c, %d, %v; want %c, %d, error %v", tc.in, state, start, err, tc.state, tc.start, tc.err)
-		}
-	}
-}

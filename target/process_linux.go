@@ -67,11 +67,11 @@ func (p *Process) validate() error {
 	if err != nil {
 		return err
 	}
-	state, start, err := parseStat(stat)
+	st, err := procfs.ParseStat(stat)
 	if err != nil {
-		return fmt.Errorf("parse /proc/%d/stat: %w", p.PID, err)
+		return fmt.Errorf("read /proc/%d/stat: %w", p.PID, err)
 	}
-	if state == 'Z' || state == 'X' {
+	if st.State == 'Z' || st.State == 'X' {
 		return fmt.Errorf("%w: %s (pid %d) exited", ErrVanished, p.Target, p.PID)
 	}
 	if p.Runtime != PID {
@@ -91,9 +91,9 @@ func (p *Process) validate() error {
 	// The cgroup check alone would pass a process that took the PID and
 	// was put in the container's cgroup made again (by the runtime, or
 	// by root); the start time alone misses reuse within one clock tick.
-	if start != p.startTime {
+	if st.StartTime != p.startTime {
 		return fmt.Errorf("%w: pid %d is no longer %s (it started %d clock ticks after boot, the container's process %d; the PID was reused)",
-			ErrVanished, p.PID, p.Target, start, p.startTime)
+			ErrVanished, p.PID, p.Target, st.StartTime, p.startTime)
 	}
 	return p.Check()
 }
@@ -108,30 +108,11 @@ func readStartTime(t *Target) (uint64, error) {
 	if err != nil {
 		return 0, err
 	}
-	_, start, err := parseStat(b)
+	st, err := procfs.ParseStat(b)
 	if err != nil {
-		return 0, fmt.Errorf("parse /proc/%d/stat: %w", t.PID, err)
+		return 0, fmt.Errorf("read /proc/%d/stat: %w", t.PID, err)
 	}
-	return start, nil
-}
-
-// parseStat returns the state (field 3) and start time (field 22, clock
-// ticks after boot) of a /proc/PID/stat. Fields are counted after the
-// last ')': the command name before it is the process's own choice and
-// may contain anything, spaces and parentheses included.
-func parseStat(b []byte) (state byte, start uint64, err error) {
-	i := bytes.LastIndexByte(b, ')')
-	if i < 0 {
-		return 0, 0, errors.New("no command name")
-	}
-	f := strings.Fields(string(b[i+1:]))
-	if len(f) < 20 || len(f[0]) != 1 {
-		return 0, 0, fmt.Errorf("%d fields after the command name, want at least 20", len(f))
-	}
-	if start, err = strconv.ParseUint(f[19], 10, 64); err != nil {
-		return 0, 0, fmt.Errorf("parse start time: %w", err)
-	}
-	return f[0][0], start, nil
+	return st.StartTime, nil
 }
 
 // Check proves that the process behind the pidfd and the one behind the
