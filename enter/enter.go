@@ -259,7 +259,7 @@ func Run(ctx context.Context, p *target.Process, opts Options) (int, error) {
 }
 
 // forwardSignals relays what one sends to ctr-enter to the command, which
-// runs in a session of its own: Ctrl-C and Ctrl-\\ on the operator's
+// runs in a session of its own: Ctrl-C and Ctrl-\ on the operator's
 // terminal reach only ctr-enter (with -t, they arrive as characters
 // through the pty instead).
 //

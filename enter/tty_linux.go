@@ -69,7 +69,8 @@ func openTargetPtmx(p *target.Process) (*os.File, error) {
 	return master, nil
 }
 
-// checkPtmx checks what f (an O_PATH handle will do) names.
+// checkPtmx checks that f (an O_PATH handle will do) names a devpts
+// instance's own ptmx, the character device 5:2.
 func checkPtmx(f *os.File) error {
 	var st unix.Stat_t
 	if err := unix.Fstat(int(f.Fd()), &st); err != nil {
@@ -79,12 +80,10 @@ func checkPtmx(f *os.File) error {
 	if err := unix.Fstatfs(int(f.Fd()), &fs); err != nil {
 		return os.NewSyscallError("fstatfs ptmx", err)
 	}
-	// The host's /dev/ptmx is a devtmpfs node; a devpts instance's own is
-	// pts/ptmx. Both are the character device 5:2.
 	if st.Mode&unix.S_IFMT != unix.S_IFCHR || unix.Major(st.Rdev) != 5 || unix.Minor(st.Rdev) != 2 {
 		return fmt.Errorf("%s is not a ptmx device", f.Name())
 	}
-	if f.Name() != "/dev/ptmx" && fs.Type != unix.DEVPTS_SUPER_MAGIC {
+	if fs.Type != unix.DEVPTS_SUPER_MAGIC {
 		return fmt.Errorf("%s is not on a devpts filesystem", f.Name())
 	}
 	return nil
