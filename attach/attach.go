@@ -27,7 +27,8 @@ import (
 	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
 
-	"github.com/ctr-enter/ctr-enter/target"
+	"github.com/ctr-enter/ctr-enter/internal/text"
+	"github.com/ctr-enter/ctr-enter/resolve"
 )
 
 // LabelSidecarOf marks a sidecar with its target's explicit form.
@@ -68,23 +69,23 @@ type Sidecar struct {
 
 // Run creates and starts a sidecar of t through t's runtime, and returns
 // once it runs: it outlives ctr-enter.
-func Run(ctx context.Context, t *target.Target, topts target.Options, o Options) (*Sidecar, error) {
+func Run(ctx context.Context, t *resolve.Target, topts resolve.Options, o Options) (*Sidecar, error) {
 	if err := checkSecurity(o); err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(ctx, topts.Timeout)
 	defer cancel()
 	switch t.Runtime {
-	case target.Docker:
+	case resolve.Docker:
 		return runDocker(ctx, t, topts, o)
-	case target.Containerd:
+	case resolve.Containerd:
 		return runContainerd(ctx, t, topts, o)
 	}
 	return nil, fmt.Errorf("%s has no runtime to create a sidecar through", t)
 }
 
-func runDocker(ctx context.Context, t *target.Target, topts target.Options, o Options) (*Sidecar, error) {
-	d, err := target.NewDockerClient(topts)
+func runDocker(ctx context.Context, t *resolve.Target, topts resolve.Options, o Options) (*Sidecar, error) {
+	d, err := resolve.NewDockerClient(topts)
 	if err != nil {
 		return nil, err
 	}
@@ -95,18 +96,18 @@ func runDocker(ctx context.Context, t *target.Target, topts target.Options, o Op
 	}
 	var created struct{ ID string }
 	if err := d.Do(ctx, http.MethodPost, "/containers/create?name="+url.QueryEscape(o.Name), spec, &created); err != nil {
-		return nil, fmt.Errorf("create sidecar %s: %w", target.Clean(o.Name), err)
+		return nil, fmt.Errorf("create sidecar %s: %w", text.Clean(o.Name), err)
 	}
 	if err := d.Do(ctx, http.MethodPost, "/containers/"+created.ID+"/start", nil, nil); err != nil {
 		d.Do(ctx, http.MethodDelete, "/containers/"+created.ID+"?force=1", nil, nil)
-		return nil, fmt.Errorf("start sidecar %s: %w", target.Clean(o.Name), err)
+		return nil, fmt.Errorf("start sidecar %s: %w", text.Clean(o.Name), err)
 	}
 	return &Sidecar{Ref: "docker://" + o.Name, Name: o.Name, ID: created.ID, Image: o.Image, Status: "running", Of: t.String()}, nil
 }
 
 // dockerSpec is the create body of a container attached to t, and its
 // HostConfig within.
-func dockerSpec(ctx context.Context, d *target.DockerClient, t *target.Target, o Options, labels map[string]string) (spec, host map[string]any, err error) {
+func dockerSpec(ctx context.Context, d *resolve.DockerClient, t *resolve.Target, o Options, labels map[string]string) (spec, host map[string]any, err error) {
 	if host, err = dockerHostConfig(t, o.Share); err != nil {
 		return nil, nil, err
 	}
@@ -122,7 +123,7 @@ func dockerSpec(ctx context.Context, d *target.DockerClient, t *target.Target, o
 
 // dockerHostConfig shares the kinds of namespaces asked for through
 // Docker's container: modes.
-func dockerHostConfig(t *target.Target, share []string) (map[string]any, error) {
+func dockerHostConfig(t *resolve.Target, share []string) (map[string]any, error) {
 	host := map[string]any{}
 	for _, kind := range share {
 		switch kind {
@@ -144,8 +145,8 @@ var containerdKinds = map[string]specs.LinuxNamespaceType{
 	"net": specs.NetworkNamespace, "pid": specs.PIDNamespace, "ipc": specs.IPCNamespace, "uts": specs.UTSNamespace,
 }
 
-func runContainerd(ctx context.Context, t *target.Target, topts target.Options, o Options) (_ *Sidecar, err error) {
-	c, err := target.NewContainerdClient(topts)
+func runContainerd(ctx context.Context, t *resolve.Target, topts resolve.Options, o Options) (_ *Sidecar, err error) {
+	c, err := resolve.NewContainerdClient(topts)
 	if err != nil {
 		return nil, err
 	}
@@ -174,11 +175,11 @@ func runContainerd(ctx context.Context, t *target.Target, topts target.Options, 
 	}()
 	task, err := ctr.NewTask(ctx, cio.LogFile(logPath))
 	if err != nil {
-		return nil, fmt.Errorf("create sidecar %s's task: %w", target.Clean(o.Name), err)
+		return nil, fmt.Errorf("create sidecar %s's task: %w", text.Clean(o.Name), err)
 	}
 	if err := task.Start(ctx); err != nil {
 		task.Delete(context.WithoutCancel(ctx), client.WithProcessKill)
-		return nil, fmt.Errorf("start sidecar %s: %w", target.Clean(o.Name), err)
+		return nil, fmt.Errorf("start sidecar %s: %w", text.Clean(o.Name), err)
 	}
 	return &Sidecar{Ref: "containerd://" + t.Namespace + "/" + o.Name, Name: o.Name, ID: o.Name, Image: o.Image, Status: "running", Of: t.String(), Log: logPath}, nil
 }
@@ -211,7 +212,7 @@ func createLog(path string) error {
 // namespaces at the target's. It runs under the target's runtime and
 // runtime options (runc binary, root, cgroup driver): a sibling made the
 // way its target was, which the runtime's own tools then see alike.
-func newContainerdContainer(ctx context.Context, c *client.Client, t *target.Target, o Options, labels map[string]string, extra ...oci.SpecOpts) (client.Container, error) {
+func newContainerdContainer(ctx context.Context, c *client.Client, t *resolve.Target, o Options, labels map[string]string, extra ...oci.SpecOpts) (client.Container, error) {
 	tc, err := c.LoadContainer(ctx, t.ID)
 	if err != nil {
 		return nil, fmt.Errorf("load %s: %w", t, err)
@@ -228,7 +229,7 @@ func newContainerdContainer(ctx context.Context, c *client.Client, t *target.Tar
 	}
 	ref, err := reference.ParseDockerRef(o.Image)
 	if err != nil {
-		return nil, fmt.Errorf("image %s: %w", target.Clean(o.Image), err)
+		return nil, fmt.Errorf("image %s: %w", text.Clean(o.Image), err)
 	}
 	img, err := c.GetImage(ctx, ref.String())
 	if err != nil {
@@ -254,15 +255,15 @@ func newContainerdContainer(ctx context.Context, c *client.Client, t *target.Tar
 		client.WithNewSpec(specOpts...),
 		client.WithContainerLabels(labels))
 	if err != nil {
-		return nil, fmt.Errorf("create %s: %w", target.Clean(o.Name), err)
+		return nil, fmt.Errorf("create %s: %w", text.Clean(o.Name), err)
 	}
 	return ctr, nil
 }
 
 // List returns the sidecars of every reachable runtime, of one target or
 // (of nil) of all.
-func List(ctx context.Context, topts target.Options, of *target.Target) ([]Sidecar, []error) {
-	ts, errs := target.List(ctx, topts)
+func List(ctx context.Context, topts resolve.Options, of *resolve.Target) ([]Sidecar, []error) {
+	ts, errs := resolve.List(ctx, topts)
 	var out []Sidecar
 	for _, t := range ts {
 		if t.Labels[LabelSidecarOf] == "" || (of != nil && t.Labels[LabelSidecarOf] != of.String()) {
@@ -276,22 +277,22 @@ func List(ctx context.Context, topts target.Options, of *target.Target) ([]Sidec
 
 // Remove stops and deletes a sidecar, and what its runtime kept for it (the
 // task, the snapshot). It refuses a container that is not a sidecar.
-func Remove(ctx context.Context, topts target.Options, s *target.Target) error {
+func Remove(ctx context.Context, topts resolve.Options, s *resolve.Target) error {
 	if s.Labels[LabelSidecarOf] == "" {
 		return fmt.Errorf("%s is not a sidecar of ctr-enter's", s)
 	}
 	ctx, cancel := context.WithTimeout(ctx, topts.Timeout)
 	defer cancel()
 	switch s.Runtime {
-	case target.Docker:
-		d, err := target.NewDockerClient(topts)
+	case resolve.Docker:
+		d, err := resolve.NewDockerClient(topts)
 		if err != nil {
 			return err
 		}
 		defer d.Close()
 		return d.Do(ctx, http.MethodDelete, "/containers/"+s.ID+"?force=1", nil, nil)
-	case target.Containerd:
-		c, err := target.NewContainerdClient(topts)
+	case resolve.Containerd:
+		c, err := resolve.NewContainerdClient(topts)
 		if err != nil {
 			return err
 		}

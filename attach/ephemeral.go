@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"net/url"
 	"os"
-	"os/signal"
 	"strconv"
 	"strings"
 
@@ -18,12 +17,12 @@ import (
 	"github.com/containerd/containerd/v2/pkg/cio"
 	"github.com/containerd/containerd/v2/pkg/namespaces"
 	"github.com/containerd/containerd/v2/pkg/oci"
-	"github.com/creack/pty"
 	"golang.org/x/sys/unix"
 
-	"github.com/ctr-enter/ctr-enter/enter"
 	"github.com/ctr-enter/ctr-enter/internal/procfs"
-	"github.com/ctr-enter/ctr-enter/target"
+	"github.com/ctr-enter/ctr-enter/internal/term"
+	"github.com/ctr-enter/ctr-enter/internal/text"
+	"github.com/ctr-enter/ctr-enter/resolve"
 )
 
 // LabelOwner marks an ephemeral container with the ctr-enter process that
@@ -40,7 +39,7 @@ type Session struct {
 // RunEphemeral runs a debug container sharing t's namespaces with the
 // operator attached, removes it when it exits, and returns its exit status.
 // If ctr-enter dies meanwhile, Collect removes it later.
-func RunEphemeral(ctx context.Context, t *target.Target, topts target.Options, o Options, s Session) (int, error) {
+func RunEphemeral(ctx context.Context, t *resolve.Target, topts resolve.Options, o Options, s Session) (int, error) {
 	if err := checkSecurity(o); err != nil {
 		return 0, err
 	}
@@ -49,24 +48,24 @@ func RunEphemeral(ctx context.Context, t *target.Target, topts target.Options, o
 		return 0, err
 	}
 	labels := map[string]string{LabelSidecarOf: t.String(), LabelOwner: owner}
-	if s.TTY && enter.IsTerminal(s.Stdin) && s.Interactive {
-		restore, err := enter.MakeRaw(s.Stdin)
+	if s.TTY && term.IsTerminal(s.Stdin) && s.Interactive {
+		restore, err := term.MakeRaw(s.Stdin)
 		if err != nil {
 			return 0, err
 		}
 		defer restore()
 	}
 	switch t.Runtime {
-	case target.Docker:
+	case resolve.Docker:
 		return ephemeralDocker(ctx, t, topts, o, s, labels)
-	case target.Containerd:
+	case resolve.Containerd:
 		return ephemeralContainerd(ctx, t, topts, o, s, labels)
 	}
 	return 0, fmt.Errorf("%s has no runtime to create a container through", t)
 }
 
-func ephemeralContainerd(ctx context.Context, t *target.Target, topts target.Options, o Options, s Session, labels map[string]string) (int, error) {
-	c, err := target.NewContainerdClient(topts)
+func ephemeralContainerd(ctx context.Context, t *resolve.Target, topts resolve.Options, o Options, s Session, labels map[string]string) (int, error) {
+	c, err := resolve.NewContainerdClient(topts)
 	if err != nil {
 		return 0, err
 	}
@@ -93,7 +92,7 @@ func ephemeralContainerd(ctx context.Context, t *target.Target, topts target.Opt
 	}
 	task, err := ctr.NewTask(ctx, cio.NewCreator(streams...))
 	if err != nil {
-		return 0, fmt.Errorf("create %s's task: %w", target.Clean(o.Name), err)
+		return 0, fmt.Errorf("create %s's task: %w", text.Clean(o.Name), err)
 	}
 	defer task.Delete(context.WithoutCancel(ctx), client.WithProcessKill)
 	// Wait before Start, so that the exit is never missed.
@@ -102,10 +101,10 @@ func ephemeralContainerd(ctx context.Context, t *target.Target, topts target.Opt
 		return 0, err
 	}
 	if err := task.Start(ctx); err != nil {
-		return 0, fmt.Errorf("start %s: %w", target.Clean(o.Name), err)
+		return 0, fmt.Errorf("start %s: %w", text.Clean(o.Name), err)
 	}
 	if s.TTY {
-		stop := followSize(s.Stdin, func(w, h uint) { task.Resize(ctx, uint32(w), uint32(h)) })
+		stop := term.FollowSize(func(ws *unix.Winsize) { task.Resize(ctx, uint32(ws.Col), uint32(ws.Row)) }, s.Stdin)
 		defer stop()
 	}
 	status := <-exited
@@ -113,8 +112,8 @@ func ephemeralContainerd(ctx context.Context, t *target.Target, topts target.Opt
 	return int(code), err
 }
 
-func ephemeralDocker(ctx context.Context, t *target.Target, topts target.Options, o Options, s Session, labels map[string]string) (int, error) {
-	d, err := target.NewDockerClient(topts)
+func ephemeralDocker(ctx context.Context, t *resolve.Target, topts resolve.Options, o Options, s Session, labels map[string]string) (int, error) {
+	d, err := resolve.NewDockerClient(topts)
 	if err != nil {
 		return 0, err
 	}
@@ -130,7 +129,7 @@ func ephemeralDocker(ctx context.Context, t *target.Target, topts target.Options
 	spec["AttachStdin"], spec["AttachStdout"], spec["AttachStderr"] = s.Interactive, true, true
 	var created struct{ ID string }
 	if err := d.Do(ctx, http.MethodPost, "/containers/create?name="+url.QueryEscape(o.Name), spec, &created); err != nil {
-		return 0, fmt.Errorf("create %s: %w", target.Clean(o.Name), err)
+		return 0, fmt.Errorf("create %s: %w", text.Clean(o.Name), err)
 	}
 	id := created.ID
 	conn, stream, err := d.Hijack(ctx, "/containers/"+id+"/attach?stream=1&stdin=1&stdout=1&stderr=1")
@@ -141,12 +140,12 @@ func ephemeralDocker(ctx context.Context, t *target.Target, topts target.Options
 	defer conn.Close()
 	if err := d.Do(ctx, http.MethodPost, "/containers/"+id+"/start", nil, nil); err != nil {
 		d.Do(context.WithoutCancel(ctx), http.MethodDelete, "/containers/"+id+"?force=1", nil, nil)
-		return 0, fmt.Errorf("start %s: %w", target.Clean(o.Name), err)
+		return 0, fmt.Errorf("start %s: %w", text.Clean(o.Name), err)
 	}
 	if s.TTY {
-		stop := followSize(s.Stdin, func(w, h uint) {
-			d.Do(ctx, http.MethodPost, fmt.Sprintf("/containers/%s/resize?h=%d&w=%d", id, h, w), nil, nil)
-		})
+		stop := term.FollowSize(func(ws *unix.Winsize) {
+			d.Do(ctx, http.MethodPost, fmt.Sprintf("/containers/%s/resize?h=%d&w=%d", id, ws.Row, ws.Col), nil, nil)
+		}, s.Stdin)
 		defer stop()
 	}
 	if s.Interactive {
@@ -164,7 +163,7 @@ func ephemeralDocker(ctx context.Context, t *target.Target, topts target.Options
 	}
 	var waited struct{ StatusCode int }
 	// AutoRemove may already have taken it: then it exited too.
-	if err := d.Do(context.WithoutCancel(ctx), http.MethodPost, "/containers/"+id+"/wait?condition=removed", nil, &waited); err != nil && err != target.ErrNotFound {
+	if err := d.Do(context.WithoutCancel(ctx), http.MethodPost, "/containers/"+id+"/wait?condition=removed", nil, &waited); err != nil && err != resolve.ErrNotFound {
 		return 0, err
 	}
 	return waited.StatusCode, nil
@@ -187,31 +186,6 @@ func demux(r *bufio.Reader, stdout, stderr io.Writer) {
 			return
 		}
 	}
-}
-
-// followSize reports the operator's window size now and on every SIGWINCH,
-// until the returned function is called.
-func followSize(f *os.File, resize func(w, h uint)) func() {
-	send := func() {
-		if ws, err := pty.GetsizeFull(f); err == nil {
-			resize(uint(ws.Cols), uint(ws.Rows))
-		}
-	}
-	send()
-	winch := make(chan os.Signal, 1)
-	signal.Notify(winch, unix.SIGWINCH)
-	done := make(chan struct{})
-	go func() {
-		for {
-			select {
-			case <-winch:
-				send()
-			case <-done:
-				return
-			}
-		}
-	}()
-	return func() { signal.Stop(winch); close(done) }
 }
 
 // selfOwner is this process's owner label: its PID and start time, so that
@@ -251,8 +225,8 @@ func ownerGone(label string) bool {
 // Collect removes the ephemeral containers whose ctr-enter is gone (killed
 // before it could remove them), with what their runtime kept for them, and
 // returns what it removed.
-func Collect(ctx context.Context, topts target.Options) ([]string, []error) {
-	ts, errs := target.List(ctx, topts)
+func Collect(ctx context.Context, topts resolve.Options) ([]string, []error) {
+	ts, errs := resolve.List(ctx, topts)
 	var removed []string
 	for _, t := range ts {
 		owner := t.Labels[LabelOwner]

@@ -13,7 +13,7 @@ import (
 	"github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/ctr-enter/ctr-enter/internal/procfs"
-	"github.com/ctr-enter/ctr-enter/target"
+	"github.com/ctr-enter/ctr-enter/resolve"
 )
 
 // Security says how much an attached container may do.
@@ -62,7 +62,7 @@ type Confinement struct {
 var ErrOwnUserNamespace = errors.New("the target runs in a user namespace of its own: its capabilities cannot be copied to a sidecar outside it")
 
 // ReadConfinement reads the confinement of an opened target.
-func ReadConfinement(p *target.Process) (*Confinement, error) {
+func ReadConfinement(p *resolve.Process) (*Confinement, error) {
 	shared, err := p.SharesNamespace("user")
 	if err != nil {
 		return nil, err
@@ -112,7 +112,7 @@ func checkSecurity(o Options) error {
 }
 
 // dockerSecurity adds the security mode to a Docker create body.
-func dockerSecurity(ctx context.Context, d *target.DockerClient, t *target.Target, o Options, spec, host map[string]any) error {
+func dockerSecurity(ctx context.Context, d *resolve.DockerClient, t *resolve.Target, o Options, spec, host map[string]any) error {
 	switch o.Security {
 	case SecurityPrivileged:
 		host["Privileged"] = true

@@ -12,7 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/ctr-enter/ctr-enter/target"
+	"github.com/ctr-enter/ctr-enter/resolve"
 )
 
 // confinement is what the target's own processes run with, read from the
@@ -30,7 +30,7 @@ type confinement struct {
 // readConfinement gathers the target's credentials, capabilities,
 // no_new_privs, seccomp filters and cgroups. Ids are given as the target's
 // user namespace sees them when that namespace is joined.
-func readConfinement(p *target.Process, inUserNS bool) (*confinement, error) {
+func readConfinement(p *resolve.Process, inUserNS bool) (*confinement, error) {
 	// ctr-enter cannot yet take on an AppArmor or SELinux label, and says
 	// so rather than run less confined than asked.
 	if l := p.LSMLabel(); l != "" && l != "unconfined" {
@@ -91,7 +91,7 @@ func (c *confinement) close() {
 // seccompFilters copies the target's seccomp filters, as CRIU does: the
 // kernel shows them only to a ptrace tracer (PTRACE_SECCOMP_GET_FILTER).
 // The target is stopped for the few microseconds this takes, and resumed.
-func seccompFilters(p *target.Process) ([][]unix.SockFilter, error) {
+func seccompFilters(p *resolve.Process) ([][]unix.SockFilter, error) {
 	// A tracee belongs to the thread that attached it.
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
@@ -146,7 +146,7 @@ func getFilter(pid, index int, buf []unix.SockFilter) (int, error) {
 // openCgroups opens cgroup.procs of the target's cgroup in every hierarchy
 // ctr-enter can see, so that the command can join them after it has left
 // the host's mount namespace.
-func openCgroups(p *target.Process) ([]*os.File, error) {
+func openCgroups(p *resolve.Process) ([]*os.File, error) {
 	dirs, err := p.CgroupDirs()
 	if err != nil {
 		return nil, err

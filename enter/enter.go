@@ -25,7 +25,9 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ctr-enter/ctr-enter/enter/nsexec"
-	"github.com/ctr-enter/ctr-enter/target"
+	"github.com/ctr-enter/ctr-enter/internal/nskind"
+	"github.com/ctr-enter/ctr-enter/internal/text"
+	"github.com/ctr-enter/ctr-enter/resolve"
 )
 
 // Options describes the command to run and how.
@@ -33,7 +35,7 @@ type Options struct {
 	// Namespaces are the kinds to join; zero means every kind in which the
 	// target differs from ctr-enter. Kinds the target shares with
 	// ctr-enter are never joined: there is nothing to join.
-	Namespaces Set
+	Namespaces nskind.Set
 	Args       []string // the command and its arguments; none: a shell
 	Env        []string // KEY=VALUE, on top of the target's environment
 	Workdir    string   // "" means the target's, when its mount namespace is joined
@@ -69,12 +71,12 @@ const defaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbi
 // Run runs opts.Args in p's namespaces and returns its exit status (128+N
 // when a signal N killed it). An error is ctr-enter's own failure, or the
 // command's failure to start; it is an *Error with the exit code to use.
-func Run(ctx context.Context, p *target.Process, opts Options) (int, error) {
+func Run(ctx context.Context, p *resolve.Process, opts Options) (int, error) {
 	join, err := namespacesToJoin(p, opts.Namespaces)
 	if err != nil {
 		return 0, toolError(err)
 	}
-	inMount := join.Has(unix.CLONE_NEWNS)
+	inMount := join.Has(nskind.Mount)
 	if len(opts.Args) == 0 {
 		sh, err := shell(p, inMount)
 		if errors.Is(err, ErrNoShell) && inMount {
@@ -104,14 +106,14 @@ func Run(ctx context.Context, p *target.Process, opts Options) (int, error) {
 	// target through /proc/PID/root and /proc/PID/cwd: it gets a root of
 	// its own instead, made of ctr-enter's read-only tools, the target's
 	// procfs and a private /tmp.
-	ownRoot := join.Has(unix.CLONE_NEWPID) && !inMount
+	ownRoot := join.Has(nskind.PID) && !inMount
 	if ownRoot {
 		opts.Tools = OwnTools
 	}
 	if opts.Tools != "" {
 		withToolPath(env)
 	}
-	if join.Has(unix.CLONE_NEWPID) && !opts.TrustTarget {
+	if join.Has(nskind.PID) && !opts.TrustTarget {
 		if err := refusePtracer(p); err != nil {
 			return 0, toolError(err)
 		}
@@ -136,7 +138,7 @@ func Run(ctx context.Context, p *target.Process, opts Options) (int, error) {
 		case opts.AsTarget && opts.User != "":
 			err = errors.New("--as-target and --user exclude each other: the target's user comes with --as-target")
 		case opts.AsTarget:
-			conf, err = readConfinement(p, join.Has(unix.CLONE_NEWUSER))
+			conf, err = readConfinement(p, join.Has(nskind.User))
 		default:
 			conf, err = userConfinement(p, opts.User)
 		}
@@ -150,7 +152,7 @@ func Run(ctx context.Context, p *target.Process, opts Options) (int, error) {
 		defer extra[4].Close()
 		extra = append(extra, conf.cgroups...)
 		pl.confineFd = 7
-	} else if join.Has(unix.CLONE_NEWUSER) {
+	} else if join.Has(nskind.User) {
 		// As nsenter does: root of the joined user namespace, which is
 		// what holds the capabilities there.
 		pl.uid, pl.gid = 0, 0
@@ -292,14 +294,14 @@ func exitStatus(cmd *exec.Cmd, err error) (int, error) {
 }
 
 // namespacesToJoin compares the target's namespaces with ctr-enter's own.
-func namespacesToJoin(p *target.Process, want Set) (Set, error) {
+func namespacesToJoin(p *resolve.Process, want nskind.Set) (nskind.Set, error) {
 	explicit := want != 0
 	if !explicit {
-		want = All
+		want = nskind.All
 	}
-	var join Set
-	for _, k := range Kinds {
-		if !want.Has(Set(k.Flag)) {
+	var join nskind.Set
+	for _, k := range nskind.Kinds {
+		if !want.Has(k.Set) {
 			continue
 		}
 		shared, err := p.SharesNamespace(k.Name)
@@ -313,7 +315,7 @@ func namespacesToJoin(p *target.Process, want Set) (Set, error) {
 			return 0, err
 		}
 		if !shared {
-			join |= Set(k.Flag)
+			join |= k.Set
 		}
 	}
 	// The inodes were read by PID: prove it was still the target's.
@@ -324,7 +326,7 @@ func namespacesToJoin(p *target.Process, want Set) (Set, error) {
 // host's, which may hold credentials and says nothing true about the target.
 // A terminal session also gets the operator's TERM (xterm if none), as
 // with docker exec -t.
-func environment(p *target.Process, extra []string, tty bool) ([]string, error) {
+func environment(p *resolve.Process, extra []string, tty bool) ([]string, error) {
 	base, err := p.Environ()
 	if err != nil {
 		return nil, err
@@ -409,7 +411,7 @@ type plan struct {
 	pidfd, errFd, execFd int
 	confineFd, cgroupFd  int
 	toolsFd              int
-	ns                   Set
+	ns                   nskind.Set
 	ownRoot, tty, stop   bool
 	uid, gid             int
 	ppid                 int
@@ -439,7 +441,7 @@ func childError(report []byte, command string) error {
 	errno, _ := strconv.Atoi(fields[1])
 	msg := fields[2]
 	if code == ExitNotFound || code == ExitCannotExec {
-		msg += " " + target.Clean(command)
+		msg += " " + text.Clean(command)
 	}
 	return &Error{Code: code, Err: fmt.Errorf("%s: %w", msg, syscall.Errno(errno))}
 }

@@ -10,11 +10,12 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ctr-enter/ctr-enter/enter/nsexec"
-	"github.com/ctr-enter/ctr-enter/target"
+	"github.com/ctr-enter/ctr-enter/internal/nskind"
+	"github.com/ctr-enter/ctr-enter/resolve"
 )
 
 func TestPlanString(t *testing.T) {
-	p := plan{pidfd: 3, errFd: 4, execFd: -1, confineFd: 7, toolsFd: 8, cgroupFd: 9, ns: Set(unix.CLONE_NEWNET | unix.CLONE_NEWPID), ownRoot: true, stop: true, uid: -1, gid: -1, ppid: 99, cwd: "/a dir/x"}
+	p := plan{pidfd: 3, errFd: 4, execFd: -1, confineFd: 7, toolsFd: 8, cgroupFd: 9, ns: nskind.Net | nskind.PID, ownRoot: true, stop: true, uid: -1, gid: -1, ppid: 99, cwd: "/a dir/x"}
 	want := fmt.Sprintf("pidfd=3 ns=%d err=4 exec=-1 own=1 tty=0 uid=-1 gid=-1 ppid=99 confine=7 cgfd=9 tools=8 stop=1 cwd=/a dir/x", unix.CLONE_NEWNET|unix.CLONE_NEWPID)
 	if got := p.String(); got != want {
 		t.Errorf("plan = %q, want %q", got, want)
@@ -23,7 +24,7 @@ func TestPlanString(t *testing.T) {
 
 func TestEnvironmentIsTheTargets(t *testing.T) {
 	t.Setenv("HOST_CANARY", "leak")
-	p := &target.Process{Target: &target.Target{Env: []string{"A=1", "B=2", nsexec.EnvVar + "=forged"}}}
+	p := &resolve.Process{Target: &resolve.Target{Env: []string{"A=1", "B=2", nsexec.EnvVar + "=forged"}}}
 	got, err := environment(p, []string{"B=3", "C=4"}, false)
 	if err != nil {
 		t.Fatal(err)
@@ -48,19 +49,6 @@ func TestEnvironmentIsTheTargets(t *testing.T) {
 	withToolPath(got)
 	if want := []string{"A=1", "B=2", defaultPath + ":" + toolPath}; !reflect.DeepEqual(got, want) {
 		t.Errorf("environment with tools = %q, want %q", got, want)
-	}
-}
-
-func TestSet(t *testing.T) {
-	s := KindSet("net") | KindSet("pid")
-	if s.String() != "net,pid" || !s.Has(KindSet("net")) || s.Has(KindSet("mnt")) {
-		t.Errorf("set %v", s)
-	}
-	if KindSet("bogus") != 0 {
-		t.Error("unknown kind has a flag")
-	}
-	if All.String() != "mnt,uts,ipc,net,pid,user,cgroup,time" {
-		t.Errorf("All = %v", All)
 	}
 }
 

@@ -6,7 +6,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/ctr-enter/ctr-enter/target"
+	"github.com/ctr-enter/ctr-enter/resolve"
 )
 
 // ErrPtracer says the target could take over ctr-enter's process in its pid
@@ -22,7 +22,7 @@ var ErrPtracer = errors.New("the target may ptrace ctr-enter")
 // for a payload that keeps them. A target in a user namespace of its own
 // holds the capability only there, which reaches nothing of ours but a
 // payload that joined that namespace (and is then no more than its root).
-func refusePtracer(p *target.Process) error {
+func refusePtracer(p *resolve.Process) error {
 	shared, err := p.SharesNamespace("user")
 	if err != nil || !shared {
 		return err

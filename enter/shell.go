@@ -10,7 +10,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/ctr-enter/ctr-enter/target"
+	"github.com/ctr-enter/ctr-enter/resolve"
 )
 
 // ErrNoShell says the target has no shell to run when no command is given.
@@ -20,7 +20,7 @@ var ErrNoShell = errors.New("the target has no shell")
 // the target's user, from the target's /etc/passwd (read without following
 // the target's links out of its root), if it exists there; else /bin/sh.
 // Outside the target's mount namespace it is the host's /bin/sh.
-func shell(p *target.Process, inTarget bool) (string, error) {
+func shell(p *resolve.Process, inTarget bool) (string, error) {
 	if !inTarget {
 		return "/bin/sh", nil
 	}
@@ -43,7 +43,7 @@ func shell(p *target.Process, inTarget bool) (string, error) {
 
 // targetUID is the uid of the target's process as its own user namespace
 // sees it.
-func targetUID(p *target.Process) (int, error) {
+func targetUID(p *resolve.Process) (int, error) {
 	st, err := p.Status()
 	if err != nil {
 		return 0, err

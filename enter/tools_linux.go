@@ -9,7 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/ctr-enter/ctr-enter/target"
+	"github.com/ctr-enter/ctr-enter/resolve"
 )
 
 // OwnTools, as Options.Tools, brings ctr-enter's own programs: those of the
@@ -47,7 +47,7 @@ func withToolPath(env []string) {
 
 // inTarget says whether the target has the command, as execvp would find
 // it there with env's PATH.
-func inTarget(p *target.Process, command string, env []string) bool {
+func inTarget(p *resolve.Process, command string, env []string) bool {
 	var dirs []string
 	if strings.Contains(command, "/") {
 		dirs = []string{""}

@@ -1,17 +1,15 @@
 package enter
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
 	"time"
 
-	"github.com/creack/pty"
 	"golang.org/x/sys/unix"
 
-	"github.com/ctr-enter/ctr-enter/target"
+	"github.com/ctr-enter/ctr-enter/internal/term"
+	"github.com/ctr-enter/ctr-enter/resolve"
 )
 
 // openPty allocates the command's terminal. Inside the target's mount
@@ -24,7 +22,7 @@ import (
 // ptmx on a devpts, and the peer is taken with TIOCGPTPEER rather than by
 // path: the target controls its /dev and could put anything at
 // /dev/pts/N (CVE-2025-52881, CVE-2025-52565).
-func openPty(p *target.Process, inTarget bool) (master, slave *os.File, err error) {
+func openPty(p *resolve.Process, inTarget bool) (master, slave *os.File, err error) {
 	if inTarget {
 		master, err = openTargetPtmx(p)
 	} else {
@@ -49,7 +47,7 @@ func openPty(p *target.Process, inTarget bool) (master, slave *os.File, err erro
 // openTargetPtmx opens the target's /dev/pts/ptmx only once it is known to
 // be a ptmx on a devpts: the target may have put any device node there (a
 // host disk, a watchdog), and opening one from the host acts on the host.
-func openTargetPtmx(p *target.Process) (*os.File, error) {
+func openTargetPtmx(p *resolve.Process) (*os.File, error) {
 	path, err := p.OpenInRoot("/dev/pts/ptmx", unix.O_PATH)
 	if err != nil {
 		return nil, fmt.Errorf("open ptmx: %w", err)
@@ -58,7 +56,7 @@ func openTargetPtmx(p *target.Process) (*os.File, error) {
 	if err := checkPtmx(path); err != nil {
 		return nil, err
 	}
-	master, err := target.Reopen(path, unix.O_RDWR|unix.O_NOCTTY)
+	master, err := resolve.Reopen(path, unix.O_RDWR|unix.O_NOCTTY)
 	if err != nil {
 		return nil, fmt.Errorf("open ptmx: %w", err)
 	}
@@ -92,38 +90,33 @@ func checkPtmx(f *os.File) error {
 // terminal is the operator's side of a -t session: raw mode, the window
 // size, and the relay between the operator and the pty master.
 type terminal struct {
-	master  *os.File
-	in, out *os.File
-	restore func()
-	outDone chan struct{}
-	winch   chan os.Signal
-	relayIn bool
-	started bool
+	master     *os.File
+	in, out    *os.File
+	restore    func()
+	stopFollow func()
+	outDone    chan struct{}
+	relayIn    bool
+	started    bool
 }
 
 func newTerminal(master, in, out *os.File, interactive bool) (*terminal, error) {
 	t := &terminal{master: master, in: in, out: out, restore: func() {}, outDone: make(chan struct{}), relayIn: interactive}
-	if interactive && IsTerminal(in) {
-		restore, err := MakeRaw(in)
+	if interactive && term.IsTerminal(in) {
+		restore, err := term.MakeRaw(in)
 		if err != nil {
 			return nil, err
 		}
 		t.restore = restore
 	}
-	t.resize()
+	// The size is copied before the command starts, so that it starts
+	// with the operator's, and then on every change.
+	t.stopFollow = term.FollowSize(func(ws *unix.Winsize) { unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, ws) }, in, out)
 	return t, nil
 }
 
 // start relays until the command's side of the pty is closed.
 func (t *terminal) start() {
 	t.started = true
-	t.winch = make(chan os.Signal, 1)
-	signal.Notify(t.winch, unix.SIGWINCH)
-	go func() {
-		for range t.winch {
-			t.resize()
-		}
-	}()
 	if t.relayIn {
 		// Abandoned at the end: it may be blocked reading the
 		// operator's terminal.
@@ -145,53 +138,8 @@ func (t *terminal) finish() {
 		case <-t.outDone:
 		case <-time.After(500 * time.Millisecond):
 		}
-		signal.Stop(t.winch)
 	}
+	t.stopFollow()
 	t.master.Close()
 	t.restore()
-}
-
-// resize copies the operator's window size to the command's terminal.
-func (t *terminal) resize() {
-	for _, f := range []*os.File{t.in, t.out} {
-		if f != nil && IsTerminal(f) {
-			if ws, err := pty.GetsizeFull(f); err == nil {
-				pty.Setsize(t.master, ws)
-				return
-			}
-		}
-	}
-}
-
-// IsTerminal reports whether f is a terminal.
-func IsTerminal(f *os.File) bool {
-	_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
-	return err == nil
-}
-
-// MakeRaw puts the operator's terminal in raw mode (cfmakeraw), so that
-// every key, Ctrl-C included, travels to the command's terminal as a
-// character, and returns the function that restores it.
-func MakeRaw(f *os.File) (func(), error) {
-	fd := int(f.Fd())
-	old, err := unix.IoctlGetTermios(fd, unix.TCGETS)
-	if err != nil {
-		return nil, os.NewSyscallError("tcgetattr", err)
-	}
-	raw := *old
-	raw.Iflag &^= unix.IGNBRK | unix.BRKINT | unix.PARMRK | unix.ISTRIP | unix.INLCR | unix.IGNCR | unix.ICRNL | unix.IXON
-	raw.Oflag &^= unix.OPOST
-	raw.Lflag &^= unix.ECHO | unix.ECHONL | unix.ICANON | unix.ISIG | unix.IEXTEN
-	raw.Cflag &^= unix.CSIZE | unix.PARENB
-	raw.Cflag |= unix.CS8
-	raw.Cc[unix.VMIN], raw.Cc[unix.VTIME] = 1, 0
-	if err := unix.IoctlSetTermios(fd, unix.TCSETS, &raw); err != nil {
-		return nil, os.NewSyscallError("tcsetattr", err)
-	}
-	return func() {
-		// TCSETSF: discard what the operator typed that nobody read.
-		if err := unix.IoctlSetTermios(fd, unix.TCSETSF, old); err != nil && !errors.Is(err, unix.EBADF) {
-			fmt.Fprintf(os.Stderr, "ctr-enter: restore terminal: %v\n", err)
-		}
-	}, nil
 }

@@ -11,7 +11,8 @@ import (
 	"strings"
 
 	"github.com/ctr-enter/ctr-enter/internal/procfs"
-	"github.com/ctr-enter/ctr-enter/target"
+	"github.com/ctr-enter/ctr-enter/internal/text"
+	"github.com/ctr-enter/ctr-enter/resolve"
 )
 
 // userConfinement turns docker exec's -u USER[:GROUP] into the credentials
@@ -22,7 +23,7 @@ import (
 // container: the target's bounding set (as far as ctr-enter holds it), all
 // of it for uid 0, none for anyone else. A name is the target's word for a
 // uid: a target whose passwd maps "nobody" to 0 gets no more than -u 0.
-func userConfinement(p *target.Process, spec string) (*confinement, error) {
+func userConfinement(p *resolve.Process, spec string) (*confinement, error) {
 	passwd, err := p.ReadFileInRoot("/etc/passwd", 1<<20)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, err
@@ -68,21 +69,21 @@ func resolveUser(spec string, passwd, group []byte) (*confinement, error) {
 	} else if e := findEntry(passwd, 0, userPart); e != nil && userPart != "" {
 		name = e[0]
 		if c.uid, err = strconv.Atoi(e[2]); err != nil {
-			return nil, fmt.Errorf("user %q: bad uid in the target's /etc/passwd", target.Clean(userPart))
+			return nil, fmt.Errorf("user %q: bad uid in the target's /etc/passwd", text.Clean(userPart))
 		}
 		c.gid, _ = strconv.Atoi(e[3])
 	} else {
-		return nil, fmt.Errorf("no user %q in the target's /etc/passwd", target.Clean(userPart))
+		return nil, fmt.Errorf("no user %q in the target's /etc/passwd", text.Clean(userPart))
 	}
 	if hasGroup {
 		if gid, err := strconv.Atoi(groupPart); err == nil && gid >= 0 {
 			c.gid = gid
 		} else if e := findEntry(group, 0, groupPart); e != nil && groupPart != "" {
 			if c.gid, err = strconv.Atoi(e[2]); err != nil {
-				return nil, fmt.Errorf("group %q: bad gid in the target's /etc/group", target.Clean(groupPart))
+				return nil, fmt.Errorf("group %q: bad gid in the target's /etc/group", text.Clean(groupPart))
 			}
 		} else {
-			return nil, fmt.Errorf("no group %q in the target's /etc/group", target.Clean(groupPart))
+			return nil, fmt.Errorf("no group %q in the target's /etc/group", text.Clean(groupPart))
 		}
 	}
 	c.groups = []int{c.gid}

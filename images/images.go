@@ -15,7 +15,8 @@ import (
 
 	"github.com/distribution/reference"
 
-	"github.com/ctr-enter/ctr-enter/target"
+	"github.com/ctr-enter/ctr-enter/internal/text"
+	"github.com/ctr-enter/ctr-enter/resolve"
 )
 
 // DefaultRoot is where the cache lives unless Options.Root says otherwise.
@@ -36,8 +37,8 @@ var Sources = []string{SourceContainerd, SourceDocker, SourceRegistry}
 
 // Options says where the cache is and where images come from.
 type Options struct {
-	Root     string         // cache directory; "" means DefaultRoot
-	Runtimes target.Options // where containerd and Docker are; Timeout bounds each call to them and each registry lookup
+	Root     string          // cache directory; "" means DefaultRoot
+	Runtimes resolve.Options // where containerd and Docker are; Timeout bounds each call to them and each registry lookup
 	// Progress receives pull progress: a bar redrawn on one line when it
 	// is a terminal, plain lines otherwise. nil is silent.
 	Progress io.Writer
@@ -89,7 +90,7 @@ var (
 func Normalize(ref string) (string, error) {
 	named, err := reference.ParseDockerRef(ref)
 	if err != nil {
-		return "", fmt.Errorf("%w: %q: %w", ErrInvalidRef, target.Clean(ref), err)
+		return "", fmt.Errorf("%w: %q: %w", ErrInvalidRef, text.Clean(ref), err)
 	}
 	return named.String(), nil
 }
@@ -127,7 +128,7 @@ func Pull(ctx context.Context, opts Options, ref string) (*Image, error) {
 		return nil, err
 	}
 	if opts.From != "" && !slices.Contains(Sources, opts.From) {
-		return nil, fmt.Errorf("pull %s: unknown source %q (one of %v)", name, target.Clean(opts.From), Sources)
+		return nil, fmt.Errorf("pull %s: unknown source %q (one of %v)", name, text.Clean(opts.From), Sources)
 	}
 	s := newStore(opts)
 	var img *Image

@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/ctr-enter/ctr-enter/internal/term"
 )
 
 // progress reports a pull: plain lines (what is pulled from where, one
@@ -30,8 +30,7 @@ func newProgress(w io.Writer) *progress {
 	}
 	p := &progress{w: w}
 	if f, ok := w.(*os.File); ok {
-		_, err := unix.IoctlGetTermios(int(f.Fd()), unix.TCGETS)
-		p.tty = err == nil
+		p.tty = term.IsTerminal(f)
 	}
 	return p
 }

@@ -19,7 +19,7 @@ import (
 	"strings"
 
 	"github.com/ctr-enter/ctr-enter/internal/procfs"
-	"github.com/ctr-enter/ctr-enter/target"
+	"github.com/ctr-enter/ctr-enter/resolve"
 )
 
 // Report is everything inspect tells about one target.
@@ -89,7 +89,7 @@ var secretKey = regexp.MustCompile(`(?i)pass|secret|token|api_?key|private_?key|
 
 // Inspect reports on p. peers are the other containers, for namespace
 // sharing.
-func Inspect(ctx context.Context, p *target.Process, peers []*target.Target, opts Options) (*Report, error) {
+func Inspect(ctx context.Context, p *resolve.Process, peers []*resolve.Target, opts Options) (*Report, error) {
 	r := &Report{
 		Runtime: p.Runtime, Namespace: p.Namespace, ID: p.ID, Name: p.Name, Image: p.Image,
 		Ref: p.Target.String(), PID: p.PID,
@@ -125,7 +125,7 @@ func Inspect(ctx context.Context, p *target.Process, peers []*target.Target, opt
 	return r, nil
 }
 
-func security(p *target.Process, st *procfs.Status) Security {
+func security(p *resolve.Process, st *procfs.Status) Security {
 	s := Security{
 		UID: st.Uids[0], GID: st.Gids[0], Groups: st.Groups,
 		Seccomp: procfs.SeccompModeName(st.Seccomp), SeccompFilters: st.SeccompFilters, NoNewPrivs: st.NoNewPrivs,

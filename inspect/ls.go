@@ -4,7 +4,7 @@ import (
 	"context"
 	"sort"
 
-	"github.com/ctr-enter/ctr-enter/target"
+	"github.com/ctr-enter/ctr-enter/resolve"
 )
 
 // Row is one container in `ctr-enter ls`.
@@ -24,8 +24,8 @@ type Row struct {
 
 // List returns every container of every reachable runtime, with the
 // namespaces each shares with another, and the runtimes that failed.
-func List(ctx context.Context, opts target.Options) ([]Row, []error) {
-	ts, errs := target.List(ctx, opts)
+func List(ctx context.Context, opts resolve.Options) ([]Row, []error) {
+	ts, errs := resolve.List(ctx, opts)
 	s := newSharing(ts)
 	rows := make([]Row, 0, len(ts))
 	for _, t := range ts {

@@ -7,8 +7,8 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/ctr-enter/ctr-enter/enter"
-	"github.com/ctr-enter/ctr-enter/target"
+	"github.com/ctr-enter/ctr-enter/internal/nskind"
+	"github.com/ctr-enter/ctr-enter/resolve"
 )
 
 // Namespace is one of a process's namespaces and who else is in it.
@@ -23,7 +23,7 @@ type Namespace struct {
 // lacks is absent.
 func nsInodes(pid int) map[string]uint64 {
 	m := map[string]uint64{}
-	for _, k := range enter.Kinds {
+	for _, k := range nskind.Kinds {
 		var st unix.Stat_t
 		if unix.Stat(fmt.Sprintf("/proc/%d/ns/%s", pid, k.Name), &st) == nil {
 			m[k.Name] = st.Ino
@@ -36,8 +36,8 @@ func nsInodes(pid int) map[string]uint64 {
 // host: those of the runtime's side of it, the shim that is its parent,
 // rather than PID 1's (which, where the runtime itself runs in a container,
 // is not the host the runtime knows). For a bare PID, ctr-enter's own.
-func hostInodes(t *target.Target) map[string]uint64 {
-	if t.Runtime != target.PID {
+func hostInodes(t *resolve.Target) map[string]uint64 {
+	if t.Runtime != resolve.PID {
 		if _, ppid, err := readStat(t.PID); err == nil && ppid > 0 {
 			if m := nsInodes(ppid); len(m) > 0 {
 				return m
@@ -50,11 +50,11 @@ func hostInodes(t *target.Target) map[string]uint64 {
 // sharing works out, for running containers, which of their namespaces
 // they share with the host and with which other containers.
 type sharing struct {
-	inodes map[*target.Target]map[string]uint64
+	inodes map[*resolve.Target]map[string]uint64
 }
 
-func newSharing(ts []*target.Target) *sharing {
-	s := &sharing{inodes: map[*target.Target]map[string]uint64{}}
+func newSharing(ts []*resolve.Target) *sharing {
+	s := &sharing{inodes: map[*resolve.Target]map[string]uint64{}}
 	for _, t := range ts {
 		if t.Running && t.PID > 0 {
 			s.inodes[t] = nsInodes(t.PID)
@@ -63,11 +63,11 @@ func newSharing(ts []*target.Target) *sharing {
 	return s
 }
 
-// of returns t's namespaces, in the order of enter.Kinds.
-func (s *sharing) of(t *target.Target, inodes map[string]uint64) []Namespace {
+// of returns t's namespaces, in the order of nskind.Kinds.
+func (s *sharing) of(t *resolve.Target, inodes map[string]uint64) []Namespace {
 	host := hostInodes(t)
 	var out []Namespace
-	for _, k := range enter.Kinds {
+	for _, k := range nskind.Kinds {
 		ino, ok := inodes[k.Name]
 		if !ok {
 			continue
@@ -87,6 +87,6 @@ func (s *sharing) of(t *target.Target, inodes map[string]uint64) []Namespace {
 }
 
 // same reports whether two listings name one container.
-func same(a, b *target.Target) bool {
+func same(a, b *resolve.Target) bool {
 	return a.Runtime == b.Runtime && a.Namespace == b.Namespace && a.ID == b.ID
 }

@@ -9,7 +9,7 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/ctr-enter/ctr-enter/target"
+	"github.com/ctr-enter/ctr-enter/internal/text"
 )
 
 // WriteText prints r for people: sections, aligned columns, and colour for
@@ -90,7 +90,7 @@ func WriteText(out io.Writer, r *Report, color bool) error {
 }
 
 // cleaned is a copy of r with every string in it, map keys included,
-// passed through target.Clean. Nearly all of a report's text comes from the
+// passed through resolve.Clean. Nearly all of a report's text comes from the
 // target (process names, command lines, environment, cgroup paths, LSM
 // label) or from whoever created it (names, image): an escape sequence
 // there would reach the operator's terminal, and a newline would forge a
@@ -104,7 +104,7 @@ func cleaned(r *Report) *Report {
 func cleanValue(v reflect.Value) reflect.Value {
 	switch v.Kind() {
 	case reflect.String:
-		return reflect.ValueOf(target.Clean(v.String())).Convert(v.Type())
+		return reflect.ValueOf(text.Clean(v.String())).Convert(v.Type())
 	case reflect.Pointer:
 		if v.IsNil() {
 			return v

@@ -11,7 +11,8 @@ import (
 	"text/tabwriter"
 
 	"github.com/ctr-enter/ctr-enter/attach"
-	"github.com/ctr-enter/ctr-enter/target"
+	"github.com/ctr-enter/ctr-enter/internal/text"
+	"github.com/ctr-enter/ctr-enter/resolve"
 )
 
 type attachCmd struct {
@@ -109,7 +110,7 @@ func (c *attachRunCmd) Run(ctx context.Context, g *Globals) error {
 	if err != nil {
 		return err
 	}
-	fmt.Println(target.Clean(s.Ref))
+	fmt.Println(text.Clean(s.Ref))
 	return nil
 }
 
@@ -127,7 +128,7 @@ func (gcCmd) Run(ctx context.Context, g *Globals) error {
 	}
 	removed, errs := attach.Collect(ctx, g.targetOptions())
 	for _, r := range removed {
-		fmt.Println(target.Clean(r))
+		fmt.Println(text.Clean(r))
 	}
 	for _, err := range errs {
 		warn(err)
@@ -147,13 +148,13 @@ func (c *attachLsCmd) Run(ctx context.Context, g *Globals) error {
 	if err := requireRoot(); err != nil {
 		return err
 	}
-	var of *target.Target
+	var of *resolve.Target
 	if c.Target != "" {
-		ref, err := target.ParseRef(c.Target)
+		ref, err := resolve.ParseRef(c.Target)
 		if err != nil {
 			return err
 		}
-		if of, err = target.Find(ctx, ref, g.targetOptions(), warn); err != nil {
+		if of, err = resolve.Find(ctx, ref, g.targetOptions(), warn); err != nil {
 			return err
 		}
 	}
@@ -172,7 +173,7 @@ func (c *attachLsCmd) Run(ctx context.Context, g *Globals) error {
 	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "SIDECAR\tIMAGE\tSTATUS\tOF")
 	for _, s := range sidecars {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", target.Clean(s.Ref), target.Clean(s.Image), target.Clean(s.Status), target.Clean(s.Of))
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", text.Clean(s.Ref), text.Clean(s.Image), text.Clean(s.Status), text.Clean(s.Of))
 	}
 	return w.Flush()
 }
@@ -186,11 +187,11 @@ func (c *attachRmCmd) Run(ctx context.Context, g *Globals) error {
 		return err
 	}
 	for _, name := range c.Sidecars {
-		ref, err := target.ParseRef(name)
+		ref, err := resolve.ParseRef(name)
 		if err != nil {
 			return err
 		}
-		s, err := target.Find(ctx, ref, g.targetOptions(), warn)
+		s, err := resolve.Find(ctx, ref, g.targetOptions(), warn)
 		if err != nil {
 			return err
 		}

@@ -12,7 +12,8 @@ import (
 	"github.com/willabides/kongplete"
 
 	"github.com/ctr-enter/ctr-enter/images"
-	"github.com/ctr-enter/ctr-enter/target"
+	"github.com/ctr-enter/ctr-enter/internal/text"
+	"github.com/ctr-enter/ctr-enter/resolve"
 )
 
 // completionCmd prints what a shell needs to ask ctr-enter for completions
@@ -81,7 +82,7 @@ func imagePredictor() complete.Predictor {
 		imgs, _ := images.List(context.Background(), images.Options{Root: imagesRoot()})
 		var refs []string
 		for _, img := range imgs {
-			refs = append(refs, target.Clean(img.Ref))
+			refs = append(refs, text.Clean(img.Ref))
 		}
 		return complete.PredictSet(refs...).Predict(args)
 	})
@@ -91,13 +92,13 @@ func imagePredictor() complete.Predictor {
 // at all: a shell waiting on a hung daemon is worse than no completion.
 func targetPredictor() complete.Predictor {
 	return complete.PredictFunc(func(args complete.Args) []string {
-		ts, _ := target.List(context.Background(), target.OptionsFromEnv(time.Second))
+		ts, _ := resolve.List(context.Background(), resolve.OptionsFromEnv(time.Second))
 		var names []string
 		for _, t := range ts {
 			if !t.Running {
 				continue
 			}
-			names = append(names, target.Clean(t.Name), t.String())
+			names = append(names, text.Clean(t.Name), t.String())
 		}
 		return complete.PredictSet(names...).Predict(args)
 	})

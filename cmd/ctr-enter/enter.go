@@ -7,6 +7,8 @@ import (
 
 	"github.com/ctr-enter/ctr-enter/enter"
 	"github.com/ctr-enter/ctr-enter/images"
+	"github.com/ctr-enter/ctr-enter/internal/nskind"
+	"github.com/ctr-enter/ctr-enter/internal/term"
 )
 
 // enterCmd is the default command: ctr-enter TARGET [flags] [-- COMMAND...].
@@ -58,24 +60,24 @@ Without --mount it comes from the host's filesystem, executed from a
 read-only view so the target cannot rewrite it.`
 }
 
-func (c *enterCmd) namespaces() enter.Set {
+func (c *enterCmd) namespaces() nskind.Set {
 	if c.All {
-		return enter.All
+		return nskind.All
 	}
-	var s enter.Set
+	var s nskind.Set
 	for _, f := range []struct {
 		on   bool
 		kind string
 	}{{c.Mount, "mnt"}, {c.UTS, "uts"}, {c.IPC, "ipc"}, {c.Net, "net"}, {c.PID, "pid"}, {c.UserNS, "user"}, {c.Cgroup, "cgroup"}, {c.Time, "time"}} {
 		if f.on {
-			s |= enter.KindSet(f.kind)
+			s |= nskind.Named(f.kind)
 		}
 	}
 	return s
 }
 
 func (c *enterCmd) Run(ctx context.Context, g *Globals) error {
-	if ns := c.namespaces(); (c.Image != "" || c.Tools) && ns != 0 && !ns.Has(enter.KindSet("mnt")) {
+	if ns := c.namespaces(); (c.Image != "" || c.Tools) && ns != 0 && !ns.Has(nskind.Mount) {
 		// The tools are mounted in the target's view; say so before
 		// asking any runtime or registry.
 		return fmt.Errorf("--image and --tools need the mount namespace: add --mount")
@@ -90,7 +92,7 @@ func (c *enterCmd) Run(ctx context.Context, g *Globals) error {
 	interactive, tty := c.Interactive, c.TTY
 	if len(c.Command) == 0 {
 		interactive = true
-		tty = tty || enter.IsTerminal(os.Stdin)
+		tty = tty || term.IsTerminal(os.Stdin)
 	}
 	var tools string
 	switch {

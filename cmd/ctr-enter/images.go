@@ -12,7 +12,8 @@ import (
 	"github.com/containerd/log"
 
 	"github.com/ctr-enter/ctr-enter/images"
-	"github.com/ctr-enter/ctr-enter/target"
+	"github.com/ctr-enter/ctr-enter/internal/text"
+	"github.com/ctr-enter/ctr-enter/resolve"
 )
 
 type imagesCmd struct {
@@ -50,9 +51,9 @@ func imageOptions(g *Globals) (images.Options, error) {
 	log.SetLevel("error")
 	o := images.Options{Root: imagesRoot(), Runtimes: g.targetOptions(), Progress: os.Stderr}
 	if v := os.Getenv(images.EnvMaxUnpack); v != "" {
-		n, err := target.ParseSize(v)
+		n, err := resolve.ParseSize(v)
 		if err != nil {
-			return images.Options{}, fmt.Errorf("%s=%s: %w", images.EnvMaxUnpack, target.Clean(v), err)
+			return images.Options{}, fmt.Errorf("%s=%s: %w", images.EnvMaxUnpack, text.Clean(v), err)
 		}
 		o.MaxUnpack = n // -1 (max): no limit
 	}
@@ -120,7 +121,7 @@ func (c *imagesLsCmd) Run(ctx context.Context, g *Globals) error {
 		if !i.Created.IsZero() {
 			created = i.Created.Local().Format(time.DateTime)
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", target.Clean(i.Ref), digest, images.HumanSize(i.Size), i.Source, created)
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", text.Clean(i.Ref), digest, images.HumanSize(i.Size), i.Source, created)
 	}
 	return w.Flush()
 }

@@ -5,9 +5,9 @@ import (
 	"encoding/json"
 	"os"
 
-	"github.com/ctr-enter/ctr-enter/enter"
 	"github.com/ctr-enter/ctr-enter/inspect"
-	"github.com/ctr-enter/ctr-enter/target"
+	"github.com/ctr-enter/ctr-enter/internal/term"
+	"github.com/ctr-enter/ctr-enter/resolve"
 )
 
 type inspectCmd struct {
@@ -35,7 +35,7 @@ func (c *inspectCmd) Run(ctx context.Context, g *Globals) error {
 		return err
 	}
 	defer p.Close()
-	peers, errs := target.List(ctx, g.targetOptions())
+	peers, errs := resolve.List(ctx, g.targetOptions())
 	for _, err := range errs {
 		warn(err)
 	}
@@ -48,5 +48,5 @@ func (c *inspectCmd) Run(ctx context.Context, g *Globals) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(r)
 	}
-	return inspect.WriteText(os.Stdout, r, enter.IsTerminal(os.Stdout) && os.Getenv("NO_COLOR") == "")
+	return inspect.WriteText(os.Stdout, r, term.IsTerminal(os.Stdout) && os.Getenv("NO_COLOR") == "")
 }

@@ -9,9 +9,9 @@ import (
 	"strings"
 	"text/tabwriter"
 
-	"github.com/ctr-enter/ctr-enter/enter"
 	"github.com/ctr-enter/ctr-enter/inspect"
-	"github.com/ctr-enter/ctr-enter/target"
+	"github.com/ctr-enter/ctr-enter/internal/term"
+	"github.com/ctr-enter/ctr-enter/internal/text"
 )
 
 type lsCmd struct {
@@ -41,7 +41,7 @@ func (c *lsCmd) Run(ctx context.Context, g *Globals) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(rows)
 	}
-	color := enter.IsTerminal(os.Stdout) && os.Getenv("NO_COLOR") == ""
+	color := term.IsTerminal(os.Stdout) && os.Getenv("NO_COLOR") == ""
 	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(w, "RUNTIME\tNAMESPACE\tID\tNAME\tIMAGE\tSTATUS\tPID\tSHARES")
 	for _, r := range rows {
@@ -49,8 +49,8 @@ func (c *lsCmd) Run(ctx context.Context, g *Globals) error {
 		if r.PID > 0 {
 			pid = fmt.Sprint(r.PID)
 		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Runtime, target.Clean(r.Namespace), shortID(r.ID),
-			target.Clean(r.Name), target.Clean(r.Image), paintStatus(r.Status, color), pid, shares(r.Shares))
+		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Runtime, text.Clean(r.Namespace), shortID(r.ID),
+			text.Clean(r.Name), text.Clean(r.Image), paintStatus(r.Status, color), pid, shares(r.Shares))
 	}
 	return w.Flush()
 }
@@ -60,14 +60,14 @@ func shortID(id string) string {
 	if len(id) == 64 && strings.Trim(id, "0123456789abcdef") == "" {
 		return id[:12]
 	}
-	return target.Clean(id)
+	return text.Clean(id)
 }
 
 func shares(m map[string][]string) string {
 	var parts []string
 	for kind, with := range m {
 		for _, w := range with {
-			parts = append(parts, kind+":"+target.Clean(w))
+			parts = append(parts, kind+":"+text.Clean(w))
 		}
 	}
 	sort.Strings(parts)
@@ -80,7 +80,7 @@ func shares(m map[string][]string) string {
 // paintStatus colours a status on a terminal: tabwriter counts the escape
 // bytes as width, so both branches pad to the same visible width.
 func paintStatus(s string, color bool) string {
-	s = target.Clean(s)
+	s = text.Clean(s)
 	if !color {
 		return s
 	}

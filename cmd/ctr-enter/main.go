@@ -15,7 +15,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ctr-enter/ctr-enter/enter"
-	"github.com/ctr-enter/ctr-enter/target"
+	"github.com/ctr-enter/ctr-enter/internal/text"
+	"github.com/ctr-enter/ctr-enter/resolve"
 )
 
 // version is set by the Makefile.
@@ -29,8 +30,8 @@ type Globals struct {
 	Timeout             time.Duration `default:"5s" help:"Bound on every call to a container runtime."`
 }
 
-func (g *Globals) targetOptions() target.Options {
-	return target.Options{
+func (g *Globals) targetOptions() resolve.Options {
+	return resolve.Options{
 		ContainerdAddress:   g.ContainerdAddress,
 		ContainerdNamespace: g.ContainerdNamespace,
 		DockerHost:          g.DockerHost,
@@ -85,8 +86,8 @@ func main() {
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
 		kong.Vars{
 			"version":            version,
-			"containerd_address": target.DefaultContainerdAddress,
-			"docker_host":        target.DefaultDockerHost,
+			"containerd_address": resolve.DefaultContainerdAddress,
+			"docker_host":        resolve.DefaultDockerHost,
 		},
 	)
 	if err != nil {
@@ -131,7 +132,7 @@ func fail(err error) {
 // characters, since messages quote what runtimes, registries and targets
 // said.
 func oneLine(err error) string {
-	return target.Clean(strings.ReplaceAll(err.Error(), "\n", "; "))
+	return text.Clean(strings.ReplaceAll(err.Error(), "\n", "; "))
 }
 
 // requireRoot fails early, before any runtime is asked, when the caller
@@ -144,15 +145,15 @@ func requireRoot() error {
 }
 
 // resolveAndOpen finds the one target ref names and opens it as a pidfd.
-func resolveAndOpen(ctx context.Context, g *Globals, ref string) (*target.Process, error) {
+func resolveAndOpen(ctx context.Context, g *Globals, ref string) (*resolve.Process, error) {
 	if err := requireRoot(); err != nil {
 		return nil, err
 	}
-	r, err := target.ParseRef(ref)
+	r, err := resolve.ParseRef(ref)
 	if err != nil {
 		return nil, err
 	}
-	t, err := target.Resolve(ctx, r, g.targetOptions(), warn)
+	t, err := resolve.Resolve(ctx, r, g.targetOptions(), warn)
 	if err != nil {
 		return nil, err
 	}

@@ -3,7 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
-	"github.com/ctr-enter/ctr-enter/target"
+
+	"github.com/ctr-enter/ctr-enter/resolve"
 )
 
 type updateCmd struct {
@@ -23,7 +24,7 @@ Examples:
 }
 
 func (c *updateCmd) Run(ctx context.Context, g *Globals) error {
-	limit, err := target.ParseSize(c.Memory)
+	limit, err := resolve.ParseSize(c.Memory)
 	if err != nil {
 		return fmt.Errorf("--memory %s: %w", c.Memory, err)
 	}
@@ -32,7 +33,7 @@ func (c *updateCmd) Run(ctx context.Context, g *Globals) error {
 		return err
 	}
 	defer p.Close()
-	if err := target.Update(ctx, p.Target, g.targetOptions(), target.Resources{Memory: &limit}); err != nil {
+	if err := resolve.Update(ctx, p.Target, g.targetOptions(), resolve.Resources{Memory: &limit}); err != nil {
 		return err
 	}
 	cgs, err := p.Cgroups()

@@ -1,4 +1,4 @@
-package target
+package resolve
 
 import (
 	"bufio"
@@ -13,6 +13,8 @@ import (
 	"net/url"
 	"os"
 	"strings"
+
+	"github.com/ctr-enter/ctr-enter/internal/text"
 )
 
 // docker talks to the Engine API over its unix socket with plain HTTP: the
@@ -27,7 +29,7 @@ type docker struct {
 func newDocker(host string) (*docker, error) {
 	socket, ok := strings.CutPrefix(host, "unix://")
 	if !ok {
-		return nil, fmt.Errorf("%w: DOCKER_HOST=%s: only unix sockets are supported (the target must be on this host)", ErrUnavailable, Clean(host))
+		return nil, fmt.Errorf("%w: DOCKER_HOST=%s: only unix sockets are supported (the target must be on this host)", ErrUnavailable, text.Clean(host))
 	}
 	d := &docker{socket: socket}
 	d.http = &http.Client{Transport: &http.Transport{
@@ -101,7 +103,7 @@ func (d *docker) send(ctx context.Context, method, path string, in any) (*http.R
 		defer resp.Body.Close()
 		var msg struct{ Message string }
 		json.NewDecoder(io.LimitReader(resp.Body, 4096)).Decode(&msg)
-		return nil, fmt.Errorf("docker: %s %s: %s: %s", method, path, resp.Status, Clean(msg.Message))
+		return nil, fmt.Errorf("docker: %s %s: %s: %s", method, path, resp.Status, text.Clean(msg.Message))
 	}
 	return resp, nil
 }

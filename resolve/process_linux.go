@@ -1,4 +1,4 @@
-package target
+package resolve
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ctr-enter/ctr-enter/internal/procfs"
+	"github.com/ctr-enter/ctr-enter/internal/text"
 )
 
 // Process is a target opened for joining. Pidfd names exactly the process
@@ -85,7 +86,7 @@ func (p *Process) validate() error {
 		}
 		if ok, got := inCgroup(lines, p.cgroups); !ok {
 			return fmt.Errorf("%w: pid %d is no longer %s (its cgroup %s is not the container's %s; the PID was reused?)",
-				ErrVanished, p.PID, p.Target, Clean(got), Clean(strings.Join(p.cgroups, " or ")))
+				ErrVanished, p.PID, p.Target, text.Clean(got), text.Clean(strings.Join(p.cgroups, " or ")))
 		}
 	}
 	// The cgroup check alone would pass a process that took the PID and
@@ -268,5 +269,5 @@ func (p *Process) LSMLabel() string {
 	if err != nil {
 		return ""
 	}
-	return Clean(strings.TrimSpace(strings.TrimRight(string(b), "\x00")))
+	return text.Clean(strings.TrimSpace(strings.TrimRight(string(b), "\x00")))
 }

@@ -1,8 +1,8 @@
-// Package target resolves what a user names on the command line (a container
+// Package resolve resolves what a user names on the command line (a container
 // name, ID or ID prefix, an explicit runtime form, or a PID) to one running
 // process, through every container runtime that is reachable, and opens it as
 // a pidfd that cannot be recycled.
-package target
+package resolve
 
 import (
 	"context"
@@ -14,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/ctr-enter/ctr-enter/internal/text"
 )
 
 // Runtime names, as they appear in explicit references and in output.
@@ -58,9 +60,9 @@ type Target struct {
 func (t *Target) String() string {
 	switch t.Runtime {
 	case Containerd:
-		return Clean(fmt.Sprintf("containerd://%s/%s", t.Namespace, t.ID))
+		return text.Clean(fmt.Sprintf("containerd://%s/%s", t.Namespace, t.ID))
 	case Docker:
-		return Clean(fmt.Sprintf("docker://%s", t.Name))
+		return text.Clean(fmt.Sprintf("docker://%s", t.Name))
 	default:
 		return fmt.Sprintf("pid:%d", t.PID)
 	}
@@ -125,7 +127,7 @@ func ParseRef(s string) (Ref, error) {
 		if ns, name, ok := strings.Cut(rest, "/"); ok {
 			r.Namespace, r.Name = ns, name
 			if ns == "" {
-				return Ref{}, fmt.Errorf("%w: %q: empty containerd namespace", ErrInvalidRef, Clean(s))
+				return Ref{}, fmt.Errorf("%w: %q: empty containerd namespace", ErrInvalidRef, text.Clean(s))
 			}
 		} else {
 			r.Name = rest
@@ -133,13 +135,13 @@ func ParseRef(s string) (Ref, error) {
 	case strings.HasPrefix(s, "pid://"), strings.HasPrefix(s, "pid:"):
 		r = Ref{Runtime: PID, Name: strings.TrimPrefix(strings.TrimPrefix(s, "pid:"), "//")}
 		if n, err := strconv.Atoi(r.Name); err != nil || n <= 0 {
-			return Ref{}, fmt.Errorf("%w: %q: not a PID", ErrInvalidRef, Clean(s))
+			return Ref{}, fmt.Errorf("%w: %q: not a PID", ErrInvalidRef, text.Clean(s))
 		}
 	default:
 		r.Name = s
 	}
 	if r.Name == "" {
-		return Ref{}, fmt.Errorf("%w: %q: empty name", ErrInvalidRef, Clean(s))
+		return Ref{}, fmt.Errorf("%w: %q: empty name", ErrInvalidRef, text.Clean(s))
 	}
 	return r, nil
 }
@@ -147,13 +149,13 @@ func ParseRef(s string) (Ref, error) {
 func (r Ref) String() string {
 	switch {
 	case r.Runtime == "":
-		return Clean(r.Name)
+		return text.Clean(r.Name)
 	case r.Runtime == PID:
 		return "pid:" + r.Name
 	case r.Namespace != "":
-		return Clean(r.Runtime + "://" + r.Namespace + "/" + r.Name)
+		return text.Clean(r.Runtime + "://" + r.Namespace + "/" + r.Name)
 	default:
-		return Clean(r.Runtime + "://" + r.Name)
+		return text.Clean(r.Runtime + "://" + r.Name)
 	}
 }
 
@@ -442,15 +444,3 @@ func (e *AmbiguousError) Error() string {
 }
 
 func (e *AmbiguousError) Unwrap() error { return ErrAmbiguous }
-
-// Clean makes text that came from a container safe to print on an
-// operator's terminal: control characters (escape sequences, CVE-2021-25743)
-// become '?'.
-func Clean(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
-			return '?'
-		}
-		return r
-	}, s)
-}

@@ -1,10 +1,12 @@
-package target
+package resolve
 
 import (
 	"errors"
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/ctr-enter/ctr-enter/internal/text"
 )
 
 func TestParseRef(t *testing.T) {
@@ -138,10 +140,10 @@ func TestAmbiguousErrorListsCandidates(t *testing.T) {
 }
 
 func TestClean(t *testing.T) {
-	if got := Clean("a\x1b]0;pwned\x07b\u009bc"); got != "a?]0;pwned?b?c" {
+	if got := text.Clean("a\x1b]0;pwned\x07b\u009bc"); got != "a?]0;pwned?b?c" {
 		t.Errorf("Clean = %q", got)
 	}
-	if got := Clean("café/taka-1"); got != "café/taka-1" {
+	if got := text.Clean("café/taka-1"); got != "café/taka-1" {
 		t.Errorf("Clean changed printable text: %q", got)
 	}
 }

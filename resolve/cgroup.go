@@ -1,4 +1,4 @@
-package target
+package resolve
 
 import (
 	"fmt"
@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/ctr-enter/ctr-enter/internal/procfs"
+	"github.com/ctr-enter/ctr-enter/internal/text"
 )
 
 // The cgroup check of Open compares whole paths: the cgroup the runtime
@@ -26,7 +27,7 @@ func containerdCgroup(cgroupsPath string) (string, error) {
 		return systemdCgroup(parts[0], parts[1], parts[2])
 	}
 	if !strings.HasPrefix(cgroupsPath, "/") {
-		return "", fmt.Errorf("cgroupsPath %q is relative to the runtime's own cgroup", Clean(cgroupsPath))
+		return "", fmt.Errorf("cgroupsPath %q is relative to the runtime's own cgroup", text.Clean(cgroupsPath))
 	}
 	return path.Clean(cgroupsPath), nil
 }
@@ -47,7 +48,7 @@ func systemdCgroup(slice, prefix, name string) (string, error) {
 		unit = prefix + "-" + name + ".scope"
 	}
 	if name == "" || strings.Contains(unit, "/") {
-		return "", fmt.Errorf("invalid systemd unit %q", Clean(unit))
+		return "", fmt.Errorf("invalid systemd unit %q", text.Clean(unit))
 	}
 	return path.Join(dir, unit), nil
 }
@@ -58,7 +59,7 @@ func systemdCgroup(slice, prefix, name string) (string, error) {
 func expandSlice(slice string) (string, error) {
 	base, ok := strings.CutSuffix(slice, ".slice")
 	if !ok || base == "" || strings.Contains(slice, "/") {
-		return "", fmt.Errorf("invalid systemd slice %q", Clean(slice))
+		return "", fmt.Errorf("invalid systemd slice %q", text.Clean(slice))
 	}
 	if base == "-" {
 		return "/", nil
@@ -66,7 +67,7 @@ func expandSlice(slice string) (string, error) {
 	var dir, prefix string
 	for _, c := range strings.Split(base, "-") {
 		if c == "" {
-			return "", fmt.Errorf("invalid systemd slice %q", Clean(slice))
+			return "", fmt.Errorf("invalid systemd slice %q", text.Clean(slice))
 		}
 		dir += "/" + prefix + c + ".slice"
 		prefix += c + "-"
@@ -102,7 +103,7 @@ func dockerCgroups(id, parent string) ([]string, error) {
 		want = append(want, sd)
 	}
 	if len(want) == 0 {
-		return nil, fmt.Errorf("cgroup parent %q is relative to the runtime's own cgroup", Clean(parent))
+		return nil, fmt.Errorf("cgroup parent %q is relative to the runtime's own cgroup", text.Clean(parent))
 	}
 	return want, nil
 }
