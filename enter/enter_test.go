@@ -12,6 +12,7 @@ import (
 	"github.com/ctr-enter/ctr-enter/enter/nsexec"
 	"github.com/ctr-enter/ctr-enter/internal/nskind"
 	"github.com/ctr-enter/ctr-enter/resolve"
+	"github.com/ctr-enter/ctr-enter/runtimes"
 )
 
 func TestPlanString(t *testing.T) {
@@ -24,7 +25,7 @@ func TestPlanString(t *testing.T) {
 
 func TestEnvironmentIsTheTargets(t *testing.T) {
 	t.Setenv("HOST_CANARY", "leak")
-	p := &resolve.Process{Target: &resolve.Target{Env: []string{"A=1", "B=2", nsexec.EnvVar + "=forged"}}}
+	p := &resolve.Process{Target: &resolve.Target{Container: &runtimes.Container{Env: []string{"A=1", "B=2", nsexec.EnvVar + "=forged"}}}}
 	got, err := environment(p, []string{"B=3", "C=4"}, false)
 	if err != nil {
 		t.Fatal(err)

@@ -16,7 +16,7 @@ import (
 	"github.com/distribution/reference"
 
 	"github.com/ctr-enter/ctr-enter/internal/text"
-	"github.com/ctr-enter/ctr-enter/resolve"
+	"github.com/ctr-enter/ctr-enter/runtimes"
 )
 
 // DefaultRoot is where the cache lives unless Options.Root says otherwise.
@@ -37,8 +37,8 @@ var Sources = []string{SourceContainerd, SourceDocker, SourceRegistry}
 
 // Options says where the cache is and where images come from.
 type Options struct {
-	Root     string          // cache directory; "" means DefaultRoot
-	Runtimes resolve.Options // where containerd and Docker are; Timeout bounds each call to them and each registry lookup
+	Root     string           // cache directory; "" means DefaultRoot
+	Runtimes runtimes.Options // where containerd and Docker are; Timeout bounds each call to them and each registry lookup
 	// Progress receives pull progress: a bar redrawn on one line when it
 	// is a terminal, plain lines otherwise. nil is silent.
 	Progress io.Writer

@@ -28,7 +28,7 @@ import (
 	digest "github.com/opencontainers/go-digest"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
-	"github.com/ctr-enter/ctr-enter/resolve"
+	"github.com/ctr-enter/ctr-enter/runtimes"
 )
 
 func init() {
@@ -230,7 +230,7 @@ func testOptions(t *testing.T) Options {
 	dir := t.TempDir()
 	return Options{
 		Root: filepath.Join(dir, "cache"),
-		Runtimes: resolve.Options{
+		Runtimes: runtimes.Options{
 			ContainerdAddress: filepath.Join(dir, "no-containerd.sock"),
 			DockerHost:        "unix://" + filepath.Join(dir, "no-docker.sock"),
 			Timeout:           2 * time.Second,

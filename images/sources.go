@@ -15,7 +15,7 @@ import (
 	"github.com/containerd/errdefs"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 
-	"github.com/ctr-enter/ctr-enter/resolve"
+	"github.com/ctr-enter/ctr-enter/runtimes"
 )
 
 // pull tries each source in turn (or opts.From only) and caches the image
@@ -96,7 +96,7 @@ func bounded(ctx context.Context, opts Options) (context.Context, context.Cancel
 // the first namespace that has it whole: an image on the node needs no
 // registry.
 func (s *store) fromContainerd(ctx context.Context, opts Options, name string, p *progress) (*Image, error) {
-	cl, err := resolve.NewContainerdClient(opts.Runtimes)
+	cl, err := runtimes.NewContainerdClient(opts.Runtimes)
 	if err != nil {
 		return nil, classed(ErrUnavailable, "%w", err)
 	}
@@ -155,7 +155,7 @@ func (f providerFetcher) Fetch(ctx context.Context, desc ocispec.Descriptor) (io
 // fromDocker exports the image from Docker as a docker-archive and
 // imports that.
 func (s *store) fromDocker(ctx context.Context, opts Options, name string, p *progress) (*Image, error) {
-	dc, err := resolve.NewDockerClient(opts.Runtimes)
+	dc, err := runtimes.NewEngine(opts.Runtimes.DockerHost)
 	if err != nil {
 		return nil, classed(ErrUnavailable, "%w", err)
 	}
@@ -165,7 +165,7 @@ func (s *store) fromDocker(ctx context.Context, opts Options, name string, p *pr
 	lctx, cancel := bounded(ctx, opts)
 	err = dc.Do(lctx, http.MethodGet, "/images/"+name+"/json", nil, nil)
 	cancel()
-	if errors.Is(err, resolve.ErrNotFound) {
+	if errors.Is(err, runtimes.ErrNotFound) {
 		return nil, classed(ErrNotFound, "docker: no image %s", name)
 	}
 	if err != nil {

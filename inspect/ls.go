@@ -5,6 +5,7 @@ import (
 	"sort"
 
 	"github.com/ctr-enter/ctr-enter/resolve"
+	"github.com/ctr-enter/ctr-enter/runtimes"
 )
 
 // Row is one container in `ctr-enter ls`.
@@ -24,7 +25,7 @@ type Row struct {
 
 // List returns every container of every reachable runtime, with the
 // namespaces each shares with another, and the runtimes that failed.
-func List(ctx context.Context, opts resolve.Options) ([]Row, []error) {
+func List(ctx context.Context, opts runtimes.Options) ([]Row, []error) {
 	ts, errs := resolve.List(ctx, opts)
 	s := newSharing(ts)
 	rows := make([]Row, 0, len(ts))

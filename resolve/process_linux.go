@@ -13,6 +13,7 @@ import (
 
 	"github.com/ctr-enter/ctr-enter/internal/procfs"
 	"github.com/ctr-enter/ctr-enter/internal/text"
+	"github.com/ctr-enter/ctr-enter/runtimes"
 )
 
 // Process is a target opened for joining. Pidfd names exactly the process
@@ -84,9 +85,9 @@ func (p *Process) validate() error {
 		if err != nil {
 			return fmt.Errorf("read cgroup of pid %d: %w", p.PID, err)
 		}
-		if ok, got := inCgroup(lines, p.cgroups); !ok {
+		if ok, got := inCgroup(lines, p.ConfiguredCgroups); !ok {
 			return fmt.Errorf("%w: pid %d is no longer %s (its cgroup %s is not the container's %s; the PID was reused?)",
-				ErrVanished, p.PID, p.Target, text.Clean(got), text.Clean(strings.Join(p.cgroups, " or ")))
+				ErrVanished, p.PID, p.Target, text.Clean(got), text.Clean(strings.Join(p.ConfiguredCgroups, " or ")))
 		}
 	}
 	// The cgroup check alone would pass a process that took the PID and
@@ -216,7 +217,7 @@ func pidCandidate(s string) *Target {
 	if _, err := os.Stat(fmt.Sprintf("/proc/%d", n)); err != nil {
 		return nil
 	}
-	return &Target{Runtime: PID, ID: s, Name: s, PID: n, Running: true}
+	return &Target{Container: &runtimes.Container{Runtime: PID, ID: s, Name: s, PID: n, Running: true}}
 }
 
 // Status parses the target's /proc/PID/status. The caller must Check

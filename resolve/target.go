@@ -8,49 +8,27 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
-	"time"
 
 	"github.com/ctr-enter/ctr-enter/internal/text"
+	"github.com/ctr-enter/ctr-enter/runtimes"
 )
 
-// Runtime names, as they appear in explicit references and in output.
-const (
-	Containerd = "containerd"
-	Docker     = "docker"
-	PID        = "pid"
-)
+// PID is the Runtime of a bare process: a target that no runtime names.
+const PID = "pid"
 
-// Target is one container (or bare process) as its runtime describes it.
-// Text fields come from the runtime and, through it, from whoever created the
-// container: print them with Clean.
+// Target is one container, as its runtime describes it, or a bare process
+// (Runtime PID). Text fields come from the runtime and, through it, from
+// whoever created the container: print them cleaned (internal/text).
 type Target struct {
-	Runtime   string // Containerd, Docker or PID
-	Namespace string // containerd namespace ("moby" for Docker's own containers)
-	ID        string // full ID; for PID targets, the PID
-	Name      string // the name users know it by (Docker name, CRI name, or ID)
-	Image     string
-	Labels    map[string]string
-	Status    string // as the runtime says: running, paused, stopped, created, exited...
-	Running   bool
-	PID       int // host PID of the container's init process, when running
+	*runtimes.Container
 
-	// From the runtime's config, for the processes started inside: nil Env
-	// means the runtime does not say (bare PIDs), and /proc/PID/environ is
-	// used instead.
-	Env []string
-	Cwd string
-
-	names []string // everything the target can be called by, besides its ID
-
-	// What Open checks the process behind PID against, as seen when the
-	// runtime named it: the cgroups the runtime may have put the
-	// container in (containers only), and the process's start time.
-	cgroups   []string
+	// What Open checks the process behind PID against, besides the
+	// container's cgroups: the start time seen when the runtime named it.
 	startTime uint64
 	started   bool
 }
@@ -58,48 +36,10 @@ type Target struct {
 // String is how the target is named in messages: the explicit form that
 // pins it, cleaned of control characters.
 func (t *Target) String() string {
-	switch t.Runtime {
-	case Containerd:
-		return text.Clean(fmt.Sprintf("containerd://%s/%s", t.Namespace, t.ID))
-	case Docker:
-		return text.Clean(fmt.Sprintf("docker://%s", t.Name))
-	default:
+	if t.Runtime == PID {
 		return fmt.Sprintf("pid:%d", t.PID)
 	}
-}
-
-// Options says where the runtimes are.
-type Options struct {
-	ContainerdAddress   string
-	ContainerdNamespace string // when set, the only containerd namespace searched
-	DockerHost          string
-	// Timeout bounds every call to a runtime; a daemon that does not answer
-	// in time is reported as such.
-	Timeout time.Duration
-}
-
-// Where the runtimes listen unless told otherwise.
-const (
-	DefaultContainerdAddress = "/run/containerd/containerd.sock"
-	DefaultDockerHost        = "unix:///var/run/docker.sock"
-)
-
-// OptionsFromEnv fills the runtime locations from the environment, as ctr and
-// docker do, for callers that have no flags (shell completion).
-func OptionsFromEnv(timeout time.Duration) Options {
-	o := Options{
-		ContainerdAddress:   os.Getenv("CONTAINERD_ADDRESS"),
-		ContainerdNamespace: os.Getenv("CONTAINERD_NAMESPACE"),
-		DockerHost:          os.Getenv("DOCKER_HOST"),
-		Timeout:             timeout,
-	}
-	if o.ContainerdAddress == "" {
-		o.ContainerdAddress = DefaultContainerdAddress
-	}
-	if o.DockerHost == "" {
-		o.DockerHost = DefaultDockerHost
-	}
-	return o
+	return t.Ref()
 }
 
 // Ref is a parsed target reference.
@@ -120,9 +60,9 @@ func ParseRef(s string) (Ref, error) {
 	var r Ref
 	switch {
 	case strings.HasPrefix(s, "docker://"):
-		r = Ref{Runtime: Docker, Name: strings.TrimPrefix(s, "docker://")}
+		r = Ref{Runtime: runtimes.Docker, Name: strings.TrimPrefix(s, "docker://")}
 	case strings.HasPrefix(s, "containerd://"):
-		r.Runtime = Containerd
+		r.Runtime = runtimes.Containerd
 		rest := strings.TrimPrefix(s, "containerd://")
 		if ns, name, ok := strings.Cut(rest, "/"); ok {
 			r.Namespace, r.Name = ns, name
@@ -159,48 +99,36 @@ func (r Ref) String() string {
 	}
 }
 
-// A source is one runtime's view of its containers.
-type source interface {
-	name() string
-	// list returns every container the source knows, with at least
-	// Runtime, Namespace, ID and names filled in. A *noDaemonError means
-	// the runtime is not installed here.
-	list(ctx context.Context) ([]*Target, error)
-	// describe fills in the rest (state, PID, env, cwd) for one of them.
-	describe(ctx context.Context, t *Target) error
-	close() error
-}
-
 // Resolve finds the one running target ref names. It queries the runtimes
 // in parallel, each bounded by opts.Timeout. A runtime whose socket does
 // not exist is skipped silently unless ref pins it; one that fails or hangs
 // is reported in the error if nothing else matches, and warned about
 // through warn otherwise (it might have held a second match).
-func Resolve(ctx context.Context, ref Ref, opts Options, warn func(error)) (*Target, error) {
+func Resolve(ctx context.Context, ref Ref, opts runtimes.Options, warn func(error)) (*Target, error) {
 	return lookup(ctx, ref, opts, warn, true)
 }
 
 // Find finds the one container ref names, running or not, as its runtime
 // lists it (no PID, environment or working directory).
-func Find(ctx context.Context, ref Ref, opts Options, warn func(error)) (*Target, error) {
+func Find(ctx context.Context, ref Ref, opts runtimes.Options, warn func(error)) (*Target, error) {
 	return lookup(ctx, ref, opts, warn, false)
 }
 
-func lookup(ctx context.Context, ref Ref, opts Options, warn func(error), running bool) (*Target, error) {
+func lookup(ctx context.Context, ref Ref, opts runtimes.Options, warn func(error), running bool) (*Target, error) {
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
-	sources, err := openSources(ref, opts)
+	backends, err := openBackends(ref, opts)
 	if err != nil {
 		return nil, err
 	}
-	defer closeAll(sources)
-	t, err := find(ctx, sources, ref, warn)
+	defer closeAll(backends)
+	t, err := find(ctx, backends, ref, warn)
 	if err != nil || !running {
 		return t, err
 	}
-	for _, s := range sources {
-		if s.name() == t.Runtime {
-			if err := s.describe(ctx, t); err != nil {
+	for _, b := range backends {
+		if b.Runtime() == t.Runtime {
+			if err := b.Describe(ctx, t.Container); err != nil {
 				return nil, err
 			}
 		}
@@ -217,12 +145,12 @@ func lookup(ctx context.Context, ref Ref, opts Options, warn func(error), runnin
 	return t, nil
 }
 
-func find(ctx context.Context, sources []source, ref Ref, warn func(error)) (*Target, error) {
+func find(ctx context.Context, backends []runtimes.Backend, ref Ref, warn func(error)) (*Target, error) {
 	var pidTarget *Target
 	if ref.Runtime == "" || ref.Runtime == PID {
 		pidTarget = pidCandidate(ref.Name)
 	}
-	all, failures := listAll(ctx, sources, ref.Runtime != "")
+	all, failures := listAll(ctx, backends, ref.Runtime != "")
 	if pidTarget != nil {
 		all = append(all, pidTarget)
 	}
@@ -249,57 +177,54 @@ func find(ctx context.Context, sources []source, ref Ref, warn func(error)) (*Ta
 // List returns every container the reachable runtimes know, running or
 // not, with the runtimes that failed to answer. A runtime that is not
 // installed here is not a failure.
-func List(ctx context.Context, opts Options) ([]*Target, []error) {
+func List(ctx context.Context, opts runtimes.Options) ([]*Target, []error) {
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
-	sources, err := openSources(Ref{}, opts)
+	backends, err := openBackends(Ref{}, opts)
 	if err != nil {
 		return nil, []error{err}
 	}
-	defer closeAll(sources)
-	return listAll(ctx, sources, false)
+	defer closeAll(backends)
+	return listAll(ctx, backends, false)
 }
 
-// openSources returns the runtimes ref may be found in.
-func openSources(ref Ref, opts Options) ([]source, error) {
-	var sources []source
-	if ref.Runtime == "" || ref.Runtime == Containerd {
-		ns := ref.Namespace
-		if ns == "" {
-			ns = opts.ContainerdNamespace
+// openBackends returns the runtimes ref may be found in.
+func openBackends(ref Ref, opts runtimes.Options) ([]runtimes.Backend, error) {
+	var backends []runtimes.Backend
+	for _, name := range runtimes.Names {
+		if ref.Runtime != "" && ref.Runtime != name {
+			continue
 		}
-		sources = append(sources, newContainerd(opts.ContainerdAddress, ns))
-	}
-	if ref.Runtime == "" || ref.Runtime == Docker {
-		d, err := newDocker(opts.DockerHost)
+		b, err := runtimes.Open(opts, name, ref.Namespace)
 		if err != nil {
+			closeAll(backends)
 			return nil, err
 		}
-		sources = append(sources, d)
+		backends = append(backends, b)
 	}
-	return sources, nil
+	return backends, nil
 }
 
-func closeAll(sources []source) {
-	for _, s := range sources {
-		s.close()
+func closeAll(backends []runtimes.Backend) {
+	for _, b := range backends {
+		b.Close()
 	}
 }
 
-// listAll asks every source at once. A source whose daemon is not installed
-// is a failure only when the reference pinned it.
-func listAll(ctx context.Context, sources []source, pinned bool) (all []*Target, failures []error) {
-	results := make([][]*Target, len(sources))
-	errs := make([]error, len(sources))
+// listAll asks every runtime at once. A runtime whose daemon is not
+// installed is a failure only when the reference pinned it.
+func listAll(ctx context.Context, backends []runtimes.Backend, pinned bool) (_ []*Target, failures []error) {
+	results := make([][]*runtimes.Container, len(backends))
+	errs := make([]error, len(backends))
 	var wg sync.WaitGroup
-	for i, s := range sources {
-		wg.Go(func() { results[i], errs[i] = s.list(ctx) })
+	for i, b := range backends {
+		wg.Go(func() { results[i], errs[i] = b.List(ctx) })
 	}
 	wg.Wait()
+	var all []*runtimes.Container
 	for i, err := range errs {
-		var noDaemon *noDaemonError
 		switch {
-		case errors.As(err, &noDaemon) && !pinned:
+		case errors.Is(err, runtimes.ErrNoDaemon) && !pinned:
 			// Not installed here: nothing to say.
 		case err != nil:
 			failures = append(failures, err)
@@ -307,31 +232,15 @@ func listAll(ctx context.Context, sources []source, pinned bool) (all []*Target,
 			all = append(all, results[i]...)
 		}
 	}
-	return dedupe(all), failures
+	return targetsOf(runtimes.Dedupe(all)), failures
 }
 
-// dedupe drops containerd's view of Docker's containers (namespace moby,
-// the full Docker ID as containerd ID) when Docker itself listed them: a
-// container seen through both APIs is one target, named the Docker way. The
-// PID, which Docker's listing lacks, is taken from containerd's.
-func dedupe(ts []*Target) []*Target {
-	docker := map[string]*Target{}
-	for _, t := range ts {
-		if t.Runtime == Docker {
-			docker[t.ID] = t
-		}
+func targetsOf(cs []*runtimes.Container) []*Target {
+	ts := make([]*Target, len(cs))
+	for i, c := range cs {
+		ts[i] = &Target{Container: c}
 	}
-	out := ts[:0]
-	for _, t := range ts {
-		if d := docker[t.ID]; t.Runtime == Containerd && t.Namespace == "moby" && d != nil {
-			if d.PID == 0 && d.Running {
-				d.PID = t.PID
-			}
-			continue
-		}
-		out = append(out, t)
-	}
-	return out
+	return ts
 }
 
 // match finds the targets name may mean. Exact IDs, exact names and ID
@@ -358,7 +267,7 @@ func match(ts []*Target, name string) []*Target {
 		case strings.HasPrefix(t.ID, name):
 			byPrefix = append(byPrefix, t)
 		}
-		if contains(t.names, name) {
+		if slices.Contains(t.Names, name) {
 			byName = append(byName, t)
 		}
 	}
@@ -397,15 +306,6 @@ func inOrder(ts []*Target, sets ...[]*Target) []*Target {
 	return out
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
 // joinLine joins errors on one line, for one-line messages.
 func joinLine(errs []error) error {
 	msgs := make([]string, len(errs))
@@ -417,15 +317,11 @@ func joinLine(errs []error) error {
 
 // Error classes. Callers test with errors.Is; messages carry the details.
 var (
-	ErrInvalidRef  = errors.New("invalid target")
-	ErrNotFound    = errors.New("no such container or process")
-	ErrAmbiguous   = errors.New("ambiguous target")
-	ErrNotRunning  = errors.New("container is not running")
-	ErrUnavailable = errors.New("runtime unavailable")
-	ErrVanished    = errors.New("target process is gone")
-	// The runtime's configuration does not say where the container's
-	// processes are, so a recycled PID could not be told from them.
-	ErrUnverifiable = errors.New("cannot verify the target's process")
+	ErrInvalidRef = errors.New("invalid target")
+	ErrNotFound   = errors.New("no such container or process")
+	ErrAmbiguous  = errors.New("ambiguous target")
+	ErrNotRunning = errors.New("container is not running")
+	ErrVanished   = runtimes.ErrVanished
 )
 
 // AmbiguousError lists every target a reference could mean.

@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/ctr-enter/ctr-enter/internal/text"
+	"github.com/ctr-enter/ctr-enter/runtimes"
 )
 
 func TestParseRef(t *testing.T) {
@@ -17,9 +17,9 @@ func TestParseRef(t *testing.T) {
 	}{
 		{in: "taka", want: Ref{Name: "taka"}},
 		{in: "4242", want: Ref{Name: "4242"}},
-		{in: "docker://taka", want: Ref{Runtime: Docker, Name: "taka"}},
-		{in: "containerd://taka", want: Ref{Runtime: Containerd, Name: "taka"}},
-		{in: "containerd://k8s.io/3f2a", want: Ref{Runtime: Containerd, Namespace: "k8s.io", Name: "3f2a"}},
+		{in: "docker://taka", want: Ref{Runtime: runtimes.Docker, Name: "taka"}},
+		{in: "containerd://taka", want: Ref{Runtime: runtimes.Containerd, Name: "taka"}},
+		{in: "containerd://k8s.io/3f2a", want: Ref{Runtime: runtimes.Containerd, Namespace: "k8s.io", Name: "3f2a"}},
 		{in: "pid:42", want: Ref{Runtime: PID, Name: "42"}},
 		{in: "pid://42", want: Ref{Runtime: PID, Name: "42"}},
 		{in: "pid:x", err: true},
@@ -45,15 +45,17 @@ func TestParseRef(t *testing.T) {
 	}
 }
 
-func targets() []*Target {
-	return []*Target{
-		{Runtime: Docker, Namespace: "moby", ID: "abc123", Name: "taka", names: []string{"taka"}},
-		{Runtime: Containerd, Namespace: "moby", ID: "abc123", Name: "abc123"},
-		{Runtime: Containerd, Namespace: "e2e", ID: "taka", Name: "taka"},
-		{Runtime: Containerd, Namespace: "default", ID: "abd999", Name: "abd999"},
-		{Runtime: Containerd, Namespace: "k8s.io", ID: "f00d", Name: "web/nginx", names: []string{"web/nginx", "prod/web/nginx"}},
+func containers() []*runtimes.Container {
+	return []*runtimes.Container{
+		{Runtime: runtimes.Docker, Namespace: "moby", ID: "abc123", Name: "taka", Names: []string{"taka"}},
+		{Runtime: runtimes.Containerd, Namespace: "moby", ID: "abc123", Name: "abc123"},
+		{Runtime: runtimes.Containerd, Namespace: "e2e", ID: "taka", Name: "taka"},
+		{Runtime: runtimes.Containerd, Namespace: "default", ID: "abd999", Name: "abd999"},
+		{Runtime: runtimes.Containerd, Namespace: "k8s.io", ID: "f00d", Name: "web/nginx", Names: []string{"web/nginx", "prod/web/nginx"}},
 	}
 }
+
+func target(c runtimes.Container) *Target { return &Target{Container: &c} }
 
 func ids(ts []*Target) string {
 	var s []string
@@ -63,16 +65,8 @@ func ids(ts []*Target) string {
 	return strings.Join(s, " ")
 }
 
-func TestDedupeMergesDockerSeenThroughContainerd(t *testing.T) {
-	got := ids(dedupe(targets()))
-	want := "docker://taka containerd://e2e/taka containerd://default/abd999 containerd://k8s.io/f00d"
-	if got != want {
-		t.Errorf("dedupe = %q, want %q", got, want)
-	}
-}
-
 func TestMatch(t *testing.T) {
-	all := dedupe(targets())
+	all := targetsOf(runtimes.Dedupe(containers()))
 	for _, tc := range []struct{ name, want string }{
 		{"taka", "docker://taka containerd://e2e/taka"}, // ambiguous: two exact
 		{"abc123", "docker://taka"},                     // exact ID
@@ -94,15 +88,15 @@ func TestMatch(t *testing.T) {
 func TestMatchNamesCannotShadowIDs(t *testing.T) {
 	const real = "7112f367ce46aa00"
 	ts := []*Target{
-		{Runtime: Docker, Namespace: "moby", ID: real, Name: "real", names: []string{"real"}},
-		{Runtime: Containerd, Namespace: "e2e", ID: "shadow", Name: "7112f367ce46", names: []string{"7112f367ce46"}},
-		{Runtime: Docker, Namespace: "moby", ID: "5ee5ee", Name: real, names: []string{real}},
-		{Runtime: Docker, Namespace: "moby", ID: "abcdef01", Name: "abcd", names: []string{"abcd"}},
-		{Runtime: Containerd, Namespace: "e2e", ID: "taka", Name: "taka"},
-		{Runtime: Containerd, Namespace: "e2e", ID: "taka-2", Name: "taka-2"},
-		{Runtime: PID, ID: "12", Name: "12", PID: 12},
-		{Runtime: Docker, Namespace: "moby", ID: "12ab", Name: "x", names: []string{"x"}},
-		{Runtime: PID, ID: "77", Name: "77", PID: 77},
+		target(runtimes.Container{Runtime: runtimes.Docker, Namespace: "moby", ID: real, Name: "real", Names: []string{"real"}}),
+		target(runtimes.Container{Runtime: runtimes.Containerd, Namespace: "e2e", ID: "shadow", Name: "7112f367ce46", Names: []string{"7112f367ce46"}}),
+		target(runtimes.Container{Runtime: runtimes.Docker, Namespace: "moby", ID: "5ee5ee", Name: real, Names: []string{real}}),
+		target(runtimes.Container{Runtime: runtimes.Docker, Namespace: "moby", ID: "abcdef01", Name: "abcd", Names: []string{"abcd"}}),
+		target(runtimes.Container{Runtime: runtimes.Containerd, Namespace: "e2e", ID: "taka", Name: "taka"}),
+		target(runtimes.Container{Runtime: runtimes.Containerd, Namespace: "e2e", ID: "taka-2", Name: "taka-2"}),
+		target(runtimes.Container{Runtime: PID, ID: "12", Name: "12", PID: 12}),
+		target(runtimes.Container{Runtime: runtimes.Docker, Namespace: "moby", ID: "12ab", Name: "x", Names: []string{"x"}}),
+		target(runtimes.Container{Runtime: PID, ID: "77", Name: "77", PID: 77}),
 	}
 	for _, tc := range []struct{ name, word, want string }{
 		{"name shadows a prefix", "7112f367ce46", "containerd://e2e/shadow docker://real"},
@@ -129,22 +123,13 @@ func TestMatchNamesCannotShadowIDs(t *testing.T) {
 }
 
 func TestAmbiguousErrorListsCandidates(t *testing.T) {
-	err := &AmbiguousError{Ref: Ref{Name: "taka"}, Candidates: match(dedupe(targets()), "taka")}
+	err := &AmbiguousError{Ref: Ref{Name: "taka"}, Candidates: match(targetsOf(runtimes.Dedupe(containers())), "taka")}
 	if !errors.Is(err, ErrAmbiguous) {
 		t.Error("AmbiguousError is not ErrAmbiguous")
 	}
 	want := "ambiguous target: taka matches 2 targets: containerd://e2e/taka, docker://taka"
 	if err.Error() != want {
 		t.Errorf("Error() = %q, want %q", err.Error(), want)
-	}
-}
-
-func TestClean(t *testing.T) {
-	if got := text.Clean("a\x1b]0;pwned\x07b\u009bc"); got != "a?]0;pwned?b?c" {
-		t.Errorf("Clean = %q", got)
-	}
-	if got := text.Clean("café/taka-1"); got != "café/taka-1" {
-		t.Errorf("Clean changed printable text: %q", got)
 	}
 }
 
@@ -155,19 +140,6 @@ func TestPidCandidate(t *testing.T) {
 	for _, s := range []string{"0", "-1", "01", "1x", "999999999"} {
 		if c := pidCandidate(s); c != nil {
 			t.Errorf("pidCandidate(%q) = %+v, want nil", s, c)
-		}
-	}
-}
-
-func TestParseSize(t *testing.T) {
-	for in, want := range map[string]int64{"256m": 256 << 20, "256M": 256 << 20, "1g": 1 << 30, "4096": 4096, "10k": 10240, "max": -1, "-1": -1} {
-		if got, err := ParseSize(in); err != nil || got != want {
-			t.Errorf("ParseSize(%q) = %d, %v; want %d", in, got, err, want)
-		}
-	}
-	for _, in := range []string{"", "m", "0", "-5m", "1.5g", "12x", "99999999999t", "1 m"} {
-		if _, err := ParseSize(in); err == nil {
-			t.Errorf("ParseSize(%q) accepted", in)
 		}
 	}
 }

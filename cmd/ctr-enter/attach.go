@@ -11,8 +11,10 @@ import (
 	"text/tabwriter"
 
 	"github.com/ctr-enter/ctr-enter/attach"
+	"github.com/ctr-enter/ctr-enter/internal/nskind"
 	"github.com/ctr-enter/ctr-enter/internal/text"
 	"github.com/ctr-enter/ctr-enter/resolve"
+	"github.com/ctr-enter/ctr-enter/runtimes"
 )
 
 type attachCmd struct {
@@ -64,7 +66,7 @@ containerd, every capability ctr-enter holds and every host device, no
 seccomp filter and no LSM profile.
 
 Output: a containerd sidecar's stdout and stderr go to
-` + attach.LogDir + `/NAMESPACE/NAME.log ('attach ls --json' says where;
+` + runtimes.LogDir + `/NAMESPACE/NAME.log ('attach ls --json' says where;
 'attach rm' removes it); a Docker sidecar's to 'docker logs NAME'.`
 }
 
@@ -91,14 +93,18 @@ func (c *attachRunCmd) Run(ctx context.Context, g *Globals) error {
 	if share == "" {
 		share = map[bool]string{false: "net", true: "net,pid"}[c.Rm]
 	}
-	o := attach.Options{Image: c.Image, Name: name, Args: c.Command, Share: attach.ParseShare(share), Security: attach.Security(c.Security)}
+	kinds, err := nskind.Parse(share)
+	if err != nil {
+		return fmt.Errorf("--share: %w", err)
+	}
+	o := attach.Options{Image: c.Image, Name: name, Args: c.Command, Share: kinds, Security: attach.Security(c.Security)}
 	if o.Security == attach.SecurityTarget {
 		if o.Confinement, err = attach.ReadConfinement(p); err != nil {
 			return err
 		}
 	}
 	if c.Rm {
-		status, err := attach.RunEphemeral(ctx, p.Target, g.targetOptions(), o, attach.Session{
+		status, err := attach.RunEphemeral(ctx, p.Target, g.targetOptions(), o, runtimes.Session{
 			Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr, Interactive: c.Interactive, TTY: c.TTY,
 		})
 		if err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/ctr-enter/ctr-enter/images"
 	"github.com/ctr-enter/ctr-enter/internal/text"
 	"github.com/ctr-enter/ctr-enter/resolve"
+	"github.com/ctr-enter/ctr-enter/runtimes"
 )
 
 // completionCmd prints what a shell needs to ask ctr-enter for completions
@@ -92,7 +93,7 @@ func imagePredictor() complete.Predictor {
 // at all: a shell waiting on a hung daemon is worse than no completion.
 func targetPredictor() complete.Predictor {
 	return complete.PredictFunc(func(args complete.Args) []string {
-		ts, _ := resolve.List(context.Background(), resolve.OptionsFromEnv(time.Second))
+		ts, _ := resolve.List(context.Background(), runtimes.OptionsFromEnv(time.Second))
 		var names []string
 		for _, t := range ts {
 			if !t.Running {

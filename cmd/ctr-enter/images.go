@@ -13,7 +13,7 @@ import (
 
 	"github.com/ctr-enter/ctr-enter/images"
 	"github.com/ctr-enter/ctr-enter/internal/text"
-	"github.com/ctr-enter/ctr-enter/resolve"
+	"github.com/ctr-enter/ctr-enter/runtimes"
 )
 
 type imagesCmd struct {
@@ -51,7 +51,7 @@ func imageOptions(g *Globals) (images.Options, error) {
 	log.SetLevel("error")
 	o := images.Options{Root: imagesRoot(), Runtimes: g.targetOptions(), Progress: os.Stderr}
 	if v := os.Getenv(images.EnvMaxUnpack); v != "" {
-		n, err := resolve.ParseSize(v)
+		n, err := runtimes.ParseSize(v)
 		if err != nil {
 			return images.Options{}, fmt.Errorf("%s=%s: %w", images.EnvMaxUnpack, text.Clean(v), err)
 		}

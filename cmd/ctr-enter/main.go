@@ -17,6 +17,7 @@ import (
 	"github.com/ctr-enter/ctr-enter/enter"
 	"github.com/ctr-enter/ctr-enter/internal/text"
 	"github.com/ctr-enter/ctr-enter/resolve"
+	"github.com/ctr-enter/ctr-enter/runtimes"
 )
 
 // version is set by the Makefile.
@@ -30,8 +31,8 @@ type Globals struct {
 	Timeout             time.Duration `default:"5s" help:"Bound on every call to a container runtime."`
 }
 
-func (g *Globals) targetOptions() resolve.Options {
-	return resolve.Options{
+func (g *Globals) targetOptions() runtimes.Options {
+	return runtimes.Options{
 		ContainerdAddress:   g.ContainerdAddress,
 		ContainerdNamespace: g.ContainerdNamespace,
 		DockerHost:          g.DockerHost,
@@ -86,8 +87,8 @@ func main() {
 		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
 		kong.Vars{
 			"version":            version,
-			"containerd_address": resolve.DefaultContainerdAddress,
-			"docker_host":        resolve.DefaultDockerHost,
+			"containerd_address": runtimes.DefaultContainerdAddress,
+			"docker_host":        runtimes.DefaultDockerHost,
 		},
 	)
 	if err != nil {

@@ -4,7 +4,7 @@ import (
 	"context"
 	"fmt"
 
-	"github.com/ctr-enter/ctr-enter/resolve"
+	"github.com/ctr-enter/ctr-enter/runtimes"
 )
 
 type updateCmd struct {
@@ -24,7 +24,7 @@ Examples:
 }
 
 func (c *updateCmd) Run(ctx context.Context, g *Globals) error {
-	limit, err := resolve.ParseSize(c.Memory)
+	limit, err := runtimes.ParseSize(c.Memory)
 	if err != nil {
 		return fmt.Errorf("--memory %s: %w", c.Memory, err)
 	}
@@ -33,7 +33,7 @@ func (c *updateCmd) Run(ctx context.Context, g *Globals) error {
 		return err
 	}
 	defer p.Close()
-	if err := resolve.Update(ctx, p.Target, g.targetOptions(), resolve.Resources{Memory: &limit}); err != nil {
+	if err := runtimes.Update(ctx, g.targetOptions(), p.Container, runtimes.Resources{Memory: &limit}); err != nil {
 		return err
 	}
 	cgs, err := p.Cgroups()

@@ -1,0 +1,476 @@
+package runtimes
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"maps"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	tasks "github.com/containerd/containerd/api/services/tasks/v1"
+	"github.com/containerd/containerd/api/types/task"
+	"github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/core/containers"
+	"github.com/containerd/containerd/v2/pkg/cio"
+	"github.com/containerd/containerd/v2/pkg/namespaces"
+	"github.com/containerd/containerd/v2/pkg/oci"
+	"github.com/containerd/errdefs"
+	"github.com/distribution/reference"
+	"github.com/opencontainers/runtime-spec/specs-go"
+	"golang.org/x/sys/unix"
+
+	"github.com/ctr-enter/ctr-enter/internal/nskind"
+	"github.com/ctr-enter/ctr-enter/internal/procfs"
+	"github.com/ctr-enter/ctr-enter/internal/term"
+	"github.com/ctr-enter/ctr-enter/internal/text"
+)
+
+// CRI labels that name Kubernetes containers in the k8s.io namespace.
+const (
+	labelPodNamespace  = "io.kubernetes.pod.namespace"
+	labelPodName       = "io.kubernetes.pod.name"
+	labelContainerName = "io.kubernetes.container.name"
+	labelNerdctlName   = "nerdctl/name"
+)
+
+// containerd is the containerd backend, on its Go client.
+type containerd struct {
+	address   string
+	namespace string // "" for every namespace
+	client    *client.Client
+}
+
+func newContainerd(address, namespace string) *containerd {
+	return &containerd{address: address, namespace: namespace}
+}
+
+func (c *containerd) Runtime() string { return Containerd }
+
+func (c *containerd) Close() error {
+	if c.client == nil {
+		return nil
+	}
+	return c.client.Close()
+}
+
+func (c *containerd) connect() error {
+	if c.client != nil {
+		return nil
+	}
+	if err := checkSocket(Containerd, c.address); err != nil {
+		return err
+	}
+	cl, err := client.New(c.address)
+	if err != nil {
+		return fmt.Errorf("%w: containerd: %w", ErrUnavailable, err)
+	}
+	c.client = cl
+	return nil
+}
+
+func (c *containerd) List(ctx context.Context) ([]*Container, error) {
+	if err := c.connect(); err != nil {
+		return nil, err
+	}
+	nss := []string{c.namespace}
+	if c.namespace == "" {
+		var err error
+		if nss, err = c.client.NamespaceService().List(ctx); err != nil {
+			return nil, unavailable(ctx, Containerd, c.address, err)
+		}
+	}
+	var out []*Container
+	for _, ns := range nss {
+		nsctx := namespaces.WithNamespace(ctx, ns)
+		cs, err := c.client.ContainerService().List(nsctx)
+		if err != nil {
+			return nil, unavailable(ctx, Containerd, c.address, err)
+		}
+		resp, err := c.client.TaskService().List(nsctx, &tasks.ListTasksRequest{})
+		if err != nil {
+			return nil, unavailable(ctx, Containerd, c.address, err)
+		}
+		procs := map[string]*task.Process{}
+		for _, p := range resp.Tasks {
+			procs[p.ID] = p
+		}
+		for _, ctr := range cs {
+			t := &Container{Runtime: Containerd, Namespace: ns, ID: ctr.ID, Name: ctr.ID, Image: ctr.Image, Labels: ctr.Labels}
+			// A container without a task is not running.
+			t.Status = "created"
+			if p := procs[ctr.ID]; p != nil {
+				t.PID = int(p.Pid)
+				t.Status = strings.ToLower(p.Status.String())
+				t.Running = p.Status == task.Status_RUNNING || p.Status == task.Status_PAUSED
+			}
+			if n := ctr.Labels[labelNerdctlName]; n != "" {
+				t.Names = append(t.Names, n)
+			}
+			if pod, name := ctr.Labels[labelPodName], ctr.Labels[labelContainerName]; pod != "" && name != "" {
+				// POD/CONTAINER and POD-NAMESPACE/POD/CONTAINER, as
+				// kubectl users think of them.
+				t.Names = append(t.Names, pod+"/"+name, ctr.Labels[labelPodNamespace]+"/"+pod+"/"+name)
+			}
+			if len(t.Names) > 0 {
+				t.Name = t.Names[0]
+			}
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}
+
+func (c *containerd) Describe(ctx context.Context, t *Container) error {
+	if err := c.connect(); err != nil {
+		return err
+	}
+	ctx = namespaces.WithNamespace(ctx, t.Namespace)
+	ctr, err := c.client.ContainerService().Get(ctx, t.ID)
+	if errdefs.IsNotFound(err) {
+		return fmt.Errorf("%w: %s was removed", ErrVanished, t.Ref())
+	}
+	if err != nil {
+		return unavailable(ctx, Containerd, c.address, err)
+	}
+	var spec specs.Spec
+	if ctr.Spec != nil {
+		if err := json.Unmarshal(ctr.Spec.GetValue(), &spec); err != nil {
+			return fmt.Errorf("containerd: decode spec of %s: %w", t.Ref(), err)
+		}
+	}
+	if spec.Process != nil {
+		t.Env, t.Cwd = spec.Process.Env, spec.Process.Cwd
+	}
+	if t.Env == nil {
+		t.Env = []string{}
+	}
+	if t.Running {
+		// The PID again, now: the start time Open compares with is read
+		// right after describe, and should be that of the process the
+		// runtime names then, not of the one the listing named.
+		resp, err := c.client.TaskService().Get(ctx, &tasks.GetRequest{ContainerID: t.ID})
+		switch {
+		case errdefs.IsNotFound(err):
+			t.Running, t.Status = false, "stopped"
+			return nil
+		case err != nil:
+			return unavailable(ctx, Containerd, c.address, err)
+		}
+		p := resp.GetProcess()
+		t.PID = int(p.GetPid())
+		t.Status = strings.ToLower(p.GetStatus().String())
+		t.Running = p.GetStatus() == task.Status_RUNNING || p.GetStatus() == task.Status_PAUSED
+		if !t.Running {
+			return nil
+		}
+		var cgroupsPath string
+		if spec.Linux != nil {
+			cgroupsPath = spec.Linux.CgroupsPath
+		}
+		cg, err := containerdCgroup(cgroupsPath)
+		if err != nil {
+			return fmt.Errorf("%w: %s: %w", ErrUnverifiable, t.Ref(), err)
+		}
+		t.ConfiguredCgroups = []string{cg}
+	}
+	return nil
+}
+
+// NewContainerdClient connects to opts.ContainerdAddress, after checking
+// that its socket exists (a missing one would cost a whole timeout).
+func NewContainerdClient(opts Options) (*client.Client, error) {
+	c := newContainerd(opts.ContainerdAddress, "")
+	if err := c.connect(); err != nil {
+		return nil, err
+	}
+	return c.client, nil
+}
+
+// Update changes the limits through containerd's task update rather than by
+// writing the cgroup files, so that what containerd reports stays true.
+func (c *containerd) Update(ctx context.Context, t *Container, r Resources) error {
+	ctx = namespaces.WithNamespace(ctx, t.Namespace)
+	task, err := c.task(ctx, t)
+	if err != nil {
+		return err
+	}
+	var res specs.LinuxResources
+	if r.Memory != nil {
+		res.Memory = &specs.LinuxMemory{Limit: r.Memory}
+	}
+	if err := task.Update(ctx, client.WithResources(&res)); err != nil {
+		return fmt.Errorf("containerd: update %s: %w", t.Ref(), err)
+	}
+	return nil
+}
+
+// task loads t's task; ctx names t's namespace.
+func (c *containerd) task(ctx context.Context, t *Container) (client.Task, error) {
+	if err := c.connect(); err != nil {
+		return nil, err
+	}
+	ctr, err := c.client.LoadContainer(ctx, t.ID)
+	if err != nil {
+		return nil, fmt.Errorf("containerd: load %s: %w", t.Ref(), err)
+	}
+	task, err := ctr.Task(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("containerd: task of %s: %w", t.Ref(), err)
+	}
+	return task, nil
+}
+
+// LogDir holds the output of detached containerd sidecars, one file per
+// sidecar: LogDir/NAMESPACE/NAME.log (containerd keeps no logs of its own;
+// Docker's sidecars have `docker logs`).
+const LogDir = "/var/log/ctr-enter"
+
+// LabelLog marks a containerd sidecar with the file its output goes to.
+const LabelLog = "ctr-enter.log"
+
+func (c *containerd) CreateSidecar(ctx context.Context, t *Container, s Sidecar) (_ *Container, err error) {
+	if err := c.connect(); err != nil {
+		return nil, err
+	}
+	ctx = namespaces.WithNamespace(ctx, t.Namespace)
+	// Detached: its output goes to a file that the shim writes (containerd
+	// keeps none), made before the container so that no one else's is
+	// taken over.
+	logPath := sidecarLog(t.Namespace, s.Name)
+	if err := createLog(logPath); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			os.Remove(logPath)
+		}
+	}()
+	labels := maps.Clone(s.Labels)
+	labels[LabelLog] = logPath
+	ctr, err := c.newContainer(ctx, t, s, labels)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			ctr.Delete(context.WithoutCancel(ctx), client.WithSnapshotCleanup)
+		}
+	}()
+	task, err := ctr.NewTask(ctx, cio.LogFile(logPath))
+	if err != nil {
+		return nil, fmt.Errorf("create sidecar %s's task: %w", text.Clean(s.Name), err)
+	}
+	if err := task.Start(ctx); err != nil {
+		task.Delete(context.WithoutCancel(ctx), client.WithProcessKill)
+		return nil, fmt.Errorf("start sidecar %s: %w", text.Clean(s.Name), err)
+	}
+	return &Container{Runtime: Containerd, Namespace: t.Namespace, ID: s.Name, Name: s.Name, Image: s.Image, Labels: labels, Status: "running", Running: true, PID: int(task.Pid())}, nil
+}
+
+func (c *containerd) RunEphemeral(ctx context.Context, t *Container, s Sidecar, sess Session) (int, error) {
+	if err := c.connect(); err != nil {
+		return 0, err
+	}
+	ctx = namespaces.WithNamespace(ctx, t.Namespace)
+	var extra []oci.SpecOpts
+	if sess.TTY {
+		extra = append(extra, oci.WithTTY)
+	}
+	ctr, err := c.newContainer(ctx, t, s, s.Labels, extra...)
+	if err != nil {
+		return 0, err
+	}
+	// Whatever happens below, the container goes.
+	defer ctr.Delete(context.WithoutCancel(ctx), client.WithSnapshotCleanup)
+
+	var stdin io.Reader = bytes.NewReader(nil)
+	if sess.Interactive {
+		stdin = sess.Stdin
+	}
+	streams := []cio.Opt{cio.WithStreams(stdin, sess.Stdout, sess.Stderr)}
+	if sess.TTY {
+		streams = append(streams, cio.WithTerminal)
+	}
+	task, err := ctr.NewTask(ctx, cio.NewCreator(streams...))
+	if err != nil {
+		return 0, fmt.Errorf("create %s's task: %w", text.Clean(s.Name), err)
+	}
+	defer task.Delete(context.WithoutCancel(ctx), client.WithProcessKill)
+	// Wait before Start, so that the exit is never missed.
+	exited, err := task.Wait(ctx)
+	if err != nil {
+		return 0, err
+	}
+	if err := task.Start(ctx); err != nil {
+		return 0, fmt.Errorf("start %s: %w", text.Clean(s.Name), err)
+	}
+	if sess.TTY {
+		stop := term.FollowSize(func(ws *unix.Winsize) { task.Resize(ctx, uint32(ws.Col), uint32(ws.Row)) }, sess.Stdin)
+		defer stop()
+	}
+	status := <-exited
+	code, _, err := status.Result()
+	return int(code), err
+}
+
+// Remove kills the task, waits for it, and deletes the container with its
+// snapshot and, for a sidecar, its log.
+func (c *containerd) Remove(ctx context.Context, t *Container) error {
+	if err := c.connect(); err != nil {
+		return err
+	}
+	ctx = namespaces.WithNamespace(ctx, t.Namespace)
+	ctr, err := c.client.LoadContainer(ctx, t.ID)
+	if err != nil {
+		return err
+	}
+	if task, err := ctr.Task(ctx, nil); err == nil {
+		exited, err := task.Wait(ctx)
+		if err != nil {
+			return err
+		}
+		if err := task.Kill(ctx, syscall.SIGKILL); err != nil && !errdefs.IsNotFound(err) {
+			return err
+		}
+		<-exited
+		if _, err := task.Delete(ctx); err != nil && !errdefs.IsNotFound(err) {
+			return err
+		}
+	} else if !errdefs.IsNotFound(err) {
+		return err
+	}
+	if err := ctr.Delete(ctx, client.WithSnapshotCleanup); err != nil {
+		return err
+	}
+	// Its log, where it had one: the path follows from its name (the
+	// label is not trusted with a path to remove).
+	if t.Labels[LabelLog] != "" {
+		if err := os.Remove(sidecarLog(t.Namespace, t.ID)); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("remove log: %w", err)
+		}
+	}
+	return nil
+}
+
+// sidecarLog is where a containerd sidecar's output goes. containerd
+// allows only letters, digits, '.', '_' and '-' in namespaces and IDs: the
+// path stays under LogDir.
+func sidecarLog(namespace, id string) string {
+	return filepath.Join(LogDir, namespace, id+".log")
+}
+
+// createLog creates a sidecar's log file, readable by root only (a
+// sidecar's output may hold secrets); it refuses one that exists.
+func createLog(path string) error {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("create log directory: %w", err)
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY|unix.O_NOFOLLOW, 0o600)
+	if errors.Is(err, fs.ErrExist) {
+		return fmt.Errorf("create log: %w (a sidecar of that name runs, or was removed without attach rm: remove the file)", err)
+	}
+	if err != nil {
+		return fmt.Errorf("create log: %w", err)
+	}
+	return f.Close()
+}
+
+// sharedKinds are the spec's names of the kinds a sidecar may share.
+var sharedKinds = map[nskind.Set]specs.LinuxNamespaceType{
+	nskind.Net: specs.NetworkNamespace, nskind.PID: specs.PIDNamespace, nskind.IPC: specs.IPCNamespace, nskind.UTS: specs.UTSNamespace,
+}
+
+// newContainer creates (without a task) a container of image s.Image, in
+// the target's namespace, whose spec points the shared namespaces at the
+// target's. It runs under the target's runtime and runtime options (runc
+// binary, root, cgroup driver): a sibling made the way its target was,
+// which the runtime's own tools then see alike.
+func (c *containerd) newContainer(ctx context.Context, t *Container, s Sidecar, labels map[string]string, extra ...oci.SpecOpts) (client.Container, error) {
+	tc, err := c.client.LoadContainer(ctx, t.ID)
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", t.Ref(), err)
+	}
+	info, err := tc.Info(ctx, client.WithoutRefreshedMetadata)
+	if err != nil {
+		return nil, fmt.Errorf("load %s: %w", t.Ref(), err)
+	}
+	ref, err := reference.ParseDockerRef(s.Image)
+	if err != nil {
+		return nil, fmt.Errorf("image %s: %w", text.Clean(s.Image), err)
+	}
+	img, err := c.client.GetImage(ctx, ref.String())
+	if err != nil {
+		return nil, fmt.Errorf("image %s in containerd namespace %s: %w (pull or import it there first)", ref, t.Namespace, err)
+	}
+	specOpts := append([]oci.SpecOpts{oci.WithImageConfig(img)}, extra...)
+	switch {
+	case s.Privileged:
+		specOpts = append(specOpts, oci.WithPrivileged, oci.WithAllDevicesAllowed, oci.WithHostDevices)
+	case s.Confinement != nil:
+		tspec, err := tc.Spec(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("read the spec of %s: %w", t.Ref(), err)
+		}
+		specOpts = append(specOpts, withConfinement(s.Confinement, tspec))
+	}
+	if len(s.Args) > 0 {
+		specOpts = append(specOpts, oci.WithProcessArgs(s.Args...))
+	}
+	for _, k := range s.Share.Kinds() {
+		typ, ok := sharedKinds[k.Set]
+		if !ok {
+			return nil, fmt.Errorf("a sidecar cannot share a %s namespace", k.Name)
+		}
+		// runc opens this path when it creates the container.
+		specOpts = append(specOpts, oci.WithLinuxNamespace(specs.LinuxNamespace{Type: typ, Path: fmt.Sprintf("/proc/%d/ns/%s", t.PID, k.Name)}))
+	}
+	ctr, err := c.client.NewContainer(ctx, s.Name,
+		client.WithRuntime(info.Runtime.Name, info.Runtime.Options),
+		client.WithImage(img),
+		client.WithNewSnapshot(s.Name, img),
+		client.WithNewSpec(specOpts...),
+		client.WithContainerLabels(labels))
+	if err != nil {
+		return nil, fmt.Errorf("create %s: %w", text.Clean(s.Name), err)
+	}
+	return ctr, nil
+}
+
+// withConfinement gives a spec the target's confinement c, and the
+// seccomp section of the target's own spec (or none, as it has none).
+func withConfinement(c *Confinement, targetSpec *oci.Spec) oci.SpecOpts {
+	return func(_ context.Context, _ oci.Client, _ *containers.Container, s *oci.Spec) error {
+		if s.Process == nil {
+			s.Process = &specs.Process{}
+		}
+		s.Process.Capabilities = &specs.LinuxCapabilities{
+			Bounding:  procfs.CapNames(c.Bounding),
+			Effective: procfs.CapNames(c.Effective),
+			Permitted: procfs.CapNames(c.Permitted),
+		}
+		gids := make([]uint32, 0, len(c.Groups))
+		for _, g := range c.Groups {
+			gids = append(gids, uint32(g))
+		}
+		s.Process.User = specs.User{UID: uint32(c.UID), GID: uint32(c.GID), AdditionalGids: gids}
+		s.Process.NoNewPrivileges = c.NoNewPrivs
+		s.Process.ApparmorProfile = c.AppArmor
+		if s.Linux == nil {
+			s.Linux = &specs.Linux{}
+		}
+		// The target's filter, or none as it has none (runc installs it
+		// from the spec; the kernel shows only that there is one).
+		s.Linux.Seccomp = nil
+		if targetSpec != nil && targetSpec.Linux != nil {
+			s.Linux.Seccomp = targetSpec.Linux.Seccomp
+		}
+		return nil
+	}
+}

@@ -1,0 +1,295 @@
+package runtimes
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/ctr-enter/ctr-enter/internal/nskind"
+	"github.com/ctr-enter/ctr-enter/internal/procfs"
+	"github.com/ctr-enter/ctr-enter/internal/term"
+	"github.com/ctr-enter/ctr-enter/internal/text"
+)
+
+// docker is the Docker backend, on the Engine API.
+type docker struct{ *Engine }
+
+func newDocker(host string) (*docker, error) {
+	e, err := NewEngine(host)
+	if err != nil {
+		return nil, err
+	}
+	return &docker{e}, nil
+}
+
+func (d *docker) Runtime() string { return Docker }
+
+func (d *docker) List(ctx context.Context) ([]*Container, error) {
+	var cs []struct {
+		ID     string `json:"Id"`
+		Names  []string
+		Image  string
+		State  string
+		Labels map[string]string
+	}
+	if err := d.Do(ctx, http.MethodGet, "/containers/json?all=1", nil, &cs); err != nil {
+		return nil, err
+	}
+	out := make([]*Container, 0, len(cs))
+	for _, c := range cs {
+		ctr := &Container{Runtime: Docker, Namespace: "moby", ID: c.ID, Image: c.Image, Labels: c.Labels, Status: c.State, Running: c.State == "running"}
+		for _, n := range c.Names {
+			// The API names containers "/name"; links add "/other/alias".
+			if n = strings.TrimPrefix(n, "/"); !strings.Contains(n, "/") {
+				ctr.Names = append(ctr.Names, n)
+			}
+		}
+		ctr.Name = c.ID
+		if len(ctr.Names) > 0 {
+			ctr.Name = ctr.Names[0]
+		}
+		out = append(out, ctr)
+	}
+	return out, nil
+}
+
+func (d *docker) Describe(ctx context.Context, c *Container) error {
+	var info struct {
+		State struct {
+			Running bool
+			Pid     int
+		}
+		Config struct {
+			Env        []string
+			WorkingDir string
+		}
+		HostConfig struct {
+			CgroupParent string
+		}
+	}
+	err := d.Do(ctx, http.MethodGet, "/containers/"+url.PathEscape(c.ID)+"/json", nil, &info)
+	if errors.Is(err, ErrNotFound) {
+		return fmt.Errorf("%w: %s was removed", ErrVanished, c.Ref())
+	}
+	if err != nil {
+		return err
+	}
+	c.Running = info.State.Running && info.State.Pid > 0
+	c.PID = info.State.Pid
+	c.Env = info.Config.Env
+	c.Cwd = info.Config.WorkingDir
+	if c.Env == nil {
+		c.Env = []string{}
+	}
+	if c.Running {
+		if c.ConfiguredCgroups, err = dockerCgroups(c.ID, info.HostConfig.CgroupParent); err != nil {
+			return fmt.Errorf("%w: %s: %w", ErrUnverifiable, c.Ref(), err)
+		}
+	}
+	return nil
+}
+
+// Update changes the limits through Docker's container update rather than
+// by writing the cgroup files, so that what Docker reports stays true.
+func (d *docker) Update(ctx context.Context, c *Container, r Resources) error {
+	body := map[string]int64{}
+	if r.Memory != nil {
+		// Docker refuses a memory limit above an earlier swap limit:
+		// the swap goes unlimited with it, as with a fresh --memory.
+		body["Memory"], body["MemorySwap"] = *r.Memory, -1
+		if *r.Memory < 0 {
+			body["Memory"] = 0 // Docker's "no limit"
+		}
+	}
+	return d.Do(ctx, http.MethodPost, "/containers/"+url.PathEscape(c.ID)+"/update", body, nil)
+}
+
+func (d *docker) CreateSidecar(ctx context.Context, t *Container, s Sidecar) (*Container, error) {
+	spec, _, err := d.spec(ctx, t, s)
+	if err != nil {
+		return nil, err
+	}
+	var created struct{ ID string }
+	if err := d.Do(ctx, http.MethodPost, "/containers/create?name="+url.QueryEscape(s.Name), spec, &created); err != nil {
+		return nil, fmt.Errorf("create sidecar %s: %w", text.Clean(s.Name), err)
+	}
+	if err := d.Do(ctx, http.MethodPost, "/containers/"+created.ID+"/start", nil, nil); err != nil {
+		d.remove(ctx, created.ID)
+		return nil, fmt.Errorf("start sidecar %s: %w", text.Clean(s.Name), err)
+	}
+	return &Container{Runtime: Docker, Namespace: "moby", ID: created.ID, Name: s.Name, Names: []string{s.Name}, Image: s.Image, Labels: s.Labels, Status: "running", Running: true}, nil
+}
+
+func (d *docker) RunEphemeral(ctx context.Context, t *Container, s Sidecar, sess Session) (int, error) {
+	spec, host, err := d.spec(ctx, t, s)
+	if err != nil {
+		return 0, err
+	}
+	// Docker removes it itself once it exits; and once the attach
+	// connection goes, so does its stdin (StdinOnce), and a shell with it.
+	host["AutoRemove"] = true
+	spec["Tty"], spec["OpenStdin"], spec["StdinOnce"] = sess.TTY, sess.Interactive, sess.Interactive
+	spec["AttachStdin"], spec["AttachStdout"], spec["AttachStderr"] = sess.Interactive, true, true
+	var created struct{ ID string }
+	if err := d.Do(ctx, http.MethodPost, "/containers/create?name="+url.QueryEscape(s.Name), spec, &created); err != nil {
+		return 0, fmt.Errorf("create %s: %w", text.Clean(s.Name), err)
+	}
+	id := created.ID
+	conn, stream, err := d.Hijack(ctx, "/containers/"+id+"/attach?stream=1&stdin=1&stdout=1&stderr=1")
+	if err != nil {
+		d.remove(context.WithoutCancel(ctx), id)
+		return 0, err
+	}
+	defer conn.Close()
+	if err := d.Do(ctx, http.MethodPost, "/containers/"+id+"/start", nil, nil); err != nil {
+		d.remove(context.WithoutCancel(ctx), id)
+		return 0, fmt.Errorf("start %s: %w", text.Clean(s.Name), err)
+	}
+	if sess.TTY {
+		stop := term.FollowSize(func(ws *unix.Winsize) {
+			d.Do(ctx, http.MethodPost, fmt.Sprintf("/containers/%s/resize?h=%d&w=%d", id, ws.Row, ws.Col), nil, nil)
+		}, sess.Stdin)
+		defer stop()
+	}
+	if sess.Interactive {
+		go func() {
+			io.Copy(conn, sess.Stdin)
+			if cw, ok := conn.(interface{ CloseWrite() error }); ok {
+				cw.CloseWrite()
+			}
+		}()
+	}
+	if sess.TTY {
+		io.Copy(sess.Stdout, stream)
+	} else {
+		demux(stream, sess.Stdout, sess.Stderr)
+	}
+	var waited struct{ StatusCode int }
+	// AutoRemove may already have taken it: then it exited too.
+	if err := d.Do(context.WithoutCancel(ctx), http.MethodPost, "/containers/"+id+"/wait?condition=removed", nil, &waited); err != nil && !errors.Is(err, ErrNotFound) {
+		return 0, err
+	}
+	return waited.StatusCode, nil
+}
+
+func (d *docker) Remove(ctx context.Context, c *Container) error {
+	return d.remove(ctx, c.ID)
+}
+
+func (d *docker) remove(ctx context.Context, id string) error {
+	return d.Do(ctx, http.MethodDelete, "/containers/"+url.PathEscape(id)+"?force=1", nil, nil)
+}
+
+// spec is the create body of a container attached to t, and its HostConfig
+// within.
+func (d *docker) spec(ctx context.Context, t *Container, s Sidecar) (spec, host map[string]any, err error) {
+	if host, err = shareModes(t, s.Share); err != nil {
+		return nil, nil, err
+	}
+	spec = map[string]any{"Image": s.Image, "Labels": s.Labels, "HostConfig": host}
+	if len(s.Args) > 0 {
+		spec["Cmd"] = s.Args
+	}
+	switch {
+	case s.Privileged:
+		host["Privileged"] = true
+	case s.Confinement != nil:
+		if err := d.confine(ctx, t, s.Confinement, spec, host); err != nil {
+			return nil, nil, err
+		}
+	}
+	return spec, host, nil
+}
+
+// shareModes shares the kinds of namespaces asked for through Docker's
+// container: modes.
+func shareModes(t *Container, share nskind.Set) (map[string]any, error) {
+	host := map[string]any{}
+	for _, k := range share.Kinds() {
+		switch k.Set {
+		case nskind.Net:
+			host["NetworkMode"] = "container:" + t.ID
+		case nskind.PID:
+			host["PidMode"] = "container:" + t.ID
+		case nskind.IPC:
+			host["IpcMode"] = "container:" + t.ID
+		default:
+			return nil, fmt.Errorf("docker cannot share a %s namespace with another container", k.Name)
+		}
+	}
+	return host, nil
+}
+
+// confine gives the create body the target's confinement: c, and the
+// seccomp profile of the target's security options.
+func (d *docker) confine(ctx context.Context, t *Container, c *Confinement, spec, host map[string]any) error {
+	var inspect struct {
+		HostConfig struct {
+			Privileged  bool
+			SecurityOpt []string
+		}
+	}
+	if err := d.Do(ctx, http.MethodGet, "/containers/"+url.PathEscape(t.ID)+"/json", nil, &inspect); err != nil {
+		return fmt.Errorf("inspect %s: %w", t.Ref(), err)
+	}
+	// Docker gives root bounding = effective = permitted = this set,
+	// and a non-root user the same bounding set and nothing effective:
+	// with the target's user, that is the target's.
+	host["CapDrop"] = []string{"ALL"}
+	host["CapAdd"] = procfs.CapNames(c.Bounding)
+	spec["User"] = strconv.Itoa(c.UID) + ":" + strconv.Itoa(c.GID)
+	groups := make([]string, 0, len(c.Groups))
+	for _, g := range c.Groups {
+		groups = append(groups, strconv.Itoa(g))
+	}
+	host["GroupAdd"] = groups
+	var opts []string
+	for _, s := range inspect.HostConfig.SecurityOpt {
+		// "seccomp=unconfined" or the profile itself, as the CLI sends it.
+		if strings.HasPrefix(s, "seccomp=") || strings.HasPrefix(s, "seccomp:") {
+			opts = append(opts, s)
+		}
+	}
+	if inspect.HostConfig.Privileged && len(opts) == 0 {
+		// A privileged target runs without a filter, whatever it says.
+		opts = append(opts, "seccomp=unconfined")
+	}
+	if c.AppArmor != "" {
+		opts = append(opts, "apparmor="+c.AppArmor)
+	} else if inspect.HostConfig.Privileged {
+		opts = append(opts, "apparmor=unconfined")
+	}
+	if c.NoNewPrivs {
+		opts = append(opts, "no-new-privileges")
+	}
+	host["SecurityOpt"] = opts
+	return nil
+}
+
+// demux splits Docker's multiplexed attach stream: frames of an 8-byte
+// header (stream: 1 stdout, 2 stderr; 3 bytes of 0; big-endian size), then
+// the payload.
+func demux(r *bufio.Reader, stdout, stderr io.Writer) {
+	var hdr [8]byte
+	for {
+		if _, err := io.ReadFull(r, hdr[:]); err != nil {
+			return
+		}
+		w := stdout
+		if hdr[0] == 2 {
+			w = stderr
+		}
+		if _, err := io.CopyN(w, r, int64(binary.BigEndian.Uint32(hdr[4:]))); err != nil {
+			return
+		}
+	}
+}
