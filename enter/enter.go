@@ -53,10 +53,10 @@ type Options struct {
 	// up in the target's files.
 	User string
 	// Tools mounts debug tools into the session, read-only, at ToolsDir
-	// and on PATH after the target's own: OwnTools, or the root of an
-	// unpacked image. Left empty, OwnTools come anyway when the target has
+	// and on PATH after the target's own: OwnTools, or an unpacked image
+	// (ImageTools). Left unset, OwnTools come anyway when the target has
 	// no shell to run or lacks the command.
-	Tools string
+	Tools Tools
 	// TrustTarget enters the target's pid namespace even when its
 	// processes may hold CAP_SYS_PTRACE over ctr-enter's (see
 	// refusePtracer).
@@ -72,34 +72,71 @@ const defaultPath = "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbi
 // when a signal N killed it). An error is ctr-enter's own failure, or the
 // command's failure to start; it is an *Error with the exit code to use.
 func Run(ctx context.Context, p *resolve.Process, opts Options) (int, error) {
+	s, err := decide(p, opts)
+	if err != nil {
+		return 0, err
+	}
+	return s.launch(p, opts)
+}
+
+// session is what Run decided, before anything is opened for the child.
+type session struct {
+	join  nskind.Set
+	args  []string // the command, or the shell; the host's payload is resolved at launch
+	env   []string
+	tools Tools
+	creds credentials
+	// plan has everything but its fds, which launch opens.
+	plan nsexec.Plan
+}
+
+// credentials says whose credentials the command takes on beyond what the
+// plan's IDs say.
+type credentials int
+
+const (
+	ownCredentials    credentials = iota // ctr-enter's, as with nsenter
+	targetCredentials                    // the target's processes' (--as-target)
+	userCredentials                      // Options.User's, looked up in the target (--user)
+)
+
+// inMount says whether the command runs in the target's mount namespace,
+// and so finds its files there.
+func (s *session) inMount() bool { return s.join.Has(nskind.Mount) }
+
+// decide works out what the session will be: the namespaces to join, the
+// command, its environment, tools, credentials and working directory. It
+// reads the target's facts and refuses what must not run, but opens nothing
+// for the child.
+func decide(p *resolve.Process, opts Options) (*session, error) {
 	join, err := namespacesToJoin(p, opts.Namespaces)
 	if err != nil {
-		return 0, toolError(err)
+		return nil, toolError(err)
 	}
-	inMount := join.Has(nskind.Mount)
-	if len(opts.Args) == 0 {
+	s := &session{join: join, args: opts.Args, tools: opts.Tools}
+	inMount := s.inMount()
+	if len(s.args) == 0 {
 		sh, err := shell(p, inMount)
 		if errors.Is(err, ErrNoShell) && inMount {
-			if opts.Tools == "" {
-				opts.Tools = OwnTools
+			if s.tools.none() {
+				s.tools = OwnTools
 			}
-			sh, err = toolShell(toolsRoot(opts.Tools))
+			sh, err = toolShell(s.tools.root())
 		}
 		if err != nil {
-			return 0, toolError(err)
+			return nil, toolError(err)
 		}
-		opts.Args = []string{sh}
+		s.args = []string{sh}
 	}
-	env, err := environment(p, opts.Env, opts.TTY)
-	if err != nil {
-		return 0, toolError(err)
+	if s.env, err = environment(p, opts.Env, opts.TTY); err != nil {
+		return nil, toolError(err)
 	}
-	if opts.Tools == "" && inMount && !inTarget(p, opts.Args[0], env) {
+	if s.tools.none() && inMount && !inTarget(p, s.args[0], s.env) {
 		// Not the target's: the tools may have it (ps in a scratch image).
-		opts.Tools = OwnTools
+		s.tools = OwnTools
 	}
-	if opts.Tools != "" && !inMount {
-		return 0, toolError(errors.New("tools are mounted into the target's mount namespace: join it (--mount)"))
+	if !s.tools.none() && !inMount {
+		return nil, toolError(errors.New("tools are mounted into the target's mount namespace: join it (--mount)"))
 	}
 	// In the target's pid namespace but not its mount namespace, the
 	// command would show the host's root and working directory to the
@@ -108,111 +145,117 @@ func Run(ctx context.Context, p *resolve.Process, opts Options) (int, error) {
 	// procfs and a private /tmp.
 	ownRoot := join.Has(nskind.PID) && !inMount
 	if ownRoot {
-		opts.Tools = OwnTools
+		s.tools = OwnTools
 	}
-	if opts.Tools != "" {
-		withToolPath(env)
+	if !s.tools.none() {
+		withToolPath(s.env)
 	}
 	if join.Has(nskind.PID) && !opts.TrustTarget {
 		if err := refusePtracer(p); err != nil {
-			return 0, toolError(err)
+			return nil, toolError(err)
 		}
 	}
 
-	pl := plan{ns: join, pidfd: 3, errFd: 4, execFd: -1, confineFd: -1, toolsFd: -1, cgroupFd: 9, uid: -1, gid: -1, ppid: os.Getpid(), tty: opts.TTY,
-		ownRoot: ownRoot, stop: os.Getenv("CTR_ENTER_TEST_STOP") == "at-exec"}
-	// The child's fds: 3 pidfd, 4 error pipe, 5 own sealed executable,
-	// 6 payload, 7 confinement, 8 tools, 9... the target's cgroup.procs.
-	extra := make([]*os.File, 6)
-	extra[0] = p.Pidfd
-	if opts.Tools != "" {
-		if extra[5], err = toolsView(toolsRoot(opts.Tools)); err != nil {
+	s.plan = nsexec.Plan{Namespaces: join, OwnRoot: ownRoot, TTY: opts.TTY,
+		Stop: os.Getenv("CTR_ENTER_TEST_STOP") == "at-exec"}
+	switch {
+	case opts.AsTarget && opts.User != "":
+		return nil, toolError(errors.New("--as-target and --user exclude each other: the target's user comes with --as-target"))
+	case opts.AsTarget:
+		s.creds = targetCredentials
+	case opts.User != "":
+		s.creds = userCredentials
+	case join.Has(nskind.User):
+		// As nsenter does: root of the joined user namespace, which is
+		// what holds the capabilities there.
+		s.plan.IDs = &nsexec.IDs{UID: 0, GID: 0}
+	}
+	switch {
+	case opts.Workdir != "":
+		s.plan.Cwd = opts.Workdir
+	case inMount:
+		s.plan.Cwd = p.Cwd
+		if s.plan.Cwd == "" {
+			s.plan.Cwd = "/"
+		}
+	case ownRoot:
+		s.plan.Cwd = "/"
+	}
+	return s, nil
+}
+
+// launch opens what the child needs, starts it, relays the session and
+// waits for its end.
+func (s *session) launch(p *resolve.Process, opts Options) (int, error) {
+	pl := s.plan // the fds are this launch's
+	pl.Pidfd = p.Pidfd
+	var err error
+	if !s.tools.none() {
+		if pl.Tools, err = toolsView(s.tools.root()); err != nil {
 			return 0, toolError(err)
 		}
-		defer extra[5].Close()
-		pl.toolsFd = 8
+		defer pl.Tools.Close()
 	}
-	if opts.AsTarget || opts.User != "" {
+	if s.creds != ownCredentials {
 		var conf *confinement
-		switch {
-		case opts.AsTarget && opts.User != "":
-			err = errors.New("--as-target and --user exclude each other: the target's user comes with --as-target")
-		case opts.AsTarget:
-			conf, err = readConfinement(p, join.Has(nskind.User))
-		default:
+		if s.creds == targetCredentials {
+			conf, err = readConfinement(p, s.join.Has(nskind.User))
+		} else {
 			conf, err = userConfinement(p, opts.User)
 		}
 		if err != nil {
 			return 0, toolError(err)
 		}
 		defer conf.close()
-		if extra[4], err = memfdWith("ctr-enter-confine", conf.encode()); err != nil {
+		if pl.Confinement, err = memfdWith("ctr-enter-confine", conf.encode()); err != nil {
 			return 0, toolError(err)
 		}
-		defer extra[4].Close()
-		extra = append(extra, conf.cgroups...)
-		pl.confineFd = 7
-	} else if join.Has(nskind.User) {
-		// As nsenter does: root of the joined user namespace, which is
-		// what holds the capabilities there.
-		pl.uid, pl.gid = 0, 0
-	}
-	switch {
-	case opts.Workdir != "":
-		pl.cwd = opts.Workdir
-	case inMount:
-		pl.cwd = p.Cwd
-		if pl.cwd == "" {
-			pl.cwd = "/"
-		}
-	case ownRoot:
-		pl.cwd = "/"
+		defer pl.Confinement.Close()
+		pl.Cgroups = conf.cgroups
 	}
 
-	self, err := openSealed("/proc/self/exe")
-	if err != nil {
+	if pl.Self, err = openSealed("/proc/self/exe"); err != nil {
 		return 0, toolError(fmt.Errorf("seal own executable: %w", err))
 	}
-	defer self.Close()
+	defer pl.Self.Close()
 	errR, errW, err := os.Pipe()
 	if err != nil {
 		return 0, toolError(err)
 	}
 	defer errR.Close()
 	defer errW.Close() // on the ways out before Start; closed after it too
-	extra[1], extra[2] = errW, self
+	pl.ErrPipe = errW
 
-	args := opts.Args
-	if !inMount {
+	args := s.args
+	if !s.inMount() {
 		// The payload comes from the host's filesystem; inside the
 		// target's mount namespace it is looked up there instead, by the
 		// constructor.
-		var payload *os.File
-		if args, payload, err = hostPayload(args); err != nil {
+		if args, pl.Payload, err = hostPayload(args); err != nil {
 			return 0, err
 		}
-		defer payload.Close()
-		extra[3] = payload
-		pl.execFd = 6
+		defer pl.Payload.Close()
 	}
 
-	cmd := &exec.Cmd{
-		Path:       "/proc/self/fd/5",
-		Args:       args,
-		Env:        append(env, nsexec.EnvVar+"="+pl.String()),
-		ExtraFiles: extra,
-		// A session of its own, without the operator's controlling
-		// terminal: a command of the target that kept it could push
-		// keystrokes into the operator's shell (TIOCSTI) and read what
-		// is typed there. Signals are relayed instead (forwardSignals).
-		SysProcAttr: &syscall.SysProcAttr{Setsid: true},
-		// A command that leaves a background process holding its
-		// output must not keep ctr-enter waiting for ever.
-		WaitDelay: time.Second,
-	}
+	cmd := pl.Command(args, s.env)
+	// A session of its own, without the operator's controlling
+	// terminal: a command of the target that kept it could push
+	// keystrokes into the operator's shell (TIOCSTI) and read what
+	// is typed there. Signals are relayed instead (forwardSignals).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	// A command that leaves a background process holding its
+	// output must not keep ctr-enter waiting for ever.
+	cmd.WaitDelay = time.Second
+	return s.run(p, cmd, errR, errW, opts)
+}
+
+// run connects the command's stdio, starts it, relays signals and the
+// terminal, and returns its status or the constructor's report. errW is
+// closed once the child holds it.
+func (s *session) run(p *resolve.Process, cmd *exec.Cmd, errR, errW *os.File, opts Options) (int, error) {
 	var term *terminal
 	if opts.TTY {
-		master, slave, err := openPty(p, inMount)
+		master, slave, err := openPty(p, s.inMount())
 		if err != nil {
 			return 0, toolError(err)
 		}
@@ -236,7 +279,7 @@ func Run(ctx context.Context, p *resolve.Process, opts Options) (int, error) {
 	signal.Notify(sigs, unix.SIGTERM, unix.SIGHUP, unix.SIGUSR1, unix.SIGUSR2, unix.SIGINT, unix.SIGQUIT)
 	defer signal.Stop(sigs)
 
-	err = cmd.Start()
+	err := cmd.Start()
 	// Only the child may hold the write end now: its exec closes it.
 	errW.Close()
 	if err != nil {
@@ -255,7 +298,7 @@ func Run(ctx context.Context, p *resolve.Process, opts Options) (int, error) {
 	report, _ := io.ReadAll(io.LimitReader(errR, 4096))
 	waitErr := cmd.Wait()
 	if len(report) > 0 {
-		return 0, childError(report, args[0])
+		return 0, childError(report, cmd.Args[0])
 	}
 	return exitStatus(cmd, waitErr)
 }
@@ -404,24 +447,6 @@ func shebang(path string) []string {
 		return []string{interp, arg}
 	}
 	return []string{interp}
-}
-
-// plan is what the constructor needs to know; nsexec.c parses it.
-type plan struct {
-	pidfd, errFd, execFd int
-	confineFd, cgroupFd  int
-	toolsFd              int
-	ns                   nskind.Set
-	ownRoot, tty, stop   bool
-	uid, gid             int
-	ppid                 int
-	cwd                  string
-}
-
-func (p plan) String() string {
-	// cwd goes last: it is the only field that may hold spaces.
-	return fmt.Sprintf("pidfd=%d ns=%d err=%d exec=%d own=%d tty=%d uid=%d gid=%d ppid=%d confine=%d cgfd=%d tools=%d stop=%d cwd=%s",
-		p.pidfd, int(p.ns), p.errFd, p.execFd, b2i(p.ownRoot), b2i(p.tty), p.uid, p.gid, p.ppid, p.confineFd, p.cgroupFd, p.toolsFd, b2i(p.stop), p.cwd)
 }
 
 func b2i(b bool) int {

@@ -1,25 +1,37 @@
 package enter
 
 import (
-	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
 	"testing"
 
-	"golang.org/x/sys/unix"
-
 	"github.com/ctr-enter/ctr-enter/enter/nsexec"
-	"github.com/ctr-enter/ctr-enter/internal/nskind"
 	"github.com/ctr-enter/ctr-enter/resolve"
 	"github.com/ctr-enter/ctr-enter/runtimes"
 )
 
-func TestPlanString(t *testing.T) {
-	p := plan{pidfd: 3, errFd: 4, execFd: -1, confineFd: 7, toolsFd: 8, cgroupFd: 9, ns: nskind.Net | nskind.PID, ownRoot: true, stop: true, uid: -1, gid: -1, ppid: 99, cwd: "/a dir/x"}
-	want := fmt.Sprintf("pidfd=3 ns=%d err=4 exec=-1 own=1 tty=0 uid=-1 gid=-1 ppid=99 confine=7 cgfd=9 tools=8 stop=1 cwd=/a dir/x", unix.CLONE_NEWNET|unix.CLONE_NEWPID)
-	if got := p.String(); got != want {
-		t.Errorf("plan = %q, want %q", got, want)
+// The exit codes are docker exec's: scripts test for them. They come from
+// the constructor's header; an edit there must not move them.
+func TestExitCodesAreDockers(t *testing.T) {
+	if ExitTool != 125 || ExitCannotExec != 126 || ExitNotFound != 127 {
+		t.Errorf("exit codes %d %d %d, want docker exec's 125 126 127", ExitTool, ExitCannotExec, ExitNotFound)
+	}
+	if ToolsDir != "/.ctr-enter" {
+		t.Errorf("ToolsDir = %q: the documented path is /.ctr-enter", ToolsDir)
+	}
+}
+
+func TestToolsChoice(t *testing.T) {
+	if !(Tools{}).none() || OwnTools.none() || ImageTools("/img/rootfs").none() {
+		t.Error("only the zero Tools is none")
+	}
+	if got := ImageTools("/img/rootfs").root(); got != "/img/rootfs" {
+		t.Errorf("an image's tools come from %q", got)
+	}
+	// Not an image at "/": ctr-enter's own programs, wherever they are.
+	if got := OwnTools.root(); got != ownToolsRoot() {
+		t.Errorf("own tools come from %q, want %q", got, ownToolsRoot())
 	}
 }
 

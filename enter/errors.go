@@ -1,13 +1,18 @@
 package enter
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/ctr-enter/ctr-enter/enter/nsexec"
+)
 
 // Exit codes for ctr-enter's own failures, as docker exec uses them. Any
-// other status is the command's own.
+// other status is the command's own. The constructor reports with the same
+// codes: they come from its header.
 const (
-	ExitTool       = 125 // ctr-enter failed: bad target, daemon, kernel, privileges
-	ExitCannotExec = 126 // the command was found but could not be executed
-	ExitNotFound   = 127 // the command was not found
+	ExitTool       = nsexec.ExitTool       // 125: ctr-enter failed: bad target, daemon, kernel, privileges
+	ExitCannotExec = nsexec.ExitCannotExec // 126: the command was found but could not be executed
+	ExitNotFound   = nsexec.ExitNotFound   // 127: the command was not found
 )
 
 // ErrUnsupported is a kernel feature ctr-enter needs and this kernel lacks.

@@ -9,15 +9,37 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/ctr-enter/ctr-enter/enter/nsexec"
 	"github.com/ctr-enter/ctr-enter/resolve"
 )
 
-// OwnTools, as Options.Tools, brings ctr-enter's own programs: those of the
-// root filesystem it runs from (a node's, or its own image's).
-const OwnTools = "/"
+// Tools is a choice of debug tools for a session (Options.Tools): none (the
+// zero value), OwnTools, or ImageTools.
+type Tools struct {
+	own   bool
+	image string
+}
 
-// ToolsDir is where the tools appear in a session (TOOLS_DIR in nsexec.c).
-const ToolsDir = "/.ctr-enter"
+// OwnTools brings ctr-enter's own programs: those of the root filesystem it
+// runs from (a node's, or its own image's).
+var OwnTools = Tools{own: true}
+
+// ImageTools brings the programs of an image unpacked at root.
+func ImageTools(root string) Tools { return Tools{image: root} }
+
+// none says that no tools were chosen.
+func (t Tools) none() bool { return t == Tools{} }
+
+// root is the directory whose tree the session gets at ToolsDir.
+func (t Tools) root() string {
+	if t.own {
+		return ownToolsRoot()
+	}
+	return t.image
+}
+
+// ToolsDir is where the tools appear in a session.
+const ToolsDir = "/" + nsexec.ToolsDir
 
 // programDirs are what OwnTools brings of ctr-enter's root filesystem:
 // programs and their libraries. Never /etc, /root or /var: they hold the
@@ -65,14 +87,6 @@ func inTarget(p *resolve.Process, command string, env []string) bool {
 		}
 	}
 	return false
-}
-
-// toolsRoot is the directory whose tree the session gets at ToolsDir.
-func toolsRoot(tools string) string {
-	if tools == OwnTools {
-		return ownToolsRoot()
-	}
-	return tools
 }
 
 // ownToolsRoot is the directory that holds ctr-enter's own programs: /usr

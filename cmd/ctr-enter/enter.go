@@ -94,7 +94,7 @@ func (c *enterCmd) Run(ctx context.Context, g *Globals) error {
 		interactive = true
 		tty = tty || term.IsTerminal(os.Stdin)
 	}
-	var tools string
+	var tools enter.Tools
 	switch {
 	case c.Image != "":
 		o, err := imageOptions(g)
@@ -105,7 +105,7 @@ func (c *enterCmd) Run(ctx context.Context, g *Globals) error {
 		if err != nil {
 			return err
 		}
-		tools = img.RootFS
+		tools = enter.ImageTools(img.RootFS)
 	case c.Tools:
 		tools = enter.OwnTools
 	}

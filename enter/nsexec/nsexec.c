@@ -1,18 +1,19 @@
 // The single-threaded half of ctr-enter's join path; nsexec.go says why it
 // exists. It runs as an ELF constructor in a copy of ctr-enter that the
-// parent started from a sealed, read-only view of its own binary, with:
+// parent started from a sealed, read-only view of its own binary, with the
+// plan in the environment and its fds in fixed slots (nsexec.h has both):
 //
 //   fd 0, 1, 2   the payload's stdio
 //   pidfd        a pidfd of the target, validated by the parent
 //   err          a pipe to the parent; it sees EOF when the payload has been
 //                executed, or one "CODE ERRNO MESSAGE" line if we failed
-//   exec         -1, or an O_PATH fd of the payload from a read-only view
-//                (used when the payload is a host binary)
-//   confine      -1, or a memfd with the target's credentials, capabilities,
-//                no_new_privs and seccomp filters (struct confine below),
-//                followed by that many cgroup.procs fds from cgfd on
-//   tools        -1, or a detached read-only mount of the debug tools, to
-//                show beside the target's files, or as the session's own
+//   payload      with exec=1, an O_PATH fd of the payload from a read-only
+//                view (used when the payload is a host binary)
+//   confine      with confine=1, a memfd with the target's credentials,
+//                capabilities, no_new_privs and seccomp filters (struct
+//                confine below), followed by that many cgroup.procs fds
+//   tools        with tools=1, a detached read-only mount of the debug tools,
+//                to show beside the target's files, or as the session's own
 //                root (mount_session_root below)
 //   argv, envp   the payload's argv and environment, plus the trigger
 //
@@ -32,6 +33,7 @@
 #include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
@@ -40,6 +42,8 @@
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
+
+#include "nsexec.h"
 
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
@@ -51,31 +55,34 @@
 #define CLONE_NEWTIME 0x00000080
 #endif
 
-#define ENV_NAME "_CTR_ENTER_NSEXEC"
+// Short names for what nsexec.h shares with the parent.
+#define EXIT_TOOL NSEXEC_EXIT_TOOL
+#define EXIT_CANNOT_EXEC NSEXEC_EXIT_CANNOT_EXEC
+#define EXIT_NOT_FOUND NSEXEC_EXIT_NOT_FOUND
+#define TOOLS_DIR NSEXEC_TOOLS_DIR
 
-// Where the tools appear in the session; enter/tools_linux.go says the same.
-#define TOOLS_DIR ".ctr-enter"
-
-// Exit codes, shared with the Go side (enter/errors.go).
-#define EXIT_TOOL 125
-#define EXIT_CANNOT_EXEC 126
-#define EXIT_NOT_FOUND 127
-
+// The plan; nsexec.h lists its fields (NSEXEC_PLAN_FIELDS) and says what
+// each means.
 struct plan {
-	int pidfd, nsflags, errfd, execfd, ownroot, tty, uid, gid, ppid, confinefd, cgfd, toolsfd, stop;
+	int nsflags, exec, ownroot, tty, uid, gid, ppid, confine, tools, stop;
 	const char *cwd; // empty: keep the current directory
 };
 
-// What the target runs with (enter/confine_linux.go encodes it).
+// What the target runs with (enter/confine_linux.go encodes it; nsexec.h
+// gives the layout).
 struct confine {
 	int32_t uid, gid, ngroups, nonewprivs, nfilters, ncgroups;
-	uint64_t caps[5]; // inheritable, permitted, effective, bounding, ambient
+	uint64_t caps[NSEXEC_NCAPS]; // indexed by NSEXEC_CAP_*
 	gid_t *groups;
 	struct sock_fprog *filters;
 };
-enum { CAP_INH, CAP_PRM, CAP_EFF, CAP_BND, CAP_AMB };
+_Static_assert(offsetof(struct confine, caps) == NSEXEC_CONFINE_WORDS * sizeof(int32_t),
+	       "struct confine starts with the NSEXEC_CONFINE_WORDS words nsexec.h lists");
 
-static int errfd = -1;
+// The error pipe is in its slot from the start: even a plan we cannot read
+// is reported. Closed (-1) in the process that stays behind in the parent's
+// pid namespace, once it has forked the payload's.
+static int errfd = NSEXEC_FD_ERR;
 static volatile pid_t child = -1;
 
 // fail reports to the parent and exits. The message is ours, never derived
@@ -88,14 +95,37 @@ static void __attribute__((noreturn)) fail(int code, const char *what)
 	_exit(code);
 }
 
+// parse_plan reads the plan exactly as nsexec.h lays it out: every field,
+// in order, and nothing else. Should the parent's list of fields ever drift
+// from ours, the plan is refused, never read with one field taken for
+// another.
 static int parse_plan(const char *spec, struct plan *p)
 {
-	int n = -1;
-	if (sscanf(spec, "pidfd=%d ns=%d err=%d exec=%d own=%d tty=%d uid=%d gid=%d ppid=%d confine=%d cgfd=%d tools=%d stop=%d cwd=%n",
-		   &p->pidfd, &p->nsflags, &p->errfd, &p->execfd, &p->ownroot, &p->tty,
-		   &p->uid, &p->gid, &p->ppid, &p->confinefd, &p->cgfd, &p->toolsfd, &p->stop, &n) != 13 || n < 0)
+	static const struct {
+		const char *key;
+		size_t offset;
+	} fields[] = {
+#define FIELD(key, member) {#key, offsetof(struct plan, member)},
+		NSEXEC_PLAN_FIELDS(FIELD)
+#undef FIELD
+	};
+	const char *s = spec;
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
+		size_t n = strlen(fields[i].key);
+		if (strncmp(s, fields[i].key, n) != 0 || s[n] != '=')
+			return -1;
+		s += n + 1;
+		char *end;
+		errno = 0;
+		long v = strtol(s, &end, 10);
+		if (end == s || *end != ' ' || errno != 0 || v < INT_MIN || v > INT_MAX)
+			return -1;
+		*(int *)((char *)p + fields[i].offset) = (int)v;
+		s = end + 1;
+	}
+	if (strncmp(s, "cwd=", strlen("cwd=")) != 0)
 		return -1;
-	p->cwd = spec + n;
+	p->cwd = s + strlen("cwd=");
 	return 0;
 }
 
@@ -119,7 +149,7 @@ static void read_confine(int fd, struct confine *c)
 		memcpy((dst), buf + off, (n));          \
 		off += (n);                             \
 	} while (0)
-	TAKE(c, 6 * sizeof(int32_t));
+	TAKE(c, NSEXEC_CONFINE_WORDS * sizeof(int32_t));
 	TAKE(c->caps, sizeof(c->caps));
 	if (c->ngroups < 0 || c->nfilters < 0 || c->ncgroups < 0) {
 		errno = EINVAL;
@@ -154,10 +184,10 @@ static void read_confine(int fd, struct confine *c)
 // join_cgroups moves us into the target's cgroups, before any setns: the
 // fds were opened in the host's view, and once in the target's user or
 // cgroup namespace we would no longer be allowed to leave ours.
-static void join_cgroups(const struct plan *p, const struct confine *c)
+static void join_cgroups(const struct confine *c)
 {
 	for (int i = 0; i < c->ncgroups; i++)
-		if (write(p->cgfd + i, "0", 1) != 1)
+		if (write(NSEXEC_FD_CGROUPS + i, "0", 1) != 1)
 			fail(EXIT_TOOL, "join the target's cgroup");
 }
 
@@ -178,7 +208,7 @@ static void take_on_target(const struct confine *c)
 	if (!c->nonewprivs)
 		install_filters(c);
 	for (int cap = 0; prctl(PR_CAPBSET_READ, cap, 0, 0, 0) >= 0; cap++)
-		if (!(c->caps[CAP_BND] & (1ULL << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
+		if (!(c->caps[NSEXEC_CAP_BND] & (1ULL << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0)
 			fail(EXIT_TOOL, "drop from the capability bounding set");
 	// Keep the permitted set across the uid change; capset trims it.
 	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
@@ -192,16 +222,16 @@ static void take_on_target(const struct confine *c)
 	struct __user_cap_header_struct hdr = {.version = _LINUX_CAPABILITY_VERSION_3};
 	struct __user_cap_data_struct data[2];
 	for (int i = 0; i < 2; i++) {
-		data[i].effective = c->caps[CAP_EFF] >> (32 * i);
-		data[i].permitted = c->caps[CAP_PRM] >> (32 * i);
-		data[i].inheritable = c->caps[CAP_INH] >> (32 * i);
+		data[i].effective = c->caps[NSEXEC_CAP_EFF] >> (32 * i);
+		data[i].permitted = c->caps[NSEXEC_CAP_PRM] >> (32 * i);
+		data[i].inheritable = c->caps[NSEXEC_CAP_INH] >> (32 * i);
 	}
 	if (syscall(SYS_capset, &hdr, data) < 0)
 		fail(EXIT_TOOL, "capset");
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0)
 		fail(EXIT_TOOL, "clear ambient capabilities");
 	for (int cap = 0; cap < 64; cap++)
-		if ((c->caps[CAP_AMB] & (1ULL << cap)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
+		if ((c->caps[NSEXEC_CAP_AMB] & (1ULL << cap)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
 			fail(EXIT_TOOL, "raise ambient capability");
 	if (c->nonewprivs) {
 		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
@@ -521,8 +551,8 @@ static void __attribute__((noreturn)) exec_payload(const struct plan *p, const s
 	if (c != NULL)
 		take_on_target(c);
 
-	if (p->execfd >= 0)
-		syscall(SYS_execveat, p->execfd, "", argv, environ, AT_EMPTY_PATH);
+	if (p->exec)
+		syscall(SYS_execveat, NSEXEC_FD_PAYLOAD, "", argv, environ, AT_EMPTY_PATH);
 	else
 		execvp(argv[0], argv); // PATH is the target's: environ is the payload's
 	fail(errno == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC, "execute");
@@ -535,15 +565,21 @@ static void __attribute__((noreturn)) exec_payload(const struct plan *p, const s
 // The plan's fds all lie below the cgroup fds, which come last.
 static void close_unplanned(const struct plan *p, int ncgroups)
 {
-	const int planned[] = {p->pidfd, p->errfd, p->execfd, p->confinefd, p->toolsfd};
-	for (int fd = 3; fd < p->cgfd; fd++) {
+	const int planned[] = {
+		NSEXEC_FD_PIDFD,
+		NSEXEC_FD_ERR,
+		p->exec ? NSEXEC_FD_PAYLOAD : -1,
+		p->confine ? NSEXEC_FD_CONFINE : -1,
+		p->tools ? NSEXEC_FD_TOOLS : -1,
+	};
+	for (int fd = 3; fd < NSEXEC_FD_CGROUPS; fd++) {
 		int keep = 0;
 		for (size_t i = 0; i < sizeof(planned) / sizeof(planned[0]); i++)
 			keep |= planned[i] == fd;
 		if (!keep)
 			close(fd);
 	}
-	if (syscall(SYS_close_range, (unsigned)(p->cgfd + ncgroups), ~0U, 0) < 0)
+	if (syscall(SYS_close_range, (unsigned)(NSEXEC_FD_CGROUPS + ncgroups), ~0U, 0) < 0)
 		fail(EXIT_TOOL, "close inherited fds");
 }
 
@@ -551,7 +587,7 @@ void ctr_enter_nsexec(int argc, char **argv, char **envp)
 {
 	(void)argc;
 	(void)envp;
-	const char *spec = getenv(ENV_NAME);
+	const char *spec = getenv(NSEXEC_ENV);
 	if (spec == NULL)
 		return;
 
@@ -560,12 +596,13 @@ void ctr_enter_nsexec(int argc, char **argv, char **envp)
 	// not stop a tracer that holds CAP_SYS_PTRACE over us; the parent
 	// refuses such targets unless told to trust them.
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
-		_exit(EXIT_TOOL);
+		fail(EXIT_TOOL, "make ctr-enter undumpable");
 
-	struct plan p;
-	if (parse_plan(spec, &p) < 0)
-		_exit(EXIT_TOOL);
-	errfd = p.errfd;
+	struct plan p = {0};
+	if (parse_plan(spec, &p) < 0) {
+		errno = EINVAL;
+		fail(EXIT_TOOL, "read the plan");
+	}
 
 	// Die with the parent. The check after prctl closes the race with a
 	// parent that died before it.
@@ -584,36 +621,36 @@ void ctr_enter_nsexec(int argc, char **argv, char **envp)
 	}
 	strcpy(cwd, p.cwd);
 	p.cwd = cwd;
-	unsetenv(ENV_NAME);
+	unsetenv(NSEXEC_ENV);
 
 	// Each fd goes as soon as it has served, so that the process that
 	// becomes visible in the target's pid namespace holds only stdio, the
 	// error pipe and the payload's executable.
 	struct confine confine, *c = NULL;
-	if (p.confinefd >= 0) {
+	if (p.confine) {
 		c = &confine;
-		read_confine(p.confinefd, c);
+		read_confine(NSEXEC_FD_CONFINE, c);
 	}
 	close_unplanned(&p, c != NULL ? c->ncgroups : 0);
 	if (c != NULL) {
-		close(p.confinefd);
-		join_cgroups(&p, c);
+		close(NSEXEC_FD_CONFINE);
+		join_cgroups(c);
 		for (int i = 0; i < c->ncgroups; i++)
-			close(p.cgfd + i);
+			close(NSEXEC_FD_CGROUPS + i);
 	}
 
 	// One setns through the pidfd: all namespaces or none, and the kernel
 	// orders user before the others. A pidfd cannot be recycled, so this
 	// joins the process the parent validated or fails with ESRCH.
-	if (p.nsflags != 0 && setns(p.pidfd, p.nsflags) < 0)
+	if (p.nsflags != 0 && setns(NSEXEC_FD_PIDFD, p.nsflags) < 0)
 		fail(EXIT_TOOL, "join the target's namespaces");
-	close(p.pidfd);
+	close(NSEXEC_FD_PIDFD);
 	set_credentials(&p);
 	// The session's root is made before the fork, out of the target's
 	// sight: the mount namespace is inherited, the pid namespace is not.
-	if (p.toolsfd >= 0) {
-		mount_session_root(p.toolsfd, p.ownroot, p.tty);
-		close(p.toolsfd);
+	if (p.tools) {
+		mount_session_root(NSEXEC_FD_TOOLS, p.ownroot, p.tty);
+		close(NSEXEC_FD_TOOLS);
 	}
 
 	// setns(CLONE_NEWPID) only decides the pid namespace of our children.
@@ -623,8 +660,9 @@ void ctr_enter_nsexec(int argc, char **argv, char **envp)
 			fail(EXIT_TOOL, "fork into the target's pid namespace");
 		if (child > 0) {
 			close(errfd);
-			if (p.execfd >= 0)
-				close(p.execfd);
+			errfd = -1;
+			if (p.exec)
+				close(NSEXEC_FD_PAYLOAD);
 			wait_and_mirror();
 		}
 		if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)

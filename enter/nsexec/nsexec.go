@@ -8,12 +8,14 @@
 // runtime, joins the namespaces, forks into the pid namespace and executes
 // the payload. The Go runtime never starts in that process.
 //
-// Importing this package (for its side effect) is all it takes; without the
-// trigger the constructor returns at once.
+// Importing this package is all it takes for the constructor to be there;
+// without the trigger it returns at once. A Plan says what the constructor
+// is to do and starts it.
 package nsexec
 
 /*
 #cgo CFLAGS: -Wall -Werror -std=gnu11
+#include "nsexec.h"
 extern void ctr_enter_nsexec(int argc, char **argv, char **envp);
 void __attribute__((constructor)) init(int argc, char **argv, char **envp) {
 	ctr_enter_nsexec(argc, argv, envp);
@@ -21,5 +23,44 @@ void __attribute__((constructor)) init(int argc, char **argv, char **envp) {
 */
 import "C"
 
-// EnvVar carries the join plan from the parent to the constructor.
-const EnvVar = "_CTR_ENTER_NSEXEC"
+// What nsexec.h shares with the constructor: the Go side has no copies.
+
+// EnvVar carries the plan from the parent to the constructor.
+const EnvVar = C.NSEXEC_ENV
+
+// Exit codes for ctr-enter's own failures, as docker exec uses them; the
+// constructor exits with them too.
+const (
+	ExitTool       = C.NSEXEC_EXIT_TOOL
+	ExitCannotExec = C.NSEXEC_EXIT_CANNOT_EXEC
+	ExitNotFound   = C.NSEXEC_EXIT_NOT_FOUND
+)
+
+// ToolsDir is where the tools appear in a session, under its root.
+const ToolsDir = C.NSEXEC_TOOLS_DIR
+
+// The confinement's layout: its leading 32-bit words, and the index of each
+// capability set among its NCaps 64-bit ones.
+const (
+	ConfineWords   = C.NSEXEC_CONFINE_WORDS
+	NCaps          = C.NSEXEC_NCAPS
+	CapInheritable = C.NSEXEC_CAP_INH
+	CapPermitted   = C.NSEXEC_CAP_PRM
+	CapEffective   = C.NSEXEC_CAP_EFF
+	CapBounding    = C.NSEXEC_CAP_BND
+	CapAmbient     = C.NSEXEC_CAP_AMB
+)
+
+// The child's fd slots.
+const (
+	fdPidfd   = C.NSEXEC_FD_PIDFD
+	fdErr     = C.NSEXEC_FD_ERR
+	fdSelf    = C.NSEXEC_FD_SELF
+	fdPayload = C.NSEXEC_FD_PAYLOAD
+	fdConfine = C.NSEXEC_FD_CONFINE
+	fdTools   = C.NSEXEC_FD_TOOLS
+	fdCgroups = C.NSEXEC_FD_CGROUPS
+)
+
+// planKeys are the plan's keys in the order the constructor reads them.
+const planKeys = C.NSEXEC_PLAN_KEYS
