@@ -121,53 +121,22 @@ type ExecUser struct {
 // files, whose names and ids they quote sanitized.
 func Lookup(spec string, users []User, groups []Group) (*ExecUser, error) {
 	userPart, groupPart, hasGroup := strings.Cut(spec, ":")
-	u := &ExecUser{}
-	name := ""
-	uid, isUID, err := numeric(userPart)
-	switch {
-	case err != nil:
-		return nil, fmt.Errorf("user %q: %w", text.Clean(userPart), err)
-	case isUID:
-		u.UID = uid
-		if i := slices.IndexFunc(users, func(e User) bool { return e.UID == uid }); i >= 0 {
-			name = users[i].Name
-			if u.GID = users[i].GID; u.GID < 0 {
-				return nil, fmt.Errorf("user %q: bad gid in the target's /etc/passwd", text.Clean(userPart))
-			}
-		}
-	case userPart != "":
-		i := slices.IndexFunc(users, func(e User) bool { return e.Name == userPart })
-		if i < 0 {
-			return nil, fmt.Errorf("no user %q in the target's /etc/passwd", text.Clean(userPart))
-		}
-		name = users[i].Name
-		if u.UID = users[i].UID; u.UID < 0 {
-			return nil, fmt.Errorf("user %q: bad uid in the target's /etc/passwd", text.Clean(userPart))
-		}
-		if u.GID = users[i].GID; u.GID < 0 {
-			return nil, fmt.Errorf("user %q: bad gid in the target's /etc/passwd", text.Clean(userPart))
-		}
-	default:
-		return nil, fmt.Errorf("no user %q in the target's /etc/passwd", text.Clean(userPart))
+	uid, user, err := find(userPart, users, "user", "uid", "/etc/passwd", func(u User) (string, int) { return u.Name, u.UID })
+	if err != nil {
+		return nil, err
 	}
-	if hasGroup {
-		gid, isGID, err := numeric(groupPart)
-		switch {
-		case err != nil:
-			return nil, fmt.Errorf("group %q: %w", text.Clean(groupPart), err)
-		case isGID:
-			u.GID = gid
-		case groupPart != "":
-			i := slices.IndexFunc(groups, func(g Group) bool { return g.Name == groupPart })
-			if i < 0 {
-				return nil, fmt.Errorf("no group %q in the target's /etc/group", text.Clean(groupPart))
-			}
-			if u.GID = groups[i].GID; u.GID < 0 {
-				return nil, fmt.Errorf("group %q: bad gid in the target's /etc/group", text.Clean(groupPart))
-			}
-		default:
-			return nil, fmt.Errorf("no group %q in the target's /etc/group", text.Clean(groupPart))
+	u := &ExecUser{UID: uid}
+	name := ""
+	if user != nil {
+		name, u.GID = user.Name, user.GID
+	}
+	switch {
+	case hasGroup:
+		if u.GID, _, err = find(groupPart, groups, "group", "gid", "/etc/group", func(g Group) (string, int) { return g.Name, g.GID }); err != nil {
+			return nil, err
 		}
+	case u.GID < 0:
+		return nil, fmt.Errorf("user %q: bad gid in the target's /etc/passwd", text.Clean(userPart))
 	}
 	u.Groups = []int{u.GID}
 	if name != "" {
@@ -178,6 +147,33 @@ func Lookup(spec string, users []User, groups []Group) (*ExecUser, error) {
 		}
 	}
 	return u, nil
+}
+
+// find resolves a user or group part of -u in entries: a number is the id
+// it is, and the first entry with that id, if any; a name is that of the
+// first entry with it, whose id it takes. key gives an entry's name and id;
+// kind, idName and file say what is looked up where, for errors.
+func find[T any](part string, entries []T, kind, idName, file string, key func(T) (string, int)) (int, *T, error) {
+	id, isID, err := numeric(part)
+	if err != nil {
+		return 0, nil, fmt.Errorf("%s %q: %w", kind, text.Clean(part), err)
+	}
+	for i := range entries {
+		name, eid := key(entries[i])
+		switch {
+		case isID && eid == id:
+			return id, &entries[i], nil
+		case !isID && part != "" && name == part:
+			if eid < 0 {
+				return 0, nil, fmt.Errorf("%s %q: bad %s in the target's %s", kind, text.Clean(part), idName, file)
+			}
+			return eid, &entries[i], nil
+		}
+	}
+	if isID {
+		return id, nil, nil
+	}
+	return 0, nil, fmt.Errorf("no %s %q in the target's %s", kind, text.Clean(part), file)
 }
 
 // LoginShell is uid's login shell: that of the first user with the uid

@@ -53,6 +53,8 @@ func TestLookup(t *testing.T) {
 		"root:10":       {0, 10, []int{10}},
 		"0":             {0, 0, []int{0}},
 		"2147483647":    {MaxID, 0, []int{0}},
+		// A group given replaces a primary gid that is no id.
+		"badgid:10": {1001, 10, []int{10}},
 	} {
 		u, err := Lookup(spec, users, groups)
 		if err != nil {

@@ -25,18 +25,7 @@ type IDRange struct {
 // line it would not have accepted is an error, not skipped, since the ids
 // it would map could then be wrong.
 func ParseIDMap(b []byte) (IDMap, error) {
-	var m IDMap
-	for i, line := range strings.Split(string(b), "\n") {
-		if line == "" {
-			continue
-		}
-		r, err := parseIDRange(line)
-		if err != nil {
-			return nil, fmt.Errorf("parse id map line %d: %w", i+1, err)
-		}
-		m = append(m, r)
-	}
-	return m, nil
+	return parseLines(b, "id map", parseIDRange)
 }
 
 func parseIDRange(line string) (IDRange, error) {
