@@ -99,7 +99,7 @@ func numeric(s string) (id int, ok bool, err error) {
 	n, err := strconv.Atoi(s)
 	switch {
 	case errors.Is(err, strconv.ErrRange) && !strings.HasPrefix(s, "-"), err == nil && n > MaxID:
-		return 0, true, fmt.Errorf("id %s out of range (at most %d)", s, MaxID)
+		return 0, true, fmt.Errorf("out of range (ids go up to %d)", MaxID)
 	case err != nil, n < 0:
 		return 0, false, nil
 	}
