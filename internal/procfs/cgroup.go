@@ -19,7 +19,7 @@ type CgroupLine struct {
 // "9:name=systemd:/...", "0::/...". The path is everything after the
 // second colon, since a cgroup's name may itself hold colons.
 func ParseProcCgroup(b []byte) ([]CgroupLine, error) {
-	lines, err := parseLines(b, "cgroup", parseCgroupLine)
+	lines, err := parseLines(b, "/proc/PID/cgroup", parseCgroupLine)
 	if err != nil {
 		return nil, err
 	}
