@@ -29,14 +29,18 @@ unit:
 	$(GO) vet -tags e2e ./e2e/
 	$(GO) test -count=1 ./...
 
-# Each fuzz target of the /proc and cgroupfs parsers, for a bounded number
-# of runs (a few seconds here). A count, not a duration: Go 1.26's fuzzing
-# coordinator can report a spurious "context deadline exceeded" when a
-# duration runs out (go.dev/issue/75804).
+# Each fuzz target of the parsers of what a target controls (its /proc
+# files, the cgroupfs it can write to, its /etc/passwd and /etc/group), for
+# a bounded number of runs (a few seconds here). A count, not a duration:
+# Go 1.26's fuzzing coordinator can report a spurious "context deadline
+# exceeded" when a duration runs out (go.dev/issue/75804).
 FUZZTIME ?= 200000x
+FUZZPKGS := ./internal/procfs/ ./internal/passwd/
 fuzz:
-	for f in $$($(GO) test -list '^Fuzz' ./internal/procfs/ | grep ^Fuzz); do \
-		$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) ./internal/procfs/ || exit 1; \
+	for p in $(FUZZPKGS); do \
+		for f in $$($(GO) test -list '^Fuzz' $$p | grep ^Fuzz); do \
+			$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime $(FUZZTIME) $$p || exit 1; \
+		done; \
 	done
 
 # End-to-end tests against the environment e2e/env.sh brings up (and leaves

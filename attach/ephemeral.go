@@ -56,13 +56,9 @@ func selfOwner() (string, error) {
 }
 
 func startTime(pid int) (uint64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	st, err := procfs.ReadStat(pid)
 	if err != nil {
 		return 0, err
-	}
-	st, err := procfs.ParseStat(b)
-	if err != nil {
-		return 0, fmt.Errorf("read /proc/%d/stat: %w", pid, err)
 	}
 	return st.StartTime, nil
 }

@@ -50,20 +50,17 @@ func ReadConfinement(p *resolve.Process) (*runtimes.Confinement, error) {
 	if !shared {
 		return nil, fmt.Errorf("security %s: %w", SecurityTarget, ErrOwnUserNamespace)
 	}
-	st, err := p.Status()
+	// Credentials checks the target is still there once it has read
+	// them: the namespace above was the target's too.
+	creds, err := p.Credentials()
 	if err != nil {
 		return nil, err
 	}
-	c := &runtimes.Confinement{
-		UID: st.Uids[1], GID: st.Gids[1], Groups: st.Groups,
-		Bounding: st.CapBnd, Effective: st.CapEff, Permitted: st.CapPrm,
-		NoNewPrivs: st.NoNewPrivs, AppArmor: apparmorProfile(p.LSMLabel()),
-	}
-	// Read by PID: it was the target's only if the target is still there.
-	if err := p.Check(); err != nil {
-		return nil, err
-	}
-	return c, nil
+	return &runtimes.Confinement{
+		UID: creds.Uids[1], GID: creds.Gids[1], Groups: creds.Groups,
+		Bounding: creds.CapBnd, Effective: creds.CapEff, Permitted: creds.CapPrm,
+		NoNewPrivs: creds.NoNewPrivs, AppArmor: apparmorProfile(creds.LSMLabel),
+	}, nil
 }
 
 // apparmorProfile is the profile name in an AppArmor label, "NAME (MODE)";

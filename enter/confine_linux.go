@@ -31,43 +31,27 @@ type confinement struct {
 // no_new_privs, seccomp filters and cgroups. Ids are given as the target's
 // user namespace sees them when that namespace is joined.
 func readConfinement(p *resolve.Process, inUserNS bool) (*confinement, error) {
-	// ctr-enter cannot yet take on an AppArmor or SELinux label, and says
-	// so rather than run less confined than asked.
-	if l := p.LSMLabel(); l != "" && l != "unconfined" {
-		return nil, fmt.Errorf("%w: the target runs under the LSM label %q, which --as-target cannot take on yet", ErrUnsupported, l)
-	}
-	st, err := p.Status()
+	creds, err := p.Credentials()
 	if err != nil {
 		return nil, err
 	}
+	// ctr-enter cannot yet take on an AppArmor or SELinux label, and says
+	// so rather than run less confined than asked.
+	if l := creds.LSMLabel; l != "" && l != "unconfined" {
+		return nil, fmt.Errorf("%w: the target runs under the LSM label %q, which --as-target cannot take on yet", ErrUnsupported, l)
+	}
 	// The real ids, as ps shows them.
-	c := &confinement{uid: st.Uids[0], gid: st.Gids[0], groups: st.Groups, noNewPrivs: st.NoNewPrivs,
-		caps: [5]uint64{st.CapInh, st.CapPrm, st.CapEff, st.CapBnd, st.CapAmb}}
+	c := &confinement{uid: creds.Uids[0], gid: creds.Gids[0], groups: creds.Groups, noNewPrivs: creds.NoNewPrivs,
+		caps: [5]uint64{creds.CapInh, creds.CapPrm, creds.CapEff, creds.CapBnd, creds.CapAmb}}
 	if inUserNS {
-		uidMap, err := p.ReadProc("uid_map", 64<<10)
-		if err != nil {
+		if err := c.mapIDs(p); err != nil {
 			return nil, err
-		}
-		gidMap, err := p.ReadProc("gid_map", 64<<10)
-		if err != nil {
-			return nil, err
-		}
-		if c.uid, err = mapToNamespace(uidMap, c.uid); err != nil {
-			return nil, err
-		}
-		if c.gid, err = mapToNamespace(gidMap, c.gid); err != nil {
-			return nil, err
-		}
-		for i, g := range c.groups {
-			if c.groups[i], err = mapToNamespace(gidMap, g); err != nil {
-				return nil, err
-			}
 		}
 	}
-	if st.Seccomp == 1 {
+	if creds.Seccomp == 1 {
 		return nil, fmt.Errorf("%w: the target runs in seccomp strict mode", ErrUnsupported)
 	}
-	if st.Seccomp == 2 {
+	if creds.Seccomp == 2 {
 		if c.filters, err = seccompFilters(p); err != nil {
 			return nil, err
 		}
@@ -80,6 +64,29 @@ func readConfinement(p *resolve.Process, inUserNS bool) (*confinement, error) {
 		return nil, err
 	}
 	return c, nil
+}
+
+// mapIDs turns c's ids, read as ctr-enter's user namespace sees them, into
+// those of the target's user namespace.
+func (c *confinement) mapIDs(p *resolve.Process) error {
+	uidMap, gidMap, err := p.IDMaps()
+	if err != nil {
+		return err
+	}
+	if c.uid, err = uidMap.Inside(c.uid); err != nil {
+		return err
+	}
+	if c.gid, err = gidMap.Inside(c.gid); err != nil {
+		return err
+	}
+	groups := make([]int, len(c.groups))
+	for i, g := range c.groups {
+		if groups[i], err = gidMap.Inside(g); err != nil {
+			return err
+		}
+	}
+	c.groups = groups
+	return nil
 }
 
 func (c *confinement) close() {
@@ -147,7 +154,11 @@ func getFilter(pid, index int, buf []unix.SockFilter) (int, error) {
 // ctr-enter can see, so that the command can join them after it has left
 // the host's mount namespace.
 func openCgroups(p *resolve.Process) ([]*os.File, error) {
-	dirs, err := p.CgroupDirs()
+	m, err := p.Membership()
+	if err != nil {
+		return nil, err
+	}
+	dirs, err := m.Dirs()
 	if err != nil {
 		return nil, err
 	}

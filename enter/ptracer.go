@@ -27,14 +27,11 @@ func refusePtracer(p *resolve.Process) error {
 	if err != nil || !shared {
 		return err
 	}
-	st, err := p.Status()
+	creds, err := p.Credentials()
 	if err != nil {
 		return err
 	}
-	if err := p.Check(); err != nil {
-		return err
-	}
-	if st.CapBnd&(1<<unix.CAP_SYS_PTRACE) == 0 {
+	if creds.CapBnd&(1<<unix.CAP_SYS_PTRACE) == 0 {
 		return nil
 	}
 	return fmt.Errorf("%w: %s may hold CAP_SYS_PTRACE, with which its processes can take over ctr-enter's in its pid namespace; "+

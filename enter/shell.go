@@ -1,15 +1,12 @@
 package enter
 
 import (
-	"bufio"
-	"bytes"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 
 	"golang.org/x/sys/unix"
 
+	"github.com/ctr-enter/ctr-enter/internal/passwd"
 	"github.com/ctr-enter/ctr-enter/resolve"
 )
 
@@ -26,8 +23,8 @@ func shell(p *resolve.Process, inTarget bool) (string, error) {
 	}
 	var candidates []string
 	if uid, err := targetUID(p); err == nil {
-		if passwd, err := p.ReadFileInRoot("/etc/passwd", 1<<20); err == nil {
-			if sh := loginShell(passwd, uid); sh != "" {
+		if users, err := targetUsers(p); err == nil {
+			if sh := passwd.LoginShell(users, uid); sh != "" {
 				candidates = append(candidates, sh)
 			}
 		}
@@ -44,37 +41,13 @@ func shell(p *resolve.Process, inTarget bool) (string, error) {
 // targetUID is the uid of the target's process as its own user namespace
 // sees it.
 func targetUID(p *resolve.Process) (int, error) {
-	st, err := p.Status()
+	creds, err := p.Credentials()
 	if err != nil {
 		return 0, err
 	}
-	uidMap, err := p.ReadProc("uid_map", 64<<10)
+	uidMap, _, err := p.IDMaps()
 	if err != nil {
 		return 0, err
 	}
-	return mapToNamespace(uidMap, st.Uids[0])
-}
-
-// mapToNamespace maps a host id to the one the namespace of a uid_map or
-// gid_map ("inside outside count" lines) sees.
-func mapToNamespace(idMap []byte, host int) (int, error) {
-	for _, line := range strings.Split(string(idMap), "\n") {
-		var in, out, n int
-		if _, err := fmt.Sscan(line, &in, &out, &n); err == nil && host >= out && host < out+n {
-			return in + host - out, nil
-		}
-	}
-	return 0, fmt.Errorf("id %d is not mapped", host)
-}
-
-// loginShell finds uid's shell in a passwd file.
-func loginShell(passwd []byte, uid int) string {
-	sc := bufio.NewScanner(bytes.NewReader(passwd))
-	for sc.Scan() {
-		f := strings.Split(sc.Text(), ":")
-		if len(f) == 7 && f[2] == strconv.Itoa(uid) && strings.HasPrefix(f[6], "/") {
-			return f[6]
-		}
-	}
-	return ""
+	return uidMap.Inside(creds.Uids[0])
 }

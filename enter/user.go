@@ -1,17 +1,11 @@
 package enter
 
 import (
-	"bufio"
-	"bytes"
 	"errors"
-	"fmt"
 	"os"
-	"slices"
-	"strconv"
-	"strings"
 
+	"github.com/ctr-enter/ctr-enter/internal/passwd"
 	"github.com/ctr-enter/ctr-enter/internal/procfs"
-	"github.com/ctr-enter/ctr-enter/internal/text"
 	"github.com/ctr-enter/ctr-enter/resolve"
 )
 
@@ -24,27 +18,24 @@ import (
 // of it for uid 0, none for anyone else. A name is the target's word for a
 // uid: a target whose passwd maps "nobody" to 0 gets no more than -u 0.
 func userConfinement(p *resolve.Process, spec string) (*confinement, error) {
-	passwd, err := p.ReadFileInRoot("/etc/passwd", 1<<20)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
+	users, err := targetUsers(p)
+	if err != nil {
 		return nil, err
 	}
 	group, err := p.ReadFileInRoot("/etc/group", 1<<20)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, err
 	}
-	c, err := resolveUser(spec, passwd, group)
+	u, err := passwd.Lookup(spec, users, passwd.ParseGroup(group))
 	if err != nil {
 		return nil, err
 	}
-	self, err := os.ReadFile("/proc/self/status")
+	c := &confinement{uid: u.UID, gid: u.GID, groups: u.Groups}
+	own, err := procfs.ReadStatus(os.Getpid())
 	if err != nil {
 		return nil, err
 	}
-	own, err := procfs.ParseStatus(self)
-	if err != nil {
-		return nil, err
-	}
-	theirs, err := p.Status()
+	theirs, err := p.Credentials()
 	if err != nil {
 		return nil, err
 	}
@@ -55,68 +46,12 @@ func userConfinement(p *resolve.Process, spec string) (*confinement, error) {
 	return c, p.Check()
 }
 
-// resolveUser resolves USER[:GROUP] against passwd and group files.
-func resolveUser(spec string, passwd, group []byte) (*confinement, error) {
-	userPart, groupPart, hasGroup := strings.Cut(spec, ":")
-	c := &confinement{}
-	name := ""
-	if uid, err := strconv.Atoi(userPart); err == nil && uid >= 0 {
-		c.uid = uid
-		if e := findEntry(passwd, 2, userPart); e != nil {
-			name = e[0]
-			c.gid, _ = strconv.Atoi(e[3])
-		}
-	} else if e := findEntry(passwd, 0, userPart); e != nil && userPart != "" {
-		name = e[0]
-		if c.uid, err = strconv.Atoi(e[2]); err != nil {
-			return nil, fmt.Errorf("user %q: bad uid in the target's /etc/passwd", text.Clean(userPart))
-		}
-		c.gid, _ = strconv.Atoi(e[3])
-	} else {
-		return nil, fmt.Errorf("no user %q in the target's /etc/passwd", text.Clean(userPart))
+// targetUsers are the users of the target's /etc/passwd; none if it has
+// none.
+func targetUsers(p *resolve.Process) ([]passwd.User, error) {
+	b, err := p.ReadFileInRoot("/etc/passwd", 1<<20)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, err
 	}
-	if hasGroup {
-		if gid, err := strconv.Atoi(groupPart); err == nil && gid >= 0 {
-			c.gid = gid
-		} else if e := findEntry(group, 0, groupPart); e != nil && groupPart != "" {
-			if c.gid, err = strconv.Atoi(e[2]); err != nil {
-				return nil, fmt.Errorf("group %q: bad gid in the target's /etc/group", text.Clean(groupPart))
-			}
-		} else {
-			return nil, fmt.Errorf("no group %q in the target's /etc/group", text.Clean(groupPart))
-		}
-	}
-	c.groups = []int{c.gid}
-	if name != "" {
-		forEachEntry(group, func(f []string) {
-			if gid, err := strconv.Atoi(f[2]); err == nil && len(f) > 3 &&
-				slices.Contains(strings.Split(f[3], ","), name) && !slices.Contains(c.groups, gid) {
-				c.groups = append(c.groups, gid)
-			}
-		})
-	}
-	return c, nil
-}
-
-// findEntry returns the fields of the first line of a passwd or group file
-// whose field i is value.
-func findEntry(file []byte, i int, value string) []string {
-	var found []string
-	forEachEntry(file, func(f []string) {
-		if found == nil && len(f) > i && f[i] == value {
-			found = f
-		}
-	})
-	return found
-}
-
-func forEachEntry(file []byte, fn func([]string)) {
-	sc := bufio.NewScanner(bytes.NewReader(file))
-	for sc.Scan() {
-		if line := sc.Text(); line != "" && !strings.HasPrefix(line, "#") {
-			if f := strings.Split(line, ":"); len(f) >= 4 {
-				fn(f)
-			}
-		}
-	}
+	return passwd.ParsePasswd(b), nil
 }

@@ -8,10 +8,7 @@
 package inspect
 
 import (
-	"bytes"
 	"context"
-	"fmt"
-	"os"
 	"path/filepath"
 	"regexp"
 	"sort"
@@ -94,12 +91,16 @@ func Inspect(ctx context.Context, p *resolve.Process, peers []*resolve.Target, o
 		Runtime: p.Runtime, Namespace: p.Namespace, ID: p.ID, Name: p.Name, Image: p.Image,
 		Ref: p.Target.String(), PID: p.PID,
 	}
-	st, err := p.Status()
+	st, err := p.Stat()
 	if err != nil {
 		return nil, err
 	}
-	r.PPID = st.PPid
-	r.Security = security(p, st)
+	r.PPID = st.PPID
+	creds, err := p.Credentials()
+	if err != nil {
+		return nil, err
+	}
+	r.Security = security(creds)
 
 	env, err := p.Environ()
 	if err != nil {
@@ -125,15 +126,15 @@ func Inspect(ctx context.Context, p *resolve.Process, peers []*resolve.Target, o
 	return r, nil
 }
 
-func security(p *resolve.Process, st *procfs.Status) Security {
+func security(st *resolve.Credentials) Security {
 	s := Security{
 		UID: st.Uids[0], GID: st.Gids[0], Groups: st.Groups,
 		Seccomp: procfs.SeccompModeName(st.Seccomp), SeccompFilters: st.SeccompFilters, NoNewPrivs: st.NoNewPrivs,
+		LSMLabel: st.LSMLabel,
 	}
 	if s.Groups == nil {
 		s.Groups = []int{}
 	}
-	s.LSMLabel = p.LSMLabel()
 	c := &s.Capabilities
 	c.Effective, c.Permitted, c.Inheritable = names(st.CapEff), names(st.CapPrm), names(st.CapInh)
 	c.Bounding, c.Ambient = names(st.CapBnd), names(st.CapAmb)
@@ -213,44 +214,22 @@ func processTree(root, pid int) []Process {
 	return out
 }
 
+// readProcess reads the stat and command line of pid, both through one
+// opened /proc/PID, so that they are one process's.
 func readProcess(pid int) (Process, error) {
-	name, ppid, err := readStat(pid)
+	pr, err := procfs.OpenProc(pid)
 	if err != nil {
 		return Process{}, err
 	}
-	cmdline, _ := readBounded(fmt.Sprintf("/proc/%d/cmdline", pid), 4096)
+	defer pr.Close()
+	st, err := pr.Stat()
+	if err != nil {
+		return Process{}, err
+	}
+	args, _ := pr.Cmdline()
 	return Process{
-		PID: pid, PPID: ppid,
-		Name:    name,
-		Cmdline: strings.TrimSpace(string(bytes.ReplaceAll(cmdline, []byte{0}, []byte{' '}))),
+		PID: pid, PPID: st.PPID,
+		Name:    st.Name,
+		Cmdline: strings.TrimSpace(strings.Join(args, " ")),
 	}, nil
-}
-
-// readStat reads the command name and PPID of /proc/PID/stat: the name is
-// between the first '(' and the last ')', since the process chooses it,
-// parentheses included.
-func readStat(pid int) (name string, ppid int, err error) {
-	stat, err := readBounded(fmt.Sprintf("/proc/%d/stat", pid), 4096)
-	if err != nil {
-		return "", 0, err
-	}
-	st, err := procfs.ParseStat(stat)
-	if err != nil {
-		return "", 0, fmt.Errorf("read /proc/%d/stat: %w", pid, err)
-	}
-	return st.Name, st.PPID, nil
-}
-
-func readBounded(path string, limit int) ([]byte, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	buf := make([]byte, limit)
-	n, err := f.Read(buf)
-	if n == 0 && err != nil {
-		return nil, err
-	}
-	return buf[:n], nil
 }

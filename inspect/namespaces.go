@@ -8,6 +8,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ctr-enter/ctr-enter/internal/nskind"
+	"github.com/ctr-enter/ctr-enter/internal/procfs"
 	"github.com/ctr-enter/ctr-enter/resolve"
 )
 
@@ -38,8 +39,8 @@ func nsInodes(pid int) map[string]uint64 {
 // is not the host the runtime knows). For a bare PID, ctr-enter's own.
 func hostInodes(t *resolve.Target) map[string]uint64 {
 	if t.Runtime != resolve.PID {
-		if _, ppid, err := readStat(t.PID); err == nil && ppid > 0 {
-			if m := nsInodes(ppid); len(m) > 0 {
+		if st, err := procfs.ReadStat(t.PID); err == nil && st.PPID > 0 {
+			if m := nsInodes(st.PPID); len(m) > 0 {
 				return m
 			}
 		}

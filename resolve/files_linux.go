@@ -18,9 +18,9 @@ import (
 // refuses /proc/self/... style jumps. The caller must not use what it read
 // before Check, since the root is found by PID.
 func (p *Process) OpenInRoot(path string, flags int) (*os.File, error) {
-	root, err := unix.Openat(int(p.procDir.Fd()), "root", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
+	root, err := unix.Openat(p.proc.Fd(), "root", unix.O_PATH|unix.O_DIRECTORY|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return nil, p.procError("root", err)
+		return nil, p.procError(&os.PathError{Op: "open", Path: fmt.Sprintf("/proc/%d/root", p.PID), Err: err})
 	}
 	defer unix.Close(root)
 	flags |= unix.O_CLOEXEC
@@ -49,8 +49,8 @@ func Reopen(f *os.File, flags int) (*os.File, error) {
 	return os.NewFile(uintptr(fd), f.Name()), nil
 }
 
-// ReadFileInRoot reads at most limit bytes of one of the target's regular
-// files (see OpenInRoot), and checks the target is still the same process.
+// ReadFileInRoot reads one of the target's regular files (see OpenInRoot),
+// of at most limit bytes, and checks the target is still the same process.
 //
 // The file is opened for reading only once it is known to be a regular
 // file: the target may have planted a device node where a file is expected
@@ -74,9 +74,15 @@ func (p *Process) ReadFileInRoot(path string, limit int64) ([]byte, error) {
 		return nil, err
 	}
 	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, limit))
+	// One byte past the limit tells a file that fits from one that was
+	// cut: a cut file is refused, as its last line would read as another
+	// (a uid of 1000 as 10).
+	b, err := io.ReadAll(io.LimitReader(f, limit+1))
 	if err != nil {
 		return nil, err
+	}
+	if int64(len(b)) > limit {
+		return nil, fmt.Errorf("%s in target: larger than %d bytes", path, limit)
 	}
 	return b, p.Check()
 }

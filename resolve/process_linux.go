@@ -1,10 +1,8 @@
 package resolve
 
 import (
-	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strconv"
 	"strings"
@@ -21,10 +19,14 @@ import (
 // directory is opened once too, and read only through that handle: Check
 // proves that both still name one live process, so that what was read was
 // the target's (a PID number cannot belong to two live processes at once).
+//
+// What it tells of the target (Stat, Credentials, IDMaps, Membership,
+// Cgroups, Environ) is parsed by internal/procfs and returned only once
+// Check has passed.
 type Process struct {
 	*Target
-	Pidfd   *os.File
-	procDir *os.File // /proc/PID
+	Pidfd *os.File
+	proc  *procfs.Proc // /proc/PID
 }
 
 // Open turns the PID the runtime reported into a pidfd and checks that it
@@ -45,7 +47,7 @@ func (t *Target) Open() (*Process, error) {
 		return nil, fmt.Errorf("pidfd_open %d: %w", t.PID, err)
 	}
 	p := &Process{Target: t, Pidfd: os.NewFile(uintptr(fd), "pidfd:"+strconv.Itoa(t.PID))}
-	if p.procDir, err = os.Open(fmt.Sprintf("/proc/%d", t.PID)); err != nil {
+	if p.proc, err = procfs.OpenProc(t.PID); err != nil {
 		p.Pidfd.Close()
 		return nil, fmt.Errorf("%w: %s (pid %d) exited", ErrVanished, t, t.PID)
 	}
@@ -57,7 +59,7 @@ func (t *Target) Open() (*Process, error) {
 }
 
 func (p *Process) Close() error {
-	p.procDir.Close()
+	p.proc.Close()
 	return p.Pidfd.Close()
 }
 
@@ -65,25 +67,17 @@ func (p *Process) validate() error {
 	if !p.started {
 		return fmt.Errorf("open %s: its process was not seen at resolution", p.Target)
 	}
-	stat, err := p.ReadProc("stat", 4096)
+	st, err := p.Stat()
 	if err != nil {
 		return err
-	}
-	st, err := procfs.ParseStat(stat)
-	if err != nil {
-		return fmt.Errorf("read /proc/%d/stat: %w", p.PID, err)
 	}
 	if st.State == 'Z' || st.State == 'X' {
 		return fmt.Errorf("%w: %s (pid %d) exited", ErrVanished, p.Target, p.PID)
 	}
 	if p.Runtime != PID {
-		b, err := p.ReadProc("cgroup", 64<<10)
+		lines, err := p.proc.Cgroup()
 		if err != nil {
-			return err
-		}
-		lines, err := procfs.ParseProcCgroup(b)
-		if err != nil {
-			return fmt.Errorf("read cgroup of pid %d: %w", p.PID, err)
+			return p.procError(err)
 		}
 		if ok, got := inCgroup(lines, p.ConfiguredCgroups); !ok {
 			return fmt.Errorf("%w: pid %d is no longer %s (its cgroup %s is not the container's %s; the PID was reused?)",
@@ -103,16 +97,12 @@ func (p *Process) validate() error {
 // readStartTime is the start time of t's process, when the runtime has
 // just named it.
 func readStartTime(t *Target) (uint64, error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", t.PID))
+	st, err := procfs.ReadStat(t.PID)
 	if errors.Is(err, os.ErrNotExist) || errors.Is(err, unix.ESRCH) {
 		return 0, fmt.Errorf("%w: %s (pid %d) exited", ErrVanished, t, t.PID)
 	}
 	if err != nil {
 		return 0, err
-	}
-	st, err := procfs.ParseStat(b)
-	if err != nil {
-		return 0, fmt.Errorf("read /proc/%d/stat: %w", t.PID, err)
 	}
 	return st.StartTime, nil
 }
@@ -123,37 +113,88 @@ func readStartTime(t *Target) (uint64, error) {
 // were made from the same PID number, which a second process can only get
 // once the first is reaped; pidfd_send_signal takes either kind of handle.
 func (p *Process) Check() error {
-	for _, f := range []*os.File{p.Pidfd, p.procDir} {
-		if err := unix.PidfdSendSignal(int(f.Fd()), 0, nil, 0); err != nil {
+	for _, fd := range []int{int(p.Pidfd.Fd()), p.proc.Fd()} {
+		if err := unix.PidfdSendSignal(fd, 0, nil, 0); err != nil {
 			return fmt.Errorf("%w: %s (pid %d) exited, or its PID was reused", ErrVanished, p.Target, p.PID)
 		}
 	}
 	return nil
 }
 
-// ReadProc reads /proc/PID/name, bounded: the target controls how much some
-// of these files hold. The caller must Check afterwards.
-func (p *Process) ReadProc(name string, limit int64) ([]byte, error) {
-	fd, err := unix.Openat(int(p.procDir.Fd()), name, unix.O_RDONLY|unix.O_CLOEXEC|unix.O_NOFOLLOW, 0)
-	if err != nil {
-		return nil, p.procError(name, err)
-	}
-	f := os.NewFile(uintptr(fd), name)
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, limit))
-	if err != nil {
-		return nil, p.procError(name, err)
-	}
-	return b, nil
-}
-
 // procError says a read of /proc failed because the process went away,
 // where that is why.
-func (p *Process) procError(name string, err error) error {
+func (p *Process) procError(err error) error {
 	if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ESRCH) {
 		return fmt.Errorf("%w: %s (pid %d) exited, or its PID was reused", ErrVanished, p.Target, p.PID)
 	}
-	return fmt.Errorf("read /proc/%d/%s: %w", p.PID, name, err)
+	return err
+}
+
+// checked returns what read read of the target once Check has proved it
+// was the target's.
+func checked[T any](p *Process, read func() (T, error)) (T, error) {
+	v, err := read()
+	if err == nil {
+		err = p.Check()
+	}
+	if err != nil {
+		var zero T
+		return zero, p.procError(err)
+	}
+	return v, nil
+}
+
+// Stat is the target's /proc/PID/stat.
+func (p *Process) Stat() (*procfs.Stat, error) { return checked(p, p.proc.Stat) }
+
+// Credentials are who the target runs as and what confines it, as the
+// kernel reports them (the runtime's config may say less, or lie).
+type Credentials struct {
+	procfs.Credentials
+	// LSMLabel is the target's AppArmor or SELinux label, cleaned for
+	// printing; "" where no LSM labels processes.
+	LSMLabel string
+}
+
+// Credentials reads the target's credentials, capabilities, no_new_privs,
+// seccomp mode and LSM label: what --as-target and attach --security
+// target take on.
+func (p *Process) Credentials() (*Credentials, error) {
+	return checked(p, func() (*Credentials, error) {
+		st, err := p.proc.Status()
+		if err != nil {
+			return nil, err
+		}
+		label, err := p.proc.LSMLabel()
+		if err != nil {
+			return nil, err
+		}
+		return &Credentials{Credentials: st.Credentials, LSMLabel: text.Clean(label)}, nil
+	})
+}
+
+// IDMaps are the uid_map and gid_map of the target's user namespace, as
+// ctr-enter's user namespace sees them.
+func (p *Process) IDMaps() (uid, gid procfs.IDMap, err error) {
+	maps, err := checked(p, func() ([2]procfs.IDMap, error) {
+		uid, gid, err := p.proc.IDMaps()
+		return [2]procfs.IDMap{uid, gid}, err
+	})
+	return maps[0], maps[1], err
+}
+
+// Membership is where the target is in the cgroup hierarchies, and where
+// ctr-enter finds those mounted.
+func (p *Process) Membership() (*procfs.Membership, error) { return checked(p, p.proc.Membership) }
+
+// Cgroups reads the target's cgroups, their limits and their usage,
+// through this process's view of the cgroup mounts.
+func (p *Process) Cgroups() (*procfs.Cgroups, error) {
+	m, err := p.Membership()
+	if err != nil {
+		return nil, err
+	}
+	return m.ReadCgroups("/")
 }
 
 // Environ is the environment the target's processes should see: the
@@ -162,20 +203,7 @@ func (p *Process) Environ() ([]string, error) {
 	if p.Env != nil {
 		return p.Env, nil
 	}
-	b, err := p.ReadProc("environ", 1<<20)
-	if err != nil {
-		return nil, err
-	}
-	if err := p.Check(); err != nil {
-		return nil, err
-	}
-	var env []string
-	for _, kv := range bytes.Split(b, []byte{0}) {
-		if bytes.IndexByte(kv, '=') > 0 {
-			env = append(env, string(kv))
-		}
-	}
-	return env, nil
+	return checked(p, p.proc.Environ)
 }
 
 // NamespaceInode returns the inode of the target's namespace of the given
@@ -183,11 +211,11 @@ func (p *Process) Environ() ([]string, error) {
 // caller must Check afterwards.
 func (p *Process) NamespaceInode(kind string) (uint64, error) {
 	var st unix.Stat_t
-	if err := unix.Fstatat(int(p.procDir.Fd()), "ns/"+kind, &st, 0); err != nil {
+	if err := unix.Fstatat(p.proc.Fd(), "ns/"+kind, &st, 0); err != nil {
 		if errors.Is(err, unix.ENOENT) {
 			return 0, os.ErrNotExist
 		}
-		return 0, p.procError("ns/"+kind, err)
+		return 0, p.procError(&os.PathError{Op: "fstatat", Path: fmt.Sprintf("/proc/%d/ns/%s", p.PID, kind), Err: err})
 	}
 	return st.Ino, nil
 }
@@ -218,57 +246,4 @@ func pidCandidate(s string) *Target {
 		return nil
 	}
 	return &Target{Container: &runtimes.Container{Runtime: PID, ID: s, Name: s, PID: n, Running: true}}
-}
-
-// Status parses the target's /proc/PID/status. The caller must Check
-// afterwards.
-func (p *Process) Status() (*procfs.Status, error) {
-	b, err := p.ReadProc("status", 64<<10)
-	if err != nil {
-		return nil, err
-	}
-	return procfs.ParseStatus(b)
-}
-
-// Cgroups reads the target's cgroups, their limits and their usage,
-// through this process's view of the cgroup mounts. The caller must Check
-// afterwards.
-func (p *Process) Cgroups() (*procfs.Cgroups, error) {
-	cg, mi, err := p.cgroupFiles()
-	if err != nil {
-		return nil, err
-	}
-	return procfs.ReadCgroups(cg, mi, "/")
-}
-
-// CgroupDirs are the directories of the target's cgroup in every hierarchy
-// mounted here. The caller must Check afterwards.
-func (p *Process) CgroupDirs() ([]string, error) {
-	cg, mi, err := p.cgroupFiles()
-	if err != nil {
-		return nil, err
-	}
-	return procfs.CgroupDirs(cg, mi)
-}
-
-// cgroupFiles are the target's /proc/PID/cgroup and this process's
-// mountinfo, which says where the hierarchies are mounted.
-func (p *Process) cgroupFiles() (cgroup, mountinfo []byte, err error) {
-	if cgroup, err = p.ReadProc("cgroup", 64<<10); err != nil {
-		return nil, nil, err
-	}
-	if mountinfo, err = os.ReadFile("/proc/self/mountinfo"); err != nil {
-		return nil, nil, err
-	}
-	return cgroup, mountinfo, nil
-}
-
-// LSMLabel is the target's AppArmor or SELinux label, cleaned for printing;
-// "" where no LSM labels processes (attr/current then fails with EINVAL).
-func (p *Process) LSMLabel() string {
-	b, err := p.ReadProc("attr/current", 4096)
-	if err != nil {
-		return ""
-	}
-	return text.Clean(strings.TrimSpace(strings.TrimRight(string(b), "\x00")))
 }

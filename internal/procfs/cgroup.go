@@ -19,23 +19,18 @@ type CgroupLine struct {
 // "9:name=systemd:/...", "0::/...". The path is everything after the
 // second colon, since a cgroup's name may itself hold colons.
 func ParseProcCgroup(b []byte) ([]CgroupLine, error) {
-	var lines []CgroupLine
+	lines, err := parseLines(b, "/proc/PID/cgroup", parseCgroupLine)
+	if err != nil {
+		return nil, err
+	}
+	// The kernel lists each hierarchy once; two lines for one would
+	// leave it ambiguous which cgroup is the process's.
 	ids := make(map[int]bool)
-	for i, text := range strings.Split(string(b), "\n") {
-		if text == "" {
-			continue
-		}
-		l, err := parseCgroupLine(text)
-		if err != nil {
-			return nil, fmt.Errorf("parse cgroup line %d: %w", i+1, err)
-		}
-		// The kernel lists each hierarchy once; two lines for one
-		// would leave it ambiguous which cgroup is the process's.
+	for _, l := range lines {
 		if ids[l.ID] {
-			return nil, fmt.Errorf("parse cgroup line %d: duplicate hierarchy %d", i+1, l.ID)
+			return nil, fmt.Errorf("parse cgroup: duplicate hierarchy %d", l.ID)
 		}
 		ids[l.ID] = true
-		lines = append(lines, l)
 	}
 	return lines, nil
 }

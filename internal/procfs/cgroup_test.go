@@ -52,7 +52,7 @@ func TestParseProcCgroup(t *testing.T) {
 	}
 }
 
-func TestCgroupDirs(t *testing.T) {
+func TestMembershipDirs(t *testing.T) {
 	mountinfo := `25 1 0:23 / /sys/fs/cgroup rw - tmpfs tmpfs rw,mode=755
 30 25 0:28 /docker /mnt/elsewhere rw,relatime - cgroup cgroup rw,memory
 26 25 0:24 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu
@@ -61,7 +61,7 @@ func TestCgroupDirs(t *testing.T) {
 29 25 0:27 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw,nsdelegate
 `
 	cg := "5:cpu:/docker/abc\n4:cpuacct:/docker/abc\n3:name=systemd:/docker/abc\n2:memory:/docker/abc\n0::/docker/abc\n"
-	got, err := CgroupDirs([]byte(cg), []byte(mountinfo))
+	got, err := cgroupDirs(t, []byte(cg), []byte(mountinfo))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,12 +73,12 @@ func TestCgroupDirs(t *testing.T) {
 		"/sys/fs/cgroup/unified/docker/abc",
 	}
 	if !slices.Equal(got, want) {
-		t.Errorf("CgroupDirs = %q\nwant %q", got, want)
+		t.Errorf("Dirs = %q\nwant %q", got, want)
 	}
-	if _, err := CgroupDirs([]byte("0::/../../etc\n"), []byte(mountinfo)); err == nil {
+	if _, err := cgroupDirs(t, []byte("0::/../../etc\n"), []byte(mountinfo)); err == nil {
 		t.Error("a path climbing out of the hierarchy was accepted")
 	}
-	if _, err := CgroupDirs([]byte("7:blkio:/x\n"), []byte(mountinfo)); err == nil {
+	if _, err := cgroupDirs(t, []byte("7:blkio:/x\n"), []byte(mountinfo)); err == nil {
 		t.Error("no mounted hierarchy gave no error")
 	}
 }

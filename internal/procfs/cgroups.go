@@ -156,26 +156,27 @@ func containsAll(set, want []string) bool {
 	return true
 }
 
-// CgroupDirs returns where the process's cgroup is in every hierarchy
-// that has a usable mount here: the mount point joined with the path, one
-// per line of procCgroup, the hierarchies without a mount skipped. For
-// moving a process into the same cgroups.
-func CgroupDirs(procCgroup, mountinfo []byte) ([]string, error) {
-	lines, err := ParseProcCgroup(procCgroup)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := cgroupPaths(lines); err != nil {
-		return nil, err
-	}
-	mounts, err := ParseMountinfo(mountinfo)
-	if err != nil {
+// Membership is where a process is in the cgroup hierarchies, and how the
+// reader reaches them: the process's /proc/PID/cgroup, and the mounts of
+// the reader's own mount namespace (its mountinfo), under which those
+// hierarchies are found.
+type Membership struct {
+	Lines  []CgroupLine
+	Mounts []Mount
+}
+
+// Dirs returns where the process's cgroup is in every hierarchy that has a
+// usable mount here: the mount point joined with the path, one per line,
+// the hierarchies without a mount skipped. For moving a process into the
+// same cgroups.
+func (m *Membership) Dirs() ([]string, error) {
+	if _, err := cgroupPaths(m.Lines); err != nil {
 		return nil, err
 	}
 	var dirs []string
-	for _, l := range lines {
-		if m, ok := mountFor(mounts, l); ok {
-			dirs = append(dirs, path.Join(m.MountPoint, l.Path))
+	for _, l := range m.Lines {
+		if mnt, ok := mountFor(m.Mounts, l); ok {
+			dirs = append(dirs, path.Join(mnt.MountPoint, l.Path))
 		}
 	}
 	if len(dirs) == 0 {

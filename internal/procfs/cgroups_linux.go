@@ -9,25 +9,17 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// ReadCgroups reads the limits and usage of the cgroups a process is in.
-// procCgroup is its /proc/PID/cgroup; mountinfo is the host's (that of
-// the process doing the reading, whose mount points are resolved under
-// fsRoot: "/" in production, a recorded tree in tests). fsRoot is the
-// caller's and trusted; below it, no symbolic link is followed and no
-// file is read past MaxFileSize. Files that are not there leave their
-// fields nil; a file that is there but unreadable or malformed is an
-// error, as is a cgroup path that could lead out of its hierarchy.
-func ReadCgroups(procCgroup, mountinfo []byte, fsRoot string) (*Cgroups, error) {
-	lines, err := ParseProcCgroup(procCgroup)
-	if err != nil {
-		return nil, err
-	}
+// ReadCgroups reads the limits and usage of the process's cgroups. The
+// mount points of m are resolved under fsRoot: "/" in production, a
+// recorded tree in tests. fsRoot is the caller's and trusted; below it, no
+// symbolic link is followed and no file is read past MaxFileSize. Files
+// that are not there leave their fields nil; a file that is there but
+// unreadable or malformed is an error, as is a cgroup path that could lead
+// out of its hierarchy.
+func (m *Membership) ReadCgroups(fsRoot string) (*Cgroups, error) {
+	lines, mounts := m.Lines, m.Mounts
 	if len(lines) == 0 {
 		return nil, errors.New("read cgroups: no hierarchies in /proc/PID/cgroup")
-	}
-	mounts, err := ParseMountinfo(mountinfo)
-	if err != nil {
-		return nil, err
 	}
 	paths, err := cgroupPaths(lines)
 	if err != nil {

@@ -25,7 +25,7 @@ func readTree(t *testing.T, tree, procCgroup string) (*Cgroups, error) {
 	if procCgroup == "" {
 		b = readTestdata(t, tree+"/cgroup")
 	}
-	return ReadCgroups(b, readTestdata(t, tree+"/mountinfo"), filepath.Join("testdata", tree, "root"))
+	return readCgroups(b, readTestdata(t, tree+"/mountinfo"), filepath.Join("testdata", tree, "root"))
 }
 
 func mustReadTree(t *testing.T, tree, procCgroup string) *Cgroups {
@@ -160,7 +160,7 @@ func TestReadCgroupsMissing(t *testing.T) {
 // TestReadCgroupsContainerMountinfo passes the container's own
 // mountinfo, whose cgroup mounts are all of sub-cgroups: none may be used.
 func TestReadCgroupsContainerMountinfo(t *testing.T) {
-	cg, err := ReadCgroups(readTestdata(t, "v1hybrid/cgroup"), readTestdata(t, "v1hybrid/mountinfo-container"), "testdata/v1hybrid/root")
+	cg, err := readCgroups(readTestdata(t, "v1hybrid/cgroup"), readTestdata(t, "v1hybrid/mountinfo-container"), "testdata/v1hybrid/root")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -171,7 +171,7 @@ func TestReadCgroupsContainerMountinfo(t *testing.T) {
 // sub-cgroup is not used even when it is the only mount of the hierarchy.
 func TestReadCgroupsSubCgroupMountOnly(t *testing.T) {
 	mountinfo := "95 26 0:26 /system.slice /run/decoy-cgroup rw - cgroup2 cgroup2 rw\n"
-	cg, err := ReadCgroups([]byte("0::/system.slice/docker-"+limitedID+".scope"), []byte(mountinfo), "testdata/v2/root")
+	cg, err := readCgroups([]byte("0::/system.slice/docker-"+limitedID+".scope"), []byte(mountinfo), "testdata/v2/root")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -213,7 +213,7 @@ func TestReadCgroupsBadInput(t *testing.T) {
 		"root is not a dir": {"0::/\n", string(mountinfo), "testdata/v2/cgroup"},
 	}
 	for name, tt := range tests {
-		if cg, err := ReadCgroups([]byte(tt.procCgroup), []byte(tt.mountinfo), tt.root); err == nil {
+		if cg, err := readCgroups([]byte(tt.procCgroup), []byte(tt.mountinfo), tt.root); err == nil {
 			t.Errorf("%s: got %+v, want an error", name, cg)
 		}
 	}
@@ -246,7 +246,7 @@ func TestReadCgroupsMalformedFile(t *testing.T) {
 		"pids.current":   "",
 	} {
 		root, cgroup, mountinfo := fakeV2(t, map[string]string{name: content})
-		cg, err := ReadCgroups(cgroup, mountinfo, root)
+		cg, err := readCgroups(cgroup, mountinfo, root)
 		if err == nil || !strings.Contains(err.Error(), name) {
 			t.Errorf("%s %q: got %+v, %v, want an error naming the file", name, content, cg, err)
 		}
@@ -257,7 +257,7 @@ func TestReadCgroupsTooLarge(t *testing.T) {
 	root, cgroup, mountinfo := fakeV2(t, map[string]string{
 		"cpu.stat": strings.Repeat("x 1\n", MaxFileSize/4),
 	})
-	if _, err := ReadCgroups(cgroup, mountinfo, root); !errors.Is(err, ErrTooLarge) {
+	if _, err := readCgroups(cgroup, mountinfo, root); !errors.Is(err, ErrTooLarge) {
 		t.Errorf("got %v, want ErrTooLarge", err)
 	}
 }
@@ -277,10 +277,10 @@ func TestReadCgroupsSymlinks(t *testing.T) {
 	if err := os.Symlink(filepath.Join(elsewhere, "memory.max"), filepath.Join(cgdir, "c", "pids.max")); err != nil {
 		t.Fatal(err)
 	}
-	if cg, err := ReadCgroups([]byte("0::/link\n"), mountinfo, root); !errors.Is(err, ErrUnsafePath) {
+	if cg, err := readCgroups([]byte("0::/link\n"), mountinfo, root); !errors.Is(err, ErrUnsafePath) {
 		t.Errorf("directory link: got %+v, %v, want ErrUnsafePath", cg, err)
 	}
-	if cg, err := ReadCgroups(cgroup, mountinfo, root); !errors.Is(err, ErrUnsafePath) {
+	if cg, err := readCgroups(cgroup, mountinfo, root); !errors.Is(err, ErrUnsafePath) {
 		t.Errorf("file link: got %+v, %v, want ErrUnsafePath", cg, err)
 	}
 	// The mount point itself is walked the same way.
@@ -290,7 +290,7 @@ func TestReadCgroupsSymlinks(t *testing.T) {
 	if err := os.Symlink("real", cgdir); err != nil {
 		t.Fatal(err)
 	}
-	if cg, err := ReadCgroups([]byte("0::/\n"), mountinfo, root); !errors.Is(err, ErrUnsafePath) {
+	if cg, err := readCgroups([]byte("0::/\n"), mountinfo, root); !errors.Is(err, ErrUnsafePath) {
 		t.Errorf("mount point link: got %+v, %v, want ErrUnsafePath", cg, err)
 	}
 }
@@ -302,7 +302,7 @@ func TestReadCgroupsFIFO(t *testing.T) {
 	if err := unix.Mkfifo(filepath.Join(root, "sys/fs/cgroup/c/memory.max"), 0o644); err != nil {
 		t.Skip(err)
 	}
-	if _, err := ReadCgroups(cgroup, mountinfo, root); !errors.Is(err, ErrUnsafePath) {
+	if _, err := readCgroups(cgroup, mountinfo, root); !errors.Is(err, ErrUnsafePath) {
 		t.Errorf("got %v, want ErrUnsafePath", err)
 	}
 }
@@ -362,7 +362,7 @@ func TestReadCgroupsClosesFiles(t *testing.T) {
 		_ = mustReadTree(t, "v1hybrid", "")
 		_ = mustReadTree(t, "v2", "")
 		_, _ = readTree(t, "v1combined", "4:cpu,cpuacct:/docker/"+limitedID+"/nonexistent\n")
-		_, _ = ReadCgroups([]byte("0::/c\n"), []byte("31 23 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n"), "testdata/v1hybrid/root")
+		_, _ = readCgroups([]byte("0::/c\n"), []byte("31 23 0:26 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n"), "testdata/v1hybrid/root")
 	}
 	if after := openFiles(t); after != before {
 		t.Errorf("%d descriptors open before, %d after", before, after)

@@ -1,13 +1,17 @@
 // Package procfs reads, from the host, what makes a process a container:
-// its credentials, capabilities and seccomp mode (/proc/PID/status), its
-// cgroups (/proc/PID/cgroup) and their limits and usage, and the host's
-// mounts (/proc/PID/mountinfo).
+// its start time and parent (/proc/PID/stat), its credentials,
+// capabilities and seccomp mode (/proc/PID/status) and LSM label, its
+// user namespace's id maps, its cgroups (/proc/PID/cgroup) and their
+// limits and usage, found through the host's mounts (mountinfo), and its
+// environment and command line.
 //
-// The process being inspected may be hostile. Some of what these files
-// hold is under its control (its name, the names of the sub-cgroups it
-// creates), so the parsers accept any input without panicking, every file
-// is read with a bound, and nothing under a cgroup mount is reached
-// through a symbolic link.
+// Each file has one reader, a method of Proc, an opened /proc/PID
+// directory, and one parser. The process being inspected may be hostile.
+// Some of what these files hold is under its control (its name, its
+// environment, the names of the sub-cgroups it creates), so the parsers
+// accept any input without panicking (each is fuzzed), every file is read
+// with a bound, and nothing under a cgroup mount is reached through a
+// symbolic link.
 package procfs
 
 import "errors"

@@ -137,7 +137,7 @@ func FuzzReadCgroups(f *testing.F) {
 	f.Add([]byte("4:memory:/docker/./x/../../..\n"))
 	mountinfo := readTestdata(f, "v1hybrid/mountinfo")
 	f.Fuzz(func(t *testing.T, b []byte) {
-		cg, err := ReadCgroups(b, mountinfo, "testdata/v1hybrid/root")
+		cg, err := readCgroups(b, mountinfo, "testdata/v1hybrid/root")
 		if err != nil {
 			return
 		}
@@ -145,6 +145,68 @@ func FuzzReadCgroups(f *testing.F) {
 			if !safePath(p) {
 				t.Errorf("Paths[%q] = %q accepted", key, p)
 			}
+		}
+	})
+}
+
+func FuzzParseIDMap(f *testing.F) {
+	f.Add([]byte("         0     100000      65536\n"), 100999)
+	f.Add([]byte("0 0 4294967295\n"), 1000)
+	f.Add([]byte("0 1000 1\n1 100000 65536\n"), 1000)
+	f.Add([]byte("1 4294967294 1\n"), 4294967294)
+	f.Fuzz(func(t *testing.T, b []byte, outside int) {
+		m, err := ParseIDMap(b)
+		if err != nil {
+			return
+		}
+		for _, r := range m {
+			if r.Count == 0 || uint64(r.Inside)+uint64(r.Count) >= 1<<32 || uint64(r.Outside)+uint64(r.Count) >= 1<<32 {
+				t.Errorf("bad range %+v", r)
+			}
+		}
+		inside, err := m.Inside(outside)
+		if err != nil {
+			return
+		}
+		// Mapped means: some range holds both ids, at the same offset.
+		found := false
+		for _, r := range m {
+			if outside >= int(r.Outside) && outside-int(r.Outside) < int(r.Count) && inside-int(r.Inside) == outside-int(r.Outside) {
+				found = true
+			}
+		}
+		if !found || inside < 0 || inside >= 1<<32-1 {
+			t.Errorf("Inside(%d) = %d under %v", outside, inside, m)
+		}
+	})
+}
+
+// FuzzParseNulSeparated fuzzes the parsers of the NUL-separated files a
+// process can write to (its environment and arguments live in its own
+// memory), and of its LSM label.
+func FuzzParseNulSeparated(f *testing.F) {
+	f.Add([]byte("PATH=/bin\x00HOME=/\x00"))
+	f.Add([]byte("=x\x00\x00y\x00"))
+	f.Add([]byte("docker-default (enforce)\n\x00"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		for _, kv := range ParseEnviron(b) {
+			if strings.IndexByte(kv, '=') <= 0 || strings.Contains(kv, "\x00") {
+				t.Errorf("variable %q", kv)
+			}
+		}
+		args := ParseCmdline(b)
+		for _, a := range args {
+			if strings.Contains(a, "\x00") {
+				t.Errorf("argument %q", a)
+			}
+		}
+		if len(b) > 0 && len(strings.Join(args, "\x00")) != len(strings.TrimSuffix(string(b), "\x00")) {
+			t.Errorf("ParseCmdline(%q) = %q lost bytes", b, args)
+		}
+		// No NUL or white space left at either end, so parsing the
+		// label again changes nothing.
+		if l := ParseLSMLabel(b); ParseLSMLabel([]byte(l)) != l || strings.ContainsAny(l[:min(len(l), 1)]+l[max(len(l)-1, 0):], "\x00\n ") {
+			t.Errorf("label %q", l)
 		}
 	})
 }

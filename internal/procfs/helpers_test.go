@@ -56,3 +56,37 @@ func seeds(f *testing.F, glob string) {
 		f.Add(b)
 	}
 }
+
+// membership parses a /proc/PID/cgroup and a mountinfo as Proc.Membership
+// does.
+func membership(procCgroup, mountinfo []byte) (*Membership, error) {
+	lines, err := ParseProcCgroup(procCgroup)
+	if err != nil {
+		return nil, err
+	}
+	mounts, err := ParseMountinfo(mountinfo)
+	if err != nil {
+		return nil, err
+	}
+	return &Membership{Lines: lines, Mounts: mounts}, nil
+}
+
+// readCgroups reads the cgroups of a recorded /proc/PID/cgroup and
+// mountinfo under fsRoot.
+func readCgroups(procCgroup, mountinfo []byte, fsRoot string) (*Cgroups, error) {
+	m, err := membership(procCgroup, mountinfo)
+	if err != nil {
+		return nil, err
+	}
+	return m.ReadCgroups(fsRoot)
+}
+
+// cgroupDirs is Membership.Dirs of a /proc/PID/cgroup and a mountinfo.
+func cgroupDirs(t *testing.T, procCgroup, mountinfo []byte) ([]string, error) {
+	t.Helper()
+	m, err := membership(procCgroup, mountinfo)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m.Dirs()
+}

@@ -25,18 +25,24 @@ type Mount struct {
 // there may be none or several, are skipped. Paths and source have the
 // kernel's octal escapes (\040 for a space) undone.
 func ParseMountinfo(b []byte) ([]Mount, error) {
-	var mounts []Mount
+	return parseLines(b, "mountinfo", parseMountLine)
+}
+
+// parseLines parses each line of a file of lines alike, skipping empty
+// ones (the last, after the final newline). what names the file in errors.
+func parseLines[T any](b []byte, what string, parse func(string) (T, error)) ([]T, error) {
+	var out []T
 	for i, line := range strings.Split(string(b), "\n") {
 		if line == "" {
 			continue
 		}
-		m, err := parseMountLine(line)
+		v, err := parse(line)
 		if err != nil {
-			return nil, fmt.Errorf("parse mountinfo line %d: %w", i+1, err)
+			return nil, fmt.Errorf("parse %s line %d: %w", what, i+1, err)
 		}
-		mounts = append(mounts, m)
+		out = append(out, v)
 	}
-	return mounts, nil
+	return out, nil
 }
 
 func parseMountLine(line string) (Mount, error) {

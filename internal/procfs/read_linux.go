@@ -15,16 +15,11 @@ import (
 // a file that reaches the limit (ErrTooLarge). It suits /proc/PID files,
 // whose stat size is 0 and which os.ReadFile would read without bound.
 func ReadFile(path string, limit int) ([]byte, error) {
-	fd, err := unix.Open(path, fileFlags, 0)
-	if err != nil {
-		return nil, &os.PathError{Op: "open", Path: path, Err: linkError(unix.AT_FDCWD, path, err)}
-	}
-	defer unix.Close(fd)
-	return readRegular(fd, path, limit)
+	return readFileAt(unix.AT_FDCWD, path, path, limit)
 }
 
 // fileFlags open a file to read: O_NONBLOCK so that a FIFO planted where a
-// file was expected cannot hang the open; readRegular then refuses it.
+// file was expected cannot hang the open; openRegularAt then refuses it.
 const fileFlags = unix.O_RDONLY | unix.O_NOFOLLOW | unix.O_CLOEXEC | unix.O_NONBLOCK
 
 // dirFlags open a directory only to walk through it: O_PATH needs no read
@@ -32,17 +27,24 @@ const fileFlags = unix.O_RDONLY | unix.O_NOFOLLOW | unix.O_CLOEXEC | unix.O_NONB
 // open instead of being followed.
 const dirFlags = unix.O_PATH | unix.O_DIRECTORY | unix.O_NOFOLLOW | unix.O_CLOEXEC
 
-// readRegular reads fd, which must be a regular file: reading a FIFO or
-// device could block or never end.
-func readRegular(fd int, name string, limit int) ([]byte, error) {
+// openRegularAt opens name below dirfd to read, and only if it is a
+// regular file: reading a FIFO or device could block or never end. path
+// names it in errors.
+func openRegularAt(dirfd int, name, path string) (int, error) {
+	fd, err := unix.Openat(dirfd, name, fileFlags, 0)
+	if err != nil {
+		return -1, &os.PathError{Op: "open", Path: path, Err: linkError(dirfd, name, err)}
+	}
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
-		return nil, &os.PathError{Op: "stat", Path: name, Err: err}
+		unix.Close(fd)
+		return -1, &os.PathError{Op: "fstat", Path: path, Err: err}
 	}
 	if st.Mode&unix.S_IFMT != unix.S_IFREG {
-		return nil, fmt.Errorf("read %s: not a regular file: %w", name, ErrUnsafePath)
+		unix.Close(fd)
+		return -1, fmt.Errorf("read %s: not a regular file: %w", path, ErrUnsafePath)
 	}
-	return readLimited(fd, name, limit)
+	return fd, nil
 }
 
 // readLimited reads fd to its end, never asking for more than limit bytes
@@ -52,6 +54,19 @@ func readLimited(fd int, name string, limit int) ([]byte, error) {
 	if limit <= 0 {
 		return nil, fmt.Errorf("read %s: limit %d: %w", name, limit, ErrTooLarge)
 	}
+	b, full, err := readUpTo(fd, name, limit)
+	if err != nil {
+		return nil, err
+	}
+	if full {
+		return nil, fmt.Errorf("read %s: %d bytes or more: %w", name, limit, ErrTooLarge)
+	}
+	return b, nil
+}
+
+// readUpTo reads fd to its end or to limit bytes, whichever comes first;
+// full says it stopped at the limit.
+func readUpTo(fd int, name string, limit int) (b []byte, full bool, err error) {
 	buf := make([]byte, 0, min(limit, 4096))
 	for len(buf) < limit {
 		if len(buf) == cap(buf) {
@@ -64,14 +79,14 @@ func readLimited(fd int, name string, limit int) ([]byte, error) {
 			continue
 		}
 		if err != nil {
-			return nil, &os.PathError{Op: "read", Path: name, Err: err}
+			return nil, false, &os.PathError{Op: "read", Path: name, Err: err}
 		}
 		if n == 0 {
-			return buf, nil
+			return buf, false, nil
 		}
 		buf = buf[:len(buf)+n]
 	}
-	return nil, fmt.Errorf("read %s: %d bytes or more: %w", name, limit, ErrTooLarge)
+	return buf, true, nil
 }
 
 // openDirBeneath opens the directory rel below dirfd a component at a
@@ -100,15 +115,15 @@ func openDirBeneath(dirfd int, rel string) (int, error) {
 	return fd, nil
 }
 
-// readFileAt reads the file name, a single component, in the directory
-// dirfd; path names it in errors.
+// readFileAt reads the regular file name below dirfd (see readLimited);
+// path names it in errors.
 func readFileAt(dirfd int, name, path string, limit int) ([]byte, error) {
-	fd, err := unix.Openat(dirfd, name, fileFlags, 0)
+	fd, err := openRegularAt(dirfd, name, path)
 	if err != nil {
-		return nil, &os.PathError{Op: "open", Path: path, Err: linkError(dirfd, name, err)}
+		return nil, err
 	}
 	defer unix.Close(fd)
-	return readRegular(fd, path, limit)
+	return readLimited(fd, path, limit)
 }
 
 // errSymlink says why a symbolic link was not followed.

@@ -17,6 +17,12 @@ type Status struct {
 	State string // as printed, e.g. "S (sleeping)"
 	PPid  int
 
+	Credentials
+}
+
+// Credentials are who a process runs as and what the kernel lets it do:
+// the part of its status that a process taking on its confinement copies.
+type Credentials struct {
 	Uids, Gids [4]int // real, effective, saved, filesystem
 	Groups     []int
 
@@ -97,6 +103,14 @@ func SeccompModeName(mode int) string {
 		return "filter"
 	}
 	return fmt.Sprintf("unknown (%d)", mode)
+}
+
+// ParseLSMLabel parses /proc/PID/attr/current, the process's AppArmor or
+// SELinux label ("docker-default (enforce)", "system_u:system_r:..."),
+// which the LSM may end with a newline or a NUL. The label is the
+// policy's word, not the kernel's: sanitize it before display.
+func ParseLSMLabel(b []byte) string {
+	return strings.Trim(string(b), "\x00 \t\n\v\f\r")
 }
 
 // parseID parses one id, pid or count: unsigned and 32 bits wide in the

@@ -16,28 +16,32 @@ func TestParseStatusRecorded(t *testing.T) {
 		file: "status/docker-redis",
 		want: Status{
 			Name: "redis-server", State: "S (sleeping)", PPid: 25991,
-			Groups: []int{0}, Seccomp: 2, SeccompFilters: 1,
-			CapPrm: 0xa80425fb, CapEff: 0xa80425fb, CapBnd: 0xa80425fb,
+			Credentials: Credentials{
+				Groups: []int{0}, Seccomp: 2, SeccompFilters: 1,
+				CapPrm: 0xa80425fb, CapEff: 0xa80425fb, CapBnd: 0xa80425fb,
+			},
 		},
 	}, {
 		// A containerd container run with no_new_privs and no seccomp.
 		file: "status/containerd-pause",
 		want: Status{
 			Name: "pause", State: "S (sleeping)", PPid: 25884,
-			Groups: []int{0}, NoNewPrivs: true,
-			CapPrm: 0xa80425fb, CapEff: 0xa80425fb, CapBnd: 0xa80425fb,
+			Credentials: Credentials{
+				Groups: []int{0}, NoNewPrivs: true,
+				CapPrm: 0xa80425fb, CapEff: 0xa80425fb, CapBnd: 0xa80425fb,
+			},
 		},
 	}, {
 		file: "status/host-dockerd",
 		want: Status{
 			Name: "dockerd", State: "S (sleeping)", PPid: 1,
-			CapPrm: 0x1fffeffffff, CapEff: 0x1fffeffffff, CapBnd: 0x1fffeffffff,
+			Credentials: Credentials{CapPrm: 0x1fffeffffff, CapEff: 0x1fffeffffff, CapBnd: 0x1fffeffffff},
 		},
 	}, {
 		file: "status/kthreadd",
 		want: Status{
 			Name: "kthreadd", State: "S (sleeping)",
-			CapPrm: 0x1ffffffffff, CapEff: 0x1ffffffffff, CapBnd: 0x1ffffffffff,
+			Credentials: Credentials{CapPrm: 0x1ffffffffff, CapEff: 0x1ffffffffff, CapBnd: 0x1ffffffffff},
 		},
 	}}
 	for _, tt := range tests {
@@ -69,9 +73,11 @@ func TestParseStatusFields(t *testing.T) {
 	want := Status{
 		// Everything after the tab that follows "Name:" is the name.
 		Name: " my\tevil: name ", State: "R (running)", PPid: 7,
-		Uids: [4]int{1000, 1001, 1002, 1003}, Gids: [4]int{10, 11, 12, 13},
-		Groups: []int{4, 24, 27}, NoNewPrivs: true, Seccomp: 1, SeccompFilters: 3,
-		CapInh: 2, CapPrm: 3, CapEff: 1, CapBnd: 0x1ffffffffff, CapAmb: 4,
+		Credentials: Credentials{
+			Uids: [4]int{1000, 1001, 1002, 1003}, Gids: [4]int{10, 11, 12, 13},
+			Groups: []int{4, 24, 27}, NoNewPrivs: true, Seccomp: 1, SeccompFilters: 3,
+			CapInh: 2, CapPrm: 3, CapEff: 1, CapBnd: 0x1ffffffffff, CapAmb: 4,
+		},
 	}
 	if !reflect.DeepEqual(*got, want) {
 		t.Errorf("got  %+v\nwant %+v", *got, want)
