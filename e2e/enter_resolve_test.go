@@ -8,6 +8,7 @@ package e2e
 import (
 	"net"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -22,11 +23,14 @@ func TestBareNameInTwoRuntimesIsAmbiguous(t *testing.T) {
 func TestDockerNameSeenThroughBothAPIsIsOneTarget(t *testing.T) {
 	// taka-sidecar exists in Docker and, under its ID, in containerd's
 	// moby namespace: one target, not an ambiguity.
+	id := sh(t, "docker", "inspect", "-f", "{{.Id}}", "taka-sidecar")
+	if !slices.Contains(strings.Fields(sh(t, "ctr", "-n", "moby", "containers", "ls", "-q")), id) {
+		t.Fatalf("taka-sidecar is not in containerd's moby namespace: the test proves nothing")
+	}
 	r := run(t, "taka-sidecar", "--uts", "--", "hostname")
 	if r.code != 0 {
 		t.Fatalf("%v", r)
 	}
-	id := sh(t, "docker", "inspect", "-f", "{{.Id}}", "taka-sidecar")
 	r = run(t, id[:12], "--uts", "--", "hostname")
 	if r.code != 0 {
 		t.Fatalf("by ID prefix: %v", r)

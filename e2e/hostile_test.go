@@ -301,6 +301,18 @@ func TestPlantedNodesAreNotOpened(t *testing.T) {
 	if n := ptmx(); n != 0 {
 		t.Errorf("the planted /dev/pts/ptmx was opened %d times", n)
 	}
+	// The watches do see an open (the nodes are /dev/null): the zeros
+	// above are not for want of one.
+	for path, opens := range map[string]func() int{"/etc/passwd": passwd, "/etc/group": group, "/dev/pts/ptmx": ptmx} {
+		f, err := os.Open(root + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		if n := opens(); n != 1 {
+			t.Errorf("the watch on the planted %s saw %d opens of the test's one", path, n)
+		}
+	}
 }
 
 // TestUserNameMappedToRoot: -u gives no more than docker exec -u would in
