@@ -41,10 +41,8 @@ func hostileBin(t *testing.T) string {
 // /hostile and returns its name.
 func hostileContainer(t *testing.T, name, helper string, opts ...string) string {
 	t.Helper()
-	exec.Command("docker", "rm", "-f", name).Run()
-	args := append([]string{"run", "-d", "--name", name, "-v", helper + ":/hostile:ro"}, opts...)
-	sh(t, "docker", append(args, "ctr-enter-test/busybox", "sleep", "1000000")...)
-	t.Cleanup(func() { exec.Command("docker", "rm", "-f", name).Run() })
+	args := append([]string{"-v", helper + ":/hostile:ro"}, opts...)
+	startDocker(t, name, append(args, "ctr-enter-test/busybox", "sleep", "1000000")...)
 	return name
 }
 
@@ -211,16 +209,9 @@ func TestVisibleProcessHoldsOnlyItsFds(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer func() { cmd.Process.Kill(); cmd.Wait() }()
-			var stopped int
-			waitFor(t, "the stopped child", func() bool {
-				for _, p := range descendants(cmd.Process.Pid) {
-					st, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p))
-					if i := bytes.LastIndexByte(st, ')'); i > 0 && st[i+2] == 'T' {
-						stopped = p
-						return true
-					}
-				}
-				return false
+			stopped := waitDescendant(t, "the stopped child", cmd.Process.Pid, func(p int) bool {
+				st, _ := readStat(p)
+				return st.state == 'T'
 			})
 			if nsInode(t, stopped, "pid") != nsInode(t, dockerPID(t, "taka"), "pid") {
 				t.Fatalf("the stopped process is not in the target's pid namespace")
@@ -310,6 +301,18 @@ func TestPlantedNodesAreNotOpened(t *testing.T) {
 	if n := ptmx(); n != 0 {
 		t.Errorf("the planted /dev/pts/ptmx was opened %d times", n)
 	}
+	// The watches do see an open (the nodes are /dev/null): the zeros
+	// above are not for want of one.
+	for path, opens := range map[string]func() int{"/etc/passwd": passwd, "/etc/group": group, "/dev/pts/ptmx": ptmx} {
+		f, err := os.Open(root + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		if n := opens(); n != 1 {
+			t.Errorf("the watch on the planted %s saw %d opens of the test's one", path, n)
+		}
+	}
 }
 
 // TestUserNameMappedToRoot: -u gives no more than docker exec -u would in
@@ -326,5 +329,83 @@ func TestUserNameMappedToRoot(t *testing.T) {
 				t.Errorf("-u %s: want %q (the container's bounding set, as docker exec -u gives), got %v", user, want, r)
 			}
 		}
+	}
+}
+
+// TestTargetCannotRewriteHostBinaries is CVE-2019-5736 as measured with
+// nsenter: a target with CAP_SYS_PTRACE reopens /proc/PID/exe of whatever
+// the host runs in its pid namespace, for writing. Both a host payload and
+// ctr-enter itself (re-executed inside through /proc/self/exe) must be
+// executed from views it cannot write.
+func TestTargetCannotRewriteHostBinaries(t *testing.T) {
+	startDocker(t, "e2e-ptrace", "--cap-add", "SYS_PTRACE", "--security-opt", "apparmor=unconfined",
+		"ctr-enter-test/busybox", "sleep", "1000000")
+
+	// A host binary of the test's own, so that no other process on the
+	// host keeps it busy (ETXTBSY would hide a writable handle).
+	sleepBin := filepath.Join(t.TempDir(), "sleep")
+	hostSleep, err := exec.LookPath("sleep")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sh(t, "cp", hostSleep, sleepBin)
+	digests := func() string { return digest(t, sleepBin) + " " + digest(t, bin) }
+	before := digests()
+
+	// A host payload: pid namespace joined, mount namespace not.
+	sessions := command("docker://e2e-ptrace", "--trust-target", "--pid", "--net", "--", sleepBin, "1000")
+	startPayload(t, sessions)
+	// ctr-enter itself: re-executed inside the target through
+	// /proc/self/exe, and running there while its own payload runs.
+	inner := command("docker://e2e-ptrace", "--trust-target", "--", "/proc/self/exe", "pid:1", "--net", "--", "/bin/sleep", "999")
+	if err := inner.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { inner.Process.Signal(syscall.SIGTERM); inner.Wait() })
+	waitDescendant(t, "the inner ctr-enter's payload", inner.Process.Pid, func(p int) bool {
+		cl, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", p))
+		return strings.Contains(string(cl), "999") && strings.HasPrefix(string(cl), "/bin/sleep")
+	})
+
+	// From inside, as CVE-2019-5736 did: hold a handle on the executable
+	// of every process that is not the target's own busybox, wait for
+	// those processes to exit, then reopen each handle for writing.
+	attack := `n=3
+	for p in /proc/[0-9]*; do
+		exe=$(readlink $p/exe) || continue
+		case "$exe" in /bin/busybox) continue;; esac
+		eval "exec $n< $p/exe" && echo "$n $exe" >> /tmp/held
+		n=$((n+1))
+	done
+	touch /tmp/ready
+	while [ ! -e /tmp/go ]; do sleep 0.1; done
+	while read fd exe; do
+		if ( echo pwned >> /proc/self/fd/$fd ) 2>/dev/null; then echo "WRITABLE $exe"; else echo "denied $exe"; fi
+	done < /tmp/held`
+	attacker := exec.Command("docker", "exec", "e2e-ptrace", "sh", "-c", attack)
+	var out strings.Builder
+	attacker.Stdout, attacker.Stderr = &out, &out
+	if err := attacker.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the attacker to hold its handles", func() bool {
+		return exec.Command("docker", "exec", "e2e-ptrace", "test", "-e", "/tmp/ready").Run() == nil
+	})
+	sessions.Process.Signal(syscall.SIGTERM)
+	sessions.Wait()
+	inner.Process.Signal(syscall.SIGTERM)
+	inner.Wait()
+	sh(t, "docker", "exec", "e2e-ptrace", "touch", "/tmp/go")
+	if err := attacker.Wait(); err != nil {
+		t.Fatalf("attacker: %v\n%s", err, out.String())
+	}
+	if strings.Contains(out.String(), "WRITABLE") {
+		t.Errorf("the target can write a host executable:\n%s", out.String())
+	}
+	if n := strings.Count(out.String(), "denied"); n < 2 {
+		t.Errorf("expected the host payload and the inner ctr-enter to be visible and denied, saw %d:\n%s", n, out.String())
+	}
+	if after := digests(); after != before {
+		t.Errorf("host binaries changed: %s -> %s", before, after)
 	}
 }

@@ -11,7 +11,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"slices"
@@ -36,12 +35,10 @@ for c in memory pids; do
 done
 printf 'a\033[2Jb\nforged' > /proc/self/comm
 while :; do sleep 1000; done`
-	exec.Command("docker", "rm", "-f", name).Run()
-	sh(t, "docker", "run", "-d", "--name", name, "-v", "/sys/fs/cgroup:/sys/fs/cgroup",
+	startDocker(t, name, "-v", "/sys/fs/cgroup:/sys/fs/cgroup",
 		"--label", "evil\x1b]0;pwned\x07=x\nforged-label",
 		"-e", "EVIL=a\x1b[2J\nforged-env\r",
 		"ctr-enter-test/busybox", "sh", "-c", script, "arg\x1b[2J\nforged-arg")
-	t.Cleanup(func() { exec.Command("docker", "rm", "-f", name).Run() })
 	pid := dockerPID(t, name)
 	waitFor(t, "the container to rename itself", func() bool {
 		comm, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", pid))

@@ -55,3 +55,9 @@ func TestOwnImage(t *testing.T) {
 		t.Errorf("tcpdump: %v", r)
 	}
 }
+
+func TestStaticBinary(t *testing.T) {
+	if out := sh(t, "file", bin); !strings.Contains(out, "statically linked") {
+		t.Errorf("not static: %s", out)
+	}
+}

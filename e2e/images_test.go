@@ -3,10 +3,8 @@
 package e2e
 
 import (
-	"encoding/json"
 	"fmt"
 	"io/fs"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -14,47 +12,6 @@ import (
 	"testing"
 	"time"
 )
-
-const registryImage = "127.0.0.1:5000/busybox"
-
-// cachedImage is one entry of images ls --json.
-type cachedImage struct {
-	Ref, Digest, RootFS, Source string
-	Size                        int64
-}
-
-// imagesRun runs ctr-enter images ARGS with the cache in root.
-func imagesRun(t *testing.T, root string, args ...string) result {
-	t.Helper()
-	cmd := command(append([]string{"images"}, args...)...)
-	cmd.Env = append(cmd.Env, "CTR_ENTER_IMAGES="+root)
-	return runCmd(t, cmd)
-}
-
-// imagesLs is the cache's content as images ls --json says.
-func imagesLs(t *testing.T, root string) []cachedImage {
-	t.Helper()
-	r := imagesRun(t, root, "ls", "--json")
-	var imgs []cachedImage
-	if err := json.Unmarshal([]byte(r.stdout), &imgs); r.code != 0 || err != nil {
-		t.Fatalf("images ls --json: %v: %v", err, r)
-	}
-	return imgs
-}
-
-// cacheLeftovers lists the blobs, trees, partial downloads and temporary
-// files in the cache.
-func cacheLeftovers(t *testing.T, root string) []string {
-	t.Helper()
-	var out []string
-	for _, d := range []string{"content/blobs/sha256", "content/ingest", "trees/sha256", "tmp"} {
-		entries, _ := os.ReadDir(filepath.Join(root, d))
-		for _, e := range entries {
-			out = append(out, d+"/"+e.Name())
-		}
-	}
-	return out
-}
 
 // checkBusyboxTree runs the unpacked tree's own busybox: the tree is whole.
 func checkBusyboxTree(t *testing.T, root string, img cachedImage) {
@@ -66,28 +23,6 @@ func checkBusyboxTree(t *testing.T, root string, img cachedImage) {
 	if err != nil || strings.TrimSpace(string(out)) != "from the tree" {
 		t.Errorf("%s/bin/busybox: %v: %s", img.RootFS, err, out)
 	}
-}
-
-// registryDigest asks the registry for the manifest digest of repo:tag.
-func registryDigest(t *testing.T, repo, tag string) string {
-	t.Helper()
-	req, _ := http.NewRequest(http.MethodHead, "http://127.0.0.1:5000/v2/"+repo+"/manifests/"+tag, nil)
-	req.Header.Set("Accept", strings.Join([]string{
-		"application/vnd.docker.distribution.manifest.v2+json",
-		"application/vnd.oci.image.manifest.v1+json",
-		"application/vnd.docker.distribution.manifest.list.v2+json",
-		"application/vnd.oci.image.index.v1+json",
-	}, ", "))
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("registry: %v", err)
-	}
-	resp.Body.Close()
-	d := resp.Header.Get("Docker-Content-Digest")
-	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(d, "sha256:") {
-		t.Fatalf("registry: HEAD %s:%s: %s, digest %q", repo, tag, resp.Status, d)
-	}
-	return d
 }
 
 // TestImagesRegistryPull pulls from the real registry, lists, and removes.

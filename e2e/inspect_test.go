@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -103,16 +102,11 @@ func kernelFile(t *testing.T, id, file string) string {
 }
 
 func TestInspectDockerContainer(t *testing.T) {
-	profile := filepath.Join(t.TempDir(), "no-mkdir.json")
-	if err := os.WriteFile(profile, []byte(`{"defaultAction":"SCMP_ACT_ALLOW","syscalls":[{"names":["mkdir","mkdirat"],"action":"SCMP_ACT_ERRNO"}]}`), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	sh(t, "docker", "run", "-d", "--name", "e2e-inspected", "--memory", "64m", "--cpu-shares", "512", "--cpus", "0.5",
+	profile := noMkdirProfile(t)
+	id := startDocker(t, "e2e-inspected", "--memory", "64m", "--cpu-shares", "512", "--cpus", "0.5",
 		"--pids-limit", "42", "--cap-drop", "NET_RAW", "--cap-drop", "MKNOD", "--security-opt", "seccomp="+profile,
 		"-e", "API_TOKEN=hunter2", "-e", "PLAIN=visible", "ctr-enter-test/busybox", "sleep", "1000000")
-	t.Cleanup(func() { exec.Command("docker", "rm", "-f", "e2e-inspected", "e2e-inspected-sidecar").Run() })
-	sh(t, "docker", "run", "-d", "--name", "e2e-inspected-sidecar", "--net", "container:e2e-inspected", "ctr-enter-test/busybox", "sleep", "1000000")
-	id := sh(t, "docker", "inspect", "-f", "{{.Id}}", "e2e-inspected")
+	startDocker(t, "e2e-inspected-sidecar", "--net", "container:e2e-inspected", "ctr-enter-test/busybox", "sleep", "1000000")
 	pid := dockerPID(t, "e2e-inspected")
 
 	m := inspectJSON(t, "docker://e2e-inspected")
@@ -121,12 +115,12 @@ func TestInspectDockerContainer(t *testing.T) {
 	if got := num("pid"); got != strconv.Itoa(pid) {
 		t.Errorf("pid %s, want %d", got, pid)
 	}
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-	if err != nil {
-		t.Fatal(err)
+	stat, ok := readStat(pid)
+	if !ok {
+		t.Fatalf("no /proc/%d/stat", pid)
 	}
-	if f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:])); num("ppid") != f[1] {
-		t.Errorf("ppid %s, want the kernel's %s", num("ppid"), f[1])
+	if num("ppid") != strconv.Itoa(stat.ppid) {
+		t.Errorf("ppid %s, want the kernel's %d", num("ppid"), stat.ppid)
 	}
 	for _, c := range []struct {
 		path []string
@@ -207,12 +201,9 @@ func TestInspectDockerContainer(t *testing.T) {
 }
 
 func TestInspectContainerdContainer(t *testing.T) {
-	sh(t, "ctr", "-n", "e2e", "run", "-d", "--memory-limit", strconv.Itoa(48<<20), "--cpu-shares", "256", "--cap-drop", "CAP_NET_RAW",
+	containerdRuntime.run(t, "-n", "e2e", "run", "-d", "--memory-limit", strconv.Itoa(48<<20), "--cpu-shares", "256", "--cap-drop", "CAP_NET_RAW",
 		"--env", "DB_PASSWORD=swordfish", "docker.io/ctr-enter-test/busybox:latest", "e2e-inspected", "sleep", "1000000")
-	t.Cleanup(func() {
-		exec.Command("ctr", "-n", "e2e", "task", "kill", "-s", "KILL", "e2e-inspected").Run()
-		exec.Command("sh", "-c", "for i in $(seq 50); do ctr -n e2e task rm e2e-inspected 2>/dev/null && break; sleep 0.1; done; ctr -n e2e c rm e2e-inspected").Run()
-	})
+	t.Cleanup(func() { containerdRuntime.remove(t, "e2e-inspected") })
 	pid := containerdPID(t, "e2e", "e2e-inspected")
 	m := inspectJSON(t, "containerd://e2e/e2e-inspected")
 	for _, c := range []struct {
@@ -304,9 +295,7 @@ func TestLsListsEveryContainer(t *testing.T) {
 }
 
 func TestUpdateMemoryLimit(t *testing.T) {
-	sh(t, "docker", "run", "-d", "--name", "e2e-updated", "--memory", "64m", "ctr-enter-test/busybox", "sleep", "1000000")
-	t.Cleanup(func() { exec.Command("docker", "rm", "-f", "e2e-updated").Run() })
-	id := sh(t, "docker", "inspect", "-f", "{{.Id}}", "e2e-updated")
+	id := startDocker(t, "e2e-updated", "--memory", "64m", "ctr-enter-test/busybox", "sleep", "1000000")
 	r := run(t, "update", "docker://e2e-updated", "--memory", "96m")
 	want := strconv.Itoa(96 << 20)
 	if r.code != 0 || !strings.Contains(r.stdout, "memory limit: "+want) {
