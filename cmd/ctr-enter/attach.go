@@ -156,9 +156,13 @@ func (c *attachLsCmd) Run(ctx context.Context, g *Globals) error {
 	for _, err := range errs {
 		warn(err)
 	}
-	return writeList(os.Stdout, c.JSON, sidecars, []string{"SIDECAR", "IMAGE", "STATUS", "OF"}, func(s attach.Sidecar) []string {
-		return []string{text.Clean(s.Ref), text.Clean(s.Image), text.Clean(s.Status), text.Clean(s.Of)}
-	})
+	return writeList(os.Stdout, c.JSON, sidecars, sidecarHeader, sidecarCells)
+}
+
+var sidecarHeader = []string{"SIDECAR", "IMAGE", "STATUS", "OF"}
+
+func sidecarCells(s attach.Sidecar) []string {
+	return []string{text.Clean(s.Ref), text.Clean(s.Image), text.Clean(s.Status), text.Clean(s.Of)}
 }
 
 type attachRmCmd struct {

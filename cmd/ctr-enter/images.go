@@ -93,17 +93,23 @@ func (c *imagesLsCmd) Run(ctx context.Context, o images.Options) error {
 	if err != nil {
 		return err
 	}
-	return writeList(os.Stdout, c.JSON, imgs, []string{"REF", "DIGEST", "SIZE", "SOURCE", "CREATED"}, func(i *images.Image) []string {
-		digest := i.Digest
-		if _, hex, ok := strings.Cut(digest, ":"); ok && len(hex) > 12 {
-			digest = hex[:12]
-		}
-		created := "-"
-		if !i.Created.IsZero() {
-			created = i.Created.Local().Format(time.DateTime)
-		}
-		return []string{text.Clean(i.Ref), digest, images.HumanSize(i.Size), i.Source, created}
-	})
+	return writeList(os.Stdout, c.JSON, imgs, imageHeader, imageCells)
+}
+
+var imageHeader = []string{"REF", "DIGEST", "SIZE", "SOURCE", "CREATED"}
+
+// imageCells is a row of the images table: the digest short as docker
+// shows it, the build time in the local zone.
+func imageCells(i *images.Image) []string {
+	digest := i.Digest
+	if _, hex, ok := strings.Cut(digest, ":"); ok && len(hex) > 12 {
+		digest = hex[:12]
+	}
+	created := "-"
+	if !i.Created.IsZero() {
+		created = i.Created.Local().Format(time.DateTime)
+	}
+	return []string{text.Clean(i.Ref), digest, images.HumanSize(i.Size), i.Source, created}
 }
 
 type imagesRmCmd struct {

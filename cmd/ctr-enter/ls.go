@@ -32,15 +32,19 @@ func (c *lsCmd) Run(ctx context.Context, g *Globals) error {
 		warn(err)
 	}
 	color := colorOn(os.Stdout)
-	header := []string{"RUNTIME", "NAMESPACE", "ID", "NAME", "IMAGE", "STATUS", "PID", "SHARES"}
-	return writeList(os.Stdout, c.JSON, rows, header, func(r inspect.Row) []string {
-		pid := "-"
-		if r.PID > 0 {
-			pid = fmt.Sprint(r.PID)
-		}
-		return []string{r.Runtime, text.Clean(r.Namespace), shortID(r.ID),
-			text.Clean(r.Name), text.Clean(r.Image), paintStatus(r.Status, color), pid, shares(r.Shares)}
-	})
+	return writeList(os.Stdout, c.JSON, rows, lsHeader, func(r inspect.Row) []string { return lsCells(r, color) })
+}
+
+var lsHeader = []string{"RUNTIME", "NAMESPACE", "ID", "NAME", "IMAGE", "STATUS", "PID", "SHARES"}
+
+// lsCells is a row of the ls table, its status coloured when color is set.
+func lsCells(r inspect.Row, color bool) []string {
+	pid := "-"
+	if r.PID > 0 {
+		pid = fmt.Sprint(r.PID)
+	}
+	return []string{r.Runtime, text.Clean(r.Namespace), shortID(r.ID),
+		text.Clean(r.Name), text.Clean(r.Image), paintStatus(r.Status, color), pid, shares(r.Shares)}
 }
 
 // shortID abbreviates hex IDs as docker does; names used as IDs stay whole.
