@@ -10,14 +10,16 @@ import (
 )
 
 func TestCompletionGrammar(t *testing.T) {
-	for _, shell := range []string{"bash", "zsh", "fish"} {
-		if p := mustParse(t, "completion", shell); p.command() != "completion <shell>" || p.cli.Completion.Shell != shell {
-			t.Errorf("completion %s: %q with %+v", shell, p.command(), p.cli.Completion)
-		}
-	}
-	parseError(t, `<shell> must be one of "bash","zsh","fish" but got "bogus"`, "completion", "bogus")
-	parseError(t, `expected "<shell>"`, "completion")
-	parseError(t, "unexpected argument zsh", "completion", "bash", "zsh")
+	checkGrammar(t, []grammarCase{
+		{[]string{"completion", "bash"}, "completion <shell>", completionCmd{Shell: "bash"}},
+		{[]string{"completion", "zsh"}, "completion <shell>", completionCmd{Shell: "zsh"}},
+		{[]string{"completion", "fish"}, "completion <shell>", completionCmd{Shell: "fish"}},
+	})
+	checkErrors(t, []errorCase{
+		{[]string{"completion", "bogus"}, `<shell> must be one of "bash","zsh","fish" but got "bogus"`},
+		{[]string{"completion"}, `expected "<shell>"`},
+		{[]string{"completion", "bash", "zsh"}, "unexpected argument zsh"},
+	})
 	hasExamples(t, help(t, "completion", "--help"), new(completionCmd).Help())
 }
 

@@ -9,11 +9,7 @@ import (
 )
 
 func TestEnterGrammar(t *testing.T) {
-	for _, tc := range []struct {
-		args    []string
-		command string // the path kong selects
-		want    enterCmd
-	}{
+	checkGrammar(t, []grammarCase{
 		{[]string{"taka"}, "enter <target>", enterCmd{Target: "taka"}},
 		{[]string{"enter", "taka"}, "enter <target>", enterCmd{Target: "taka"}},
 		{[]string{"taka", "--", "ps", "aux"}, "enter <target> <command>", enterCmd{Target: "taka", Command: []string{"ps", "aux"}}},
@@ -68,34 +64,11 @@ func TestEnterGrammar(t *testing.T) {
 		{[]string{"taka", "ip", "addr", "--net"}, "enter <target> <command>", enterCmd{
 			Target: "taka", Command: []string{"ip", "addr"}, nsFlags: nsFlags{Net: true},
 		}},
-	} {
-		p := mustParse(t, tc.args...)
-		if p.command() != tc.command {
-			t.Errorf("%q selects %q; want %q", tc.args, p.command(), tc.command)
-		}
-		if got := normalize(p.cli.Enter); !reflect.DeepEqual(got, normalize(tc.want)) {
-			t.Errorf("%q:\n got %+v\nwant %+v", tc.args, got, tc.want)
-		}
-	}
-}
-
-// normalize makes an enterCmd's empty lists nil, as kong leaves them
-// empty or nil depending on its path.
-func normalize(c enterCmd) enterCmd {
-	if len(c.Command) == 0 {
-		c.Command = nil
-	}
-	if len(c.Env) == 0 {
-		c.Env = nil
-	}
-	return c
+	})
 }
 
 func TestEnterGrammarErrors(t *testing.T) {
-	for _, tc := range []struct {
-		args []string
-		want string
-	}{
+	checkErrors(t, []errorCase{
 		{[]string{"enter"}, `expected "<target>"`},
 		{[]string{"--net"}, `expected "<target>"`},
 		{[]string{"taka", "--bogus"}, "unknown flag --bogus"},
@@ -116,9 +89,7 @@ func TestEnterGrammarErrors(t *testing.T) {
 		// issue 12: a flag of the command's, after its name but without
 		// --, is taken for ctr-enter's and refused.
 		{[]string{"taka", "ls", "-l"}, "unknown flag -l"},
-	} {
-		parseError(t, tc.want, tc.args...)
-	}
+	})
 }
 
 func TestNamespaceFlags(t *testing.T) {

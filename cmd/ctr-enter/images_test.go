@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -11,42 +9,20 @@ import (
 )
 
 func TestImagesGrammar(t *testing.T) {
-	for _, tc := range []struct {
-		args    []string
-		command string
-		check   func(*cli) bool
-	}{
-		{[]string{"images", "pull", "busybox"}, "images pull <ref>", func(c *cli) bool { return c.Images.Pull == imagesPullCmd{Ref: "busybox"} }},
-		{[]string{"images", "pull", "--from", "registry", "127.0.0.1:5000/busybox"}, "images pull <ref>", func(c *cli) bool {
-			return c.Images.Pull == imagesPullCmd{Ref: "127.0.0.1:5000/busybox", From: "registry"}
-		}},
-		{[]string{"images", "pull", "busybox", "--from=containerd"}, "images pull <ref>", func(c *cli) bool {
-			return c.Images.Pull == imagesPullCmd{Ref: "busybox", From: "containerd"}
-		}},
-		{[]string{"images", "pull", "busybox", "--from", "docker"}, "images pull <ref>", func(c *cli) bool {
-			return c.Images.Pull == imagesPullCmd{Ref: "busybox", From: "docker"}
-		}},
-		{[]string{"images", "ls"}, "images ls", func(c *cli) bool { return !c.Images.Ls.JSON }},
-		{[]string{"images", "ls", "--json"}, "images ls", func(c *cli) bool { return c.Images.Ls.JSON }},
-		{[]string{"images", "rm", "busybox"}, "images rm <refs>", func(c *cli) bool { return reflect.DeepEqual(c.Images.Rm.Refs, []string{"busybox"}) }},
-		{[]string{"images", "rm", "busybox", "tools:1"}, "images rm <refs>", func(c *cli) bool {
-			return reflect.DeepEqual(c.Images.Rm.Refs, []string{"busybox", "tools:1"})
-		}},
-		{[]string{"images", "import", "tools.tar", "--name", "tools:1"}, "images import <file>", func(c *cli) bool {
-			return c.Images.Import == imagesImportCmd{File: "tools.tar", Name: "tools:1"}
-		}},
-		{[]string{"images", "import", "-"}, "images import <file>", func(c *cli) bool { return c.Images.Import == imagesImportCmd{File: "-"} }},
-		{[]string{"images", "prune"}, "images prune", func(c *cli) bool { return true }},
-	} {
-		p := mustParse(t, tc.args...)
-		if p.command() != tc.command || !tc.check(p.cli) {
-			t.Errorf("%q selects %q (want %q) with %+v", tc.args, p.command(), tc.command, p.cli.Images)
-		}
-	}
-	for _, tc := range []struct {
-		args []string
-		want string
-	}{
+	checkGrammar(t, []grammarCase{
+		{[]string{"images", "pull", "busybox"}, "images pull <ref>", imagesPullCmd{Ref: "busybox"}},
+		{[]string{"images", "pull", "--from", "registry", "127.0.0.1:5000/busybox"}, "images pull <ref>", imagesPullCmd{Ref: "127.0.0.1:5000/busybox", From: "registry"}},
+		{[]string{"images", "pull", "busybox", "--from=containerd"}, "images pull <ref>", imagesPullCmd{Ref: "busybox", From: "containerd"}},
+		{[]string{"images", "pull", "busybox", "--from", "docker"}, "images pull <ref>", imagesPullCmd{Ref: "busybox", From: "docker"}},
+		{[]string{"images", "ls"}, "images ls", imagesLsCmd{}},
+		{[]string{"images", "ls", "--json"}, "images ls", imagesLsCmd{JSON: true}},
+		{[]string{"images", "rm", "busybox"}, "images rm <refs>", imagesRmCmd{Refs: []string{"busybox"}}},
+		{[]string{"images", "rm", "busybox", "tools:1"}, "images rm <refs>", imagesRmCmd{Refs: []string{"busybox", "tools:1"}}},
+		{[]string{"images", "import", "tools.tar", "--name", "tools:1"}, "images import <file>", imagesImportCmd{File: "tools.tar", Name: "tools:1"}},
+		{[]string{"images", "import", "-"}, "images import <file>", imagesImportCmd{File: "-"}},
+		{[]string{"images", "prune"}, "images prune", imagesPruneCmd{}},
+	})
+	checkErrors(t, []errorCase{
 		{[]string{"images"}, `expected one of "pull", "ls", "rm", "import", "prune"`},
 		{[]string{"images", "bogus"}, `unexpected argument bogus`},
 		{[]string{"images", "pull"}, `expected "<ref>"`},
@@ -56,9 +32,7 @@ func TestImagesGrammar(t *testing.T) {
 		{[]string{"images", "import"}, `expected "<file>"`},
 		{[]string{"images", "import", "a.tar", "b.tar"}, "unexpected argument b.tar"},
 		{[]string{"images", "prune", "x"}, "unexpected argument x"},
-	} {
-		parseError(t, tc.want, tc.args...)
-	}
+	})
 }
 
 func TestImagesHelp(t *testing.T) {
@@ -90,22 +64,12 @@ func TestImagesLsOutput(t *testing.T) {
 			Source: images.SourceRegistry, Created: created},
 		{Ref: "tools:1\x1b", Digest: "sha256:abc", Size: 512, Source: images.SourceImport},
 	}
-	var b bytes.Buffer
-	if err := writeList(&b, false, imgs, imageHeader, imageCells); err != nil {
-		t.Fatal(err)
-	}
 	when := created.Local().Format(time.DateTime)
 	want := "" +
 		"REF                               DIGEST        SIZE     SOURCE    CREATED\n" +
 		"docker.io/library/busybox:latest  abababababab  2.0 MiB  registry  " + when + "\n" +
 		"tools:1?                          sha256:abc    512 B    import    -\n"
-	if b.String() != want {
-		t.Errorf("images ls:\n%s\nwant:\n%s", b.String(), want)
-	}
-	b.Reset()
-	if err := writeList(&b, true, imgs[1:], imageHeader, imageCells); err != nil {
-		t.Fatal(err)
-	}
+	printsList(t, "images ls", false, imgs, imageHeader, imageCells, want)
 	want = `[
   {
     "ref": "tools:1\u001b",
@@ -118,7 +82,5 @@ func TestImagesLsOutput(t *testing.T) {
   }
 ]
 `
-	if b.String() != want {
-		t.Errorf("images ls --json:\n%s\nwant:\n%s", b.String(), want)
-	}
+	printsList(t, "images ls --json", true, imgs[1:], imageHeader, imageCells, want)
 }

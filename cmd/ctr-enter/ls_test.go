@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"strings"
 	"testing"
 
@@ -9,23 +8,18 @@ import (
 )
 
 func TestLsGrammar(t *testing.T) {
-	if p := mustParse(t, "ls"); p.command() != "ls" || p.cli.Ls.JSON {
-		t.Errorf("ls: %q with %+v", p.command(), p.cli.Ls)
-	}
-	if p := mustParse(t, "ls", "--json"); p.command() != "ls" || !p.cli.Ls.JSON {
-		t.Errorf("ls --json: %q with %+v", p.command(), p.cli.Ls)
-	}
-	parseError(t, "unexpected argument x", "ls", "x")
-	parseError(t, "unknown flag --all", "ls", "--all")
-	// issue 12: a container named ls, as any named like a command, is
-	// entered only with the explicit "enter ls" (or a pinned form such
-	// as docker://ls); "ctr-enter ls" lists containers.
-	if p := mustParse(t, "ls"); p.cli.Enter.Target != "" {
-		t.Errorf("ls entered %q", p.cli.Enter.Target)
-	}
-	if p := mustParse(t, "docker://ls"); p.command() != "enter <target>" || p.cli.Enter.Target != "docker://ls" {
-		t.Errorf("docker://ls: %q with target %q", p.command(), p.cli.Enter.Target)
-	}
+	checkGrammar(t, []grammarCase{
+		// issue 12: a container named ls, as any named like a command, is
+		// entered only with the explicit "enter ls" or a pinned form such
+		// as docker://ls; "ctr-enter ls" lists containers.
+		{[]string{"ls"}, "ls", lsCmd{}},
+		{[]string{"ls", "--json"}, "ls", lsCmd{JSON: true}},
+		{[]string{"docker://ls"}, "enter <target>", enterCmd{Target: "docker://ls"}},
+	})
+	checkErrors(t, []errorCase{
+		{[]string{"ls", "x"}, "unexpected argument x"},
+		{[]string{"ls", "--all"}, "unknown flag --all"},
+	})
 }
 
 func TestLsHelp(t *testing.T) {
@@ -43,22 +37,12 @@ func TestLsOutput(t *testing.T) {
 		{Runtime: "docker", ID: strings.Repeat("0123456789abcdef", 4), Name: "stopped\x07", Image: "busybox", Status: "exited",
 			Ref: "docker://stopped", Shares: map[string][]string{}},
 	}
-	var b bytes.Buffer
-	if err := writeList(&b, false, rows, lsHeader, func(r inspect.Row) []string { return lsCells(r, false) }); err != nil {
-		t.Fatal(err)
-	}
+	cells := func(r inspect.Row) []string { return lsCells(r, false) }
 	want := "" +
 		"RUNTIME     NAMESPACE  ID            NAME      IMAGE                             STATUS   PID   SHARES\n" +
 		"containerd  e2e        taka          taka      docker.io/library/busybox:latest  running  4242  net:containerd://e2e/side,net:docker://web,pid:containerd://e2e/side\n" +
 		"docker                 0123456789ab  stopped?  busybox                           exited   -     -\n"
-	if b.String() != want {
-		t.Errorf("ls:\n%s\nwant:\n%s", b.String(), want)
-	}
-
-	b.Reset()
-	if err := writeList(&b, true, rows[1:], lsHeader, func(r inspect.Row) []string { return lsCells(r, false) }); err != nil {
-		t.Fatal(err)
-	}
+	printsList(t, "ls", false, rows, lsHeader, cells, want)
 	want = `[
   {
     "runtime": "docker",
@@ -73,9 +57,7 @@ func TestLsOutput(t *testing.T) {
   }
 ]
 `
-	if b.String() != want {
-		t.Errorf("ls --json:\n%s\nwant:\n%s", b.String(), want)
-	}
+	printsList(t, "ls --json", true, rows[1:], lsHeader, cells, want)
 }
 
 func TestLsCells(t *testing.T) {

@@ -5,6 +5,25 @@ import (
 	"testing"
 )
 
+// listed is what writeList prints of rows.
+func listed[T any](t *testing.T, asJSON bool, rows []T, header []string, cells func(T) []string) string {
+	t.Helper()
+	var b bytes.Buffer
+	if err := writeList(&b, asJSON, rows, header, cells); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
+// printsList checks that writeList prints want of rows, for what (a
+// command line).
+func printsList[T any](t *testing.T, what string, asJSON bool, rows []T, header []string, cells func(T) []string, want string) {
+	t.Helper()
+	if got := listed(t, asJSON, rows, header, cells); got != want {
+		t.Errorf("%s:\n%s\nwant:\n%s", what, got, want)
+	}
+}
+
 func TestWriteJSON(t *testing.T) {
 	var b bytes.Buffer
 	v := map[string]any{"b": []int{1, 2}, "a": "<&>", "c": map[string]any{}}
@@ -50,12 +69,8 @@ func TestWriteList(t *testing.T) {
 		{"json of nil", true, nil, "[]\n"},
 		{"json of none", true, []row{}, "[]\n"},
 	} {
-		var b bytes.Buffer
-		if err := writeList(&b, tc.asJSON, tc.rows, []string{"NAME", "X"}, cells); err != nil {
-			t.Fatal(err)
-		}
-		if b.String() != tc.want {
-			t.Errorf("%s:\n%q\nwant\n%q", tc.name, b.String(), tc.want)
+		if got := listed(t, tc.asJSON, tc.rows, []string{"NAME", "X"}, cells); got != tc.want {
+			t.Errorf("%s:\n%q\nwant\n%q", tc.name, got, tc.want)
 		}
 	}
 }

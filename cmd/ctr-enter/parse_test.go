@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"os"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -104,6 +105,69 @@ func help(t *testing.T, args ...string) string {
 		t.Fatalf("%q: exit %v, err %v; want exit 0 after help", args, p.exit, p.err)
 	}
 	return p.stdout
+}
+
+// grammarCase is a command line and what kong must make of it: the
+// command it selects, by path ("attach ls <target>"), and that command's
+// struct as parsed.
+type grammarCase struct {
+	args    []string
+	command string
+	want    any
+}
+
+// checkGrammar parses the command line of each case and compares what
+// kong selects with the case's.
+func checkGrammar(t *testing.T, cases []grammarCase) {
+	t.Helper()
+	for _, tc := range cases {
+		p := mustParse(t, tc.args...)
+		got := p.kctx.Selected().Target.Interface()
+		if p.command() != tc.command || !reflect.DeepEqual(emptyListsNil(got), emptyListsNil(tc.want)) {
+			t.Errorf("%q selects %q with\n %+v\nwant %q with\n %+v", tc.args, p.command(), got, tc.command, tc.want)
+		}
+	}
+}
+
+// emptyListsNil is a copy of the struct v with its empty lists nil: kong
+// leaves a list it did not fill empty or nil, depending on its path.
+func emptyListsNil(v any) any {
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Struct {
+		return v
+	}
+	c := reflect.New(rv.Type()).Elem()
+	c.Set(rv)
+	for i := 0; i < c.NumField(); i++ {
+		if f := c.Field(i); f.Kind() == reflect.Slice && f.Len() == 0 && f.CanSet() {
+			f.Set(reflect.Zero(f.Type()))
+		}
+	}
+	return c.Interface()
+}
+
+// errorCase is a command line that kong must refuse, and what its error
+// says.
+type errorCase struct {
+	args []string
+	want string
+}
+
+func checkErrors(t *testing.T, cases []errorCase) {
+	t.Helper()
+	for _, tc := range cases {
+		parseError(t, tc.want, tc.args...)
+	}
+}
+
+// hasAll checks that out, the output of what, has every one of wants.
+func hasAll(t *testing.T, what, out string, wants ...string) {
+	t.Helper()
+	for _, want := range wants {
+		if !strings.Contains(out, want) {
+			t.Errorf("%s lacks %q:\n%s", what, want, out)
+		}
+	}
 }
 
 // examples are the lines of a command's Help() that show a command line:

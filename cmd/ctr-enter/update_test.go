@@ -6,33 +6,20 @@ import (
 )
 
 func TestUpdateGrammar(t *testing.T) {
-	for _, tc := range []struct {
-		args []string
-		want updateCmd
-	}{
-		{[]string{"update", "taka", "--memory", "256m"}, updateCmd{Target: "taka", Memory: "256m"}},
-		{[]string{"update", "--memory=max", "containerd://e2e/taka"}, updateCmd{Target: "containerd://e2e/taka", Memory: "max"}},
+	checkGrammar(t, []grammarCase{
+		{[]string{"update", "taka", "--memory", "256m"}, "update <target>", updateCmd{Target: "taka", Memory: "256m"}},
+		{[]string{"update", "--memory=max", "containerd://e2e/taka"}, "update <target>", updateCmd{Target: "containerd://e2e/taka", Memory: "max"}},
 		// The size is read by checkArgs, not by kong.
-		{[]string{"update", "taka", "--memory", "bogus"}, updateCmd{Target: "taka", Memory: "bogus"}},
-	} {
-		p := mustParse(t, tc.args...)
-		if p.command() != "update <target>" || p.cli.Update != tc.want {
-			t.Errorf("%q selects %q with %+v; want update <target> with %+v", tc.args, p.command(), p.cli.Update, tc.want)
-		}
-	}
-	for _, tc := range []struct {
-		args []string
-		want string
-	}{
+		{[]string{"update", "taka", "--memory", "bogus"}, "update <target>", updateCmd{Target: "taka", Memory: "bogus"}},
+	})
+	checkErrors(t, []errorCase{
 		{[]string{"update", "taka"}, "missing flags: --memory=SIZE"},
 		{[]string{"update"}, "missing flags: --memory=SIZE"},
 		{[]string{"update", "--memory", "1g"}, `expected "<target>"`},
 		{[]string{"update", "a", "b", "--memory", "1g"}, "unexpected argument b"},
 		{[]string{"update", "taka", "--memory"}, `--memory: expected string value but got "EOL"`},
 		{[]string{"update", "taka", "--memory", "1g", "--cpus", "2"}, "unknown flag --cpus"},
-	} {
-		parseError(t, tc.want, tc.args...)
-	}
+	})
 }
 
 func TestUpdateMemory(t *testing.T) {
