@@ -134,11 +134,13 @@ func run(ctx context.Context, kctx *kong.Context, g *Globals, euid int) error {
 }
 
 // asRoot, embedded in a command's struct, declares that the command must
-// run as root: it joins namespaces or talks to the runtimes' sockets.
+// run as root: it joins namespaces, or uses what only root may (the
+// runtimes' sockets, the image cache).
 type asRoot struct{}
 
 func (asRoot) runsAsRoot() {}
 
+// rootCommand is a command that embeds asRoot.
 type rootCommand interface{ runsAsRoot() }
 
 // argsChecker is a command whose arguments need a check that kong's tags
@@ -152,8 +154,8 @@ type argsChecker interface{ checkArgs() error }
 // whoever runs it, then root.
 func prepare(kctx *kong.Context, euid int) error {
 	node := kctx.Selected()
-	if node == nil || !node.Target.CanAddr() {
-		return nil
+	if node == nil {
+		return nil // kctx.Run says that no command was selected
 	}
 	cmd := node.Target.Addr().Interface()
 	if c, ok := cmd.(argsChecker); ok {
