@@ -4,11 +4,9 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"os"
 	"regexp"
-	"text/tabwriter"
 
 	"github.com/ctr-enter/ctr-enter/attach"
 	"github.com/ctr-enter/ctr-enter/internal/nskind"
@@ -24,6 +22,7 @@ type attachCmd struct {
 }
 
 type attachRunCmd struct {
+	asRoot
 	Target  string   `arg:"" predictor:"target" help:"Container name, ID or unique ID prefix; or docker://NAME, containerd://[NS/]ID."`
 	Command []string `arg:"" optional:"" help:"Command and arguments, after --. Default: the image's."`
 	Image   string   `required:"" placeholder:"REF" help:"Image of the sidecar, in the target's runtime (containerd: in the target's namespace)."`
@@ -120,7 +119,7 @@ func (c *attachRunCmd) Run(ctx context.Context, g *Globals) error {
 	return nil
 }
 
-type gcCmd struct{}
+type gcCmd struct{ asRoot }
 
 func (gcCmd) Help() string {
 	return `Removes the ephemeral containers (attach --rm) whose ctr-enter was killed
@@ -129,9 +128,6 @@ snapshot). Every attach does this first too.`
 }
 
 func (gcCmd) Run(ctx context.Context, g *Globals) error {
-	if err := requireRoot(); err != nil {
-		return err
-	}
 	removed, errs := attach.Collect(ctx, g.targetOptions())
 	for _, r := range removed {
 		fmt.Println(text.Clean(r))
@@ -146,14 +142,12 @@ func (gcCmd) Run(ctx context.Context, g *Globals) error {
 }
 
 type attachLsCmd struct {
+	asRoot
 	Target string `arg:"" optional:"" predictor:"target" help:"Only this target's sidecars."`
 	JSON   bool   `name:"json" help:"Print JSON."`
 }
 
 func (c *attachLsCmd) Run(ctx context.Context, g *Globals) error {
-	if err := requireRoot(); err != nil {
-		return err
-	}
 	var of *resolve.Target
 	if c.Target != "" {
 		ref, err := resolve.ParseRef(c.Target)
@@ -168,30 +162,21 @@ func (c *attachLsCmd) Run(ctx context.Context, g *Globals) error {
 	for _, err := range errs {
 		warn(err)
 	}
-	if c.JSON {
-		enc := json.NewEncoder(os.Stdout)
-		enc.SetIndent("", "  ")
-		if sidecars == nil {
-			sidecars = []attach.Sidecar{}
-		}
-		return enc.Encode(sidecars)
-	}
-	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "SIDECAR\tIMAGE\tSTATUS\tOF")
-	for _, s := range sidecars {
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\n", text.Clean(s.Ref), text.Clean(s.Image), text.Clean(s.Status), text.Clean(s.Of))
-	}
-	return w.Flush()
+	return writeList(os.Stdout, c.JSON, sidecars, sidecarHeader, sidecarCells)
+}
+
+var sidecarHeader = []string{"SIDECAR", "IMAGE", "STATUS", "OF"}
+
+func sidecarCells(s attach.Sidecar) []string {
+	return []string{text.Clean(s.Ref), text.Clean(s.Image), text.Clean(s.Status), text.Clean(s.Of)}
 }
 
 type attachRmCmd struct {
+	asRoot
 	Sidecars []string `arg:"" help:"Sidecars, by name or explicit form."`
 }
 
 func (c *attachRmCmd) Run(ctx context.Context, g *Globals) error {
-	if err := requireRoot(); err != nil {
-		return err
-	}
 	for _, name := range c.Sidecars {
 		ref, err := resolve.ParseRef(name)
 		if err != nil {

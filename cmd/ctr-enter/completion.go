@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"time"
@@ -49,8 +50,14 @@ func (c *completionCmd) Run() error {
 	if err != nil {
 		return err
 	}
-	fmt.Printf(completionScripts[c.Shell], bin, filepath.Base(os.Args[0]))
-	return nil
+	return c.write(os.Stdout, bin, filepath.Base(os.Args[0]))
+}
+
+// write prints the script that has the shell ask bin for the completions
+// of the command it knows as name.
+func (c *completionCmd) write(w io.Writer, bin, name string) error {
+	_, err := fmt.Fprintf(w, completionScripts[c.Shell], bin, name)
+	return err
 }
 
 // completeCommandLine answers a shell asking for completions (COMP_LINE is
@@ -59,9 +66,19 @@ func completeCommandLine(parser *kong.Kong) {
 	if os.Getenv("COMP_LINE") == "" {
 		return
 	}
-	cmd, err := kongplete.Command(parser, kongplete.WithPredictor("target", targetPredictor()), kongplete.WithPredictor("image", imagePredictor()))
-	if err != nil {
+	if err := completeLine(parser, os.Stdout, targetPredictor(), imagePredictor()); err != nil {
 		os.Exit(1)
+	}
+	os.Exit(0)
+}
+
+// completeLine prints the completions of the line in COMP_LINE (and
+// COMP_POINT), one a line, predicting targets and images with the
+// predictors given.
+func completeLine(parser *kong.Kong, out io.Writer, targets, imageRefs complete.Predictor) error {
+	cmd, err := kongplete.Command(parser, kongplete.WithPredictor("target", targets), kongplete.WithPredictor("image", imageRefs))
+	if err != nil {
+		return err
 	}
 	// enter is the default command: its target and flags complete at the
 	// top level too (kongplete knows only explicit subcommands).
@@ -71,9 +88,9 @@ func completeCommandLine(parser *kong.Kong) {
 		cmd.GlobalFlags[name] = p
 	}
 	c := complete.New(parser.Model.Name, cmd)
-	c.Out = os.Stdout
+	c.Out = out
 	c.Complete()
-	os.Exit(0)
+	return nil
 }
 
 // imagePredictor completes the references of cached images: reading the

@@ -15,18 +15,11 @@ import (
 // Namespace flags take nsenter's long names; -i, -t, -e and -w are docker
 // exec's (nsenter's -i and -u mean ipc and uts: use --ipc and --uts).
 type enterCmd struct {
+	asRoot
 	Target  string   `arg:"" predictor:"target" help:"Container name, ID, unique ID prefix or PID; or docker://NAME, containerd://[NS/]ID, pid:N."`
 	Command []string `arg:"" optional:"" help:"Command and arguments, after --. Default: the target user's shell."`
 
-	Mount  bool `group:"Namespaces (default: all in which the target differs)" help:"Join the mount namespace."`
-	UTS    bool `name:"uts" group:"Namespaces (default: all in which the target differs)" help:"Join the UTS namespace (hostname)."`
-	IPC    bool `name:"ipc" group:"Namespaces (default: all in which the target differs)" help:"Join the IPC namespace."`
-	Net    bool `group:"Namespaces (default: all in which the target differs)" help:"Join the network namespace."`
-	PID    bool `name:"pid" group:"Namespaces (default: all in which the target differs)" help:"Join the pid namespace (with the target's /proc, so ps shows its processes)."`
-	UserNS bool `name:"userns" group:"Namespaces (default: all in which the target differs)" help:"Join the user namespace (as its root; nsenter's --user)."`
-	Cgroup bool `group:"Namespaces (default: all in which the target differs)" help:"Join the cgroup namespace."`
-	Time   bool `group:"Namespaces (default: all in which the target differs)" help:"Join the time namespace."`
-	All    bool `short:"a" group:"Namespaces (default: all in which the target differs)" help:"Join every namespace in which the target differs."`
+	nsFlags `group:"Namespaces (default: all in which the target differs)"`
 
 	Tools bool   `help:"Mount ctr-enter's own programs read-only at /.ctr-enter, on PATH after the target's (implied when the target lacks the shell or the command)."`
 	Image string `placeholder:"REF" predictor:"image" help:"Mount this image's tools instead: taken from containerd, Docker or its registry once, then cached (see ctr-enter images)."`
@@ -60,28 +53,17 @@ Without --mount it comes from the host's filesystem, executed from a
 read-only view so the target cannot rewrite it.`
 }
 
-func (c *enterCmd) namespaces() nskind.Set {
-	if c.All {
-		return nskind.All
+// checkArgs refuses what the flags cannot do together, before the root
+// check and before any runtime or registry is asked.
+func (c *enterCmd) checkArgs() error {
+	if ns := c.namespaces(); (c.Image != "" || c.Tools) && ns != 0 && !ns.Has(nskind.Mount) {
+		// The tools are mounted in the target's view.
+		return fmt.Errorf("--image and --tools need the mount namespace: add --mount")
 	}
-	var s nskind.Set
-	for _, f := range []struct {
-		on   bool
-		kind string
-	}{{c.Mount, "mnt"}, {c.UTS, "uts"}, {c.IPC, "ipc"}, {c.Net, "net"}, {c.PID, "pid"}, {c.UserNS, "user"}, {c.Cgroup, "cgroup"}, {c.Time, "time"}} {
-		if f.on {
-			s |= nskind.Named(f.kind)
-		}
-	}
-	return s
+	return nil
 }
 
 func (c *enterCmd) Run(ctx context.Context, g *Globals) error {
-	if ns := c.namespaces(); (c.Image != "" || c.Tools) && ns != 0 && !ns.Has(nskind.Mount) {
-		// The tools are mounted in the target's view; say so before
-		// asking any runtime or registry.
-		return fmt.Errorf("--image and --tools need the mount namespace: add --mount")
-	}
 	p, err := resolveAndOpen(ctx, g, c.Target)
 	if err != nil {
 		return err

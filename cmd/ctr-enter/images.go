@@ -2,11 +2,9 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/containerd/log"
@@ -43,7 +41,9 @@ Examples:
 // imageOptions is where the cache is (CTR_ENTER_IMAGES), where images
 // come from, and how much unpacking one may write (CTR_ENTER_MAX_UNPACK).
 // Environment variables rather than flags: an image is also pulled by
-// enter --image, and the cache is the same for every command.
+// enter --image, and the cache is the same for every command. The images
+// commands take it as a parameter of Run (run binds it); enter makes it
+// only for --image.
 func imageOptions(g *Globals) (images.Options, error) {
 	// containerd's content store warns on stderr when the filesystem
 	// lacks fs-verity, which is the common case and not the operator's
@@ -68,18 +68,12 @@ func imagesRoot() string {
 }
 
 type imagesPullCmd struct {
+	asRoot
 	Ref  string `arg:"" placeholder:"REF" help:"Image reference, as docker takes it (busybox, 127.0.0.1:5000/tools:1)."`
 	From string `enum:",containerd,docker,registry" default:"" placeholder:"SRC" help:"Take it from this source only: containerd, docker or registry."`
 }
 
-func (c *imagesPullCmd) Run(ctx context.Context, g *Globals) error {
-	if err := requireRoot(); err != nil {
-		return err
-	}
-	o, err := imageOptions(g)
-	if err != nil {
-		return err
-	}
+func (c *imagesPullCmd) Run(ctx context.Context, o images.Options) error {
 	o.From = c.From
 	img, err := images.Pull(ctx, o, c.Ref)
 	if err != nil {
@@ -90,54 +84,40 @@ func (c *imagesPullCmd) Run(ctx context.Context, g *Globals) error {
 }
 
 type imagesLsCmd struct {
+	asRoot
 	JSON bool `name:"json" help:"Print JSON: every field, full digests and paths."`
 }
 
-func (c *imagesLsCmd) Run(ctx context.Context, g *Globals) error {
-	if err := requireRoot(); err != nil {
-		return err
-	}
-	o, err := imageOptions(g)
-	if err != nil {
-		return err
-	}
+func (c *imagesLsCmd) Run(ctx context.Context, o images.Options) error {
 	imgs, err := images.List(ctx, o)
 	if err != nil {
 		return err
 	}
-	if c.JSON {
-		enc := json.NewEncoder(os.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(imgs)
+	return writeList(os.Stdout, c.JSON, imgs, imageHeader, imageCells)
+}
+
+var imageHeader = []string{"REF", "DIGEST", "SIZE", "SOURCE", "CREATED"}
+
+// imageCells is a row of the images table: the digest short as docker
+// shows it, the build time in the local zone.
+func imageCells(i *images.Image) []string {
+	digest := i.Digest
+	if _, hex, ok := strings.Cut(digest, ":"); ok && len(hex) > 12 {
+		digest = hex[:12]
 	}
-	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "REF\tDIGEST\tSIZE\tSOURCE\tCREATED")
-	for _, i := range imgs {
-		digest := i.Digest
-		if _, hex, ok := strings.Cut(digest, ":"); ok && len(hex) > 12 {
-			digest = hex[:12]
-		}
-		created := "-"
-		if !i.Created.IsZero() {
-			created = i.Created.Local().Format(time.DateTime)
-		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\n", text.Clean(i.Ref), digest, images.HumanSize(i.Size), i.Source, created)
+	created := "-"
+	if !i.Created.IsZero() {
+		created = i.Created.Local().Format(time.DateTime)
 	}
-	return w.Flush()
+	return []string{text.Clean(i.Ref), digest, images.HumanSize(i.Size), i.Source, created}
 }
 
 type imagesRmCmd struct {
+	asRoot
 	Refs []string `arg:"" placeholder:"REF" predictor:"image" help:"Cached image references."`
 }
 
-func (c *imagesRmCmd) Run(ctx context.Context, g *Globals) error {
-	if err := requireRoot(); err != nil {
-		return err
-	}
-	o, err := imageOptions(g)
-	if err != nil {
-		return err
-	}
+func (c *imagesRmCmd) Run(ctx context.Context, o images.Options) error {
 	for _, ref := range c.Refs {
 		if err := images.Remove(ctx, o, ref); err != nil {
 			return err
@@ -148,20 +128,15 @@ func (c *imagesRmCmd) Run(ctx context.Context, g *Globals) error {
 }
 
 type imagesImportCmd struct {
+	asRoot
 	File string `arg:"" placeholder:"FILE" help:"Output of docker save, or an OCI image layout as a tarball; - reads stdin."`
 	Name string `placeholder:"REF" help:"Name of the archive's one image (default: the names the archive gives)."`
 }
 
-func (c *imagesImportCmd) Run(ctx context.Context, g *Globals) error {
-	if err := requireRoot(); err != nil {
-		return err
-	}
-	o, err := imageOptions(g)
-	if err != nil {
-		return err
-	}
+func (c *imagesImportCmd) Run(ctx context.Context, o images.Options) error {
 	f := os.Stdin
 	if c.File != "-" {
+		var err error
 		if f, err = os.Open(c.File); err != nil {
 			return err
 		}
@@ -177,16 +152,9 @@ func (c *imagesImportCmd) Run(ctx context.Context, g *Globals) error {
 	return nil
 }
 
-type imagesPruneCmd struct{}
+type imagesPruneCmd struct{ asRoot }
 
-func (imagesPruneCmd) Run(ctx context.Context, g *Globals) error {
-	if err := requireRoot(); err != nil {
-		return err
-	}
-	o, err := imageOptions(g)
-	if err != nil {
-		return err
-	}
+func (imagesPruneCmd) Run(ctx context.Context, o images.Options) error {
 	removed, err := images.Prune(ctx, o)
 	for _, r := range removed {
 		fmt.Println(r)

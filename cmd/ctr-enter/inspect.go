@@ -2,15 +2,14 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"os"
 
 	"github.com/ctr-enter/ctr-enter/inspect"
-	"github.com/ctr-enter/ctr-enter/internal/term"
 	"github.com/ctr-enter/ctr-enter/resolve"
 )
 
 type inspectCmd struct {
+	asRoot
 	Target      string `arg:"" predictor:"target" help:"Container name, ID, unique ID prefix or PID; or docker://NAME, containerd://[NS/]ID, pid:N."`
 	JSON        bool   `name:"json" help:"Print JSON, as documented in inspect/schema.json."`
 	ShowSecrets bool   `name:"show-secrets" help:"Show the values of environment variables that look like secrets (masked by default)."`
@@ -44,9 +43,7 @@ func (c *inspectCmd) Run(ctx context.Context, g *Globals) error {
 		return err
 	}
 	if c.JSON {
-		enc := json.NewEncoder(os.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(r)
+		return writeJSON(os.Stdout, r)
 	}
-	return inspect.WriteText(os.Stdout, r, term.IsTerminal(os.Stdout) && os.Getenv("NO_COLOR") == "")
+	return inspect.WriteText(os.Stdout, r, colorOn(os.Stdout))
 }

@@ -2,19 +2,17 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 	"os"
 	"sort"
 	"strings"
-	"text/tabwriter"
 
 	"github.com/ctr-enter/ctr-enter/inspect"
-	"github.com/ctr-enter/ctr-enter/internal/term"
 	"github.com/ctr-enter/ctr-enter/internal/text"
 )
 
 type lsCmd struct {
+	asRoot
 	JSON bool `name:"json" help:"Print JSON: an array of the objects documented in inspect/schema.json (#/$defs/row)."`
 }
 
@@ -29,30 +27,24 @@ Examples:
 }
 
 func (c *lsCmd) Run(ctx context.Context, g *Globals) error {
-	if err := requireRoot(); err != nil {
-		return err
-	}
 	rows, errs := inspect.List(ctx, g.targetOptions())
 	for _, err := range errs {
 		warn(err)
 	}
-	if c.JSON {
-		enc := json.NewEncoder(os.Stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rows)
+	color := colorOn(os.Stdout)
+	return writeList(os.Stdout, c.JSON, rows, lsHeader, func(r inspect.Row) []string { return lsCells(r, color) })
+}
+
+var lsHeader = []string{"RUNTIME", "NAMESPACE", "ID", "NAME", "IMAGE", "STATUS", "PID", "SHARES"}
+
+// lsCells is a row of the ls table, its status coloured when color is set.
+func lsCells(r inspect.Row, color bool) []string {
+	pid := "-"
+	if r.PID > 0 {
+		pid = fmt.Sprint(r.PID)
 	}
-	color := term.IsTerminal(os.Stdout) && os.Getenv("NO_COLOR") == ""
-	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(w, "RUNTIME\tNAMESPACE\tID\tNAME\tIMAGE\tSTATUS\tPID\tSHARES")
-	for _, r := range rows {
-		pid := "-"
-		if r.PID > 0 {
-			pid = fmt.Sprint(r.PID)
-		}
-		fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.Runtime, text.Clean(r.Namespace), shortID(r.ID),
-			text.Clean(r.Name), text.Clean(r.Image), paintStatus(r.Status, color), pid, shares(r.Shares))
-	}
-	return w.Flush()
+	return []string{r.Runtime, text.Clean(r.Namespace), shortID(r.ID),
+		text.Clean(r.Name), text.Clean(r.Image), paintStatus(r.Status, color), pid, shares(r.Shares)}
 }
 
 // shortID abbreviates hex IDs as docker does; names used as IDs stay whole.

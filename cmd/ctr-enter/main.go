@@ -81,16 +81,7 @@ func main() {
 		fail(os.NewSyscallError("close_range", err))
 	}
 	var c cli
-	parser, err := kong.New(&c,
-		kong.Name("ctr-enter"),
-		kong.Description(description),
-		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
-		kong.Vars{
-			"version":            version,
-			"containerd_address": runtimes.DefaultContainerdAddress,
-			"docker_host":        runtimes.DefaultDockerHost,
-		},
-	)
+	parser, err := newParser(&c)
 	if err != nil {
 		panic(err)
 	}
@@ -102,8 +93,7 @@ func main() {
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	kctx.BindTo(ctx, (*context.Context)(nil))
-	err = kctx.Run(&c.Globals)
+	err = run(ctx, kctx, &c.Globals, os.Geteuid())
 	var status exitStatus
 	if errors.As(err, &status) {
 		os.Exit(int(status))
@@ -113,6 +103,73 @@ func main() {
 	}
 }
 
+// newParser builds ctr-enter's grammar over c. The tests build theirs
+// here too, with options of their own after these (kong.Exit,
+// kong.Writers).
+func newParser(c *cli, options ...kong.Option) (*kong.Kong, error) {
+	return kong.New(c, append([]kong.Option{
+		kong.Name("ctr-enter"),
+		kong.Description(description),
+		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
+		kong.Vars{
+			"version":            version,
+			"containerd_address": runtimes.DefaultContainerdAddress,
+			"docker_host":        runtimes.DefaultDockerHost,
+		},
+	}, options...)...)
+}
+
+// run runs the command kctx selected, once the checks it declares have
+// passed (see prepare), with what its Run method may ask for: the
+// context, the globals, and the image cache's options (made only when
+// asked, as they may fail).
+func run(ctx context.Context, kctx *kong.Context, g *Globals, euid int) error {
+	if err := prepare(kctx, euid); err != nil {
+		return err
+	}
+	kctx.BindTo(ctx, (*context.Context)(nil))
+	if err := kctx.BindSingletonProvider(imageOptions); err != nil {
+		return err
+	}
+	return kctx.Run(g)
+}
+
+// asRoot, embedded in a command's struct, declares that the command must
+// run as root: it joins namespaces, or uses what only root may (the
+// runtimes' sockets, the image cache).
+type asRoot struct{}
+
+func (asRoot) runsAsRoot() {}
+
+// rootCommand is a command that embeds asRoot.
+type rootCommand interface{ runsAsRoot() }
+
+// argsChecker is a command whose arguments need a check that kong's tags
+// cannot say.
+type argsChecker interface{ checkArgs() error }
+
+// prepare makes the checks the selected command declares, after parsing
+// (so that --help and a bad command line need no root) and before its Run
+// (so that a non-root caller is stopped before any runtime is asked):
+// its arguments first, since a mistake there is the caller's to fix
+// whoever runs it, then root.
+func prepare(kctx *kong.Context, euid int) error {
+	node := kctx.Selected()
+	if node == nil {
+		return nil // kctx.Run says that no command was selected
+	}
+	cmd := node.Target.Addr().Interface()
+	if c, ok := cmd.(argsChecker); ok {
+		if err := c.checkArgs(); err != nil {
+			return err
+		}
+	}
+	if _, ok := cmd.(rootCommand); ok && euid != 0 {
+		return fmt.Errorf("must be run as root (effective uid is %d): joining namespaces needs CAP_SYS_ADMIN", euid)
+	}
+	return nil
+}
+
 // exitStatus carries the command's own exit status out of a Run method.
 type exitStatus int
 
@@ -120,13 +177,18 @@ func (e exitStatus) Error() string { return fmt.Sprintf("exit status %d", int(e)
 
 // fail prints err on one line and exits with its code.
 func fail(err error) {
-	code := enter.ExitTool
+	fmt.Fprintf(os.Stderr, "ctr-enter: %s\n", oneLine(err))
+	os.Exit(exitCode(err))
+}
+
+// exitCode is the status ctr-enter exits with for err: the one an
+// *enter.Error carries, else ExitTool (125).
+func exitCode(err error) int {
 	var e *enter.Error
 	if errors.As(err, &e) {
-		code = e.Code
+		return e.Code
 	}
-	fmt.Fprintf(os.Stderr, "ctr-enter: %s\n", oneLine(err))
-	os.Exit(code)
+	return enter.ExitTool
 }
 
 // oneLine is err's message as printed: on one line, and cleaned of control
@@ -136,20 +198,8 @@ func oneLine(err error) string {
 	return text.Clean(strings.ReplaceAll(err.Error(), "\n", "; "))
 }
 
-// requireRoot fails early, before any runtime is asked, when the caller
-// cannot join namespaces anyway.
-func requireRoot() error {
-	if uid := os.Geteuid(); uid != 0 {
-		return fmt.Errorf("must be run as root (effective uid is %d): joining namespaces needs CAP_SYS_ADMIN", uid)
-	}
-	return nil
-}
-
 // resolveAndOpen finds the one target ref names and opens it as a pidfd.
 func resolveAndOpen(ctx context.Context, g *Globals, ref string) (*resolve.Process, error) {
-	if err := requireRoot(); err != nil {
-		return nil, err
-	}
 	r, err := resolve.ParseRef(ref)
 	if err != nil {
 		return nil, err

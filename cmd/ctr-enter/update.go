@@ -8,6 +8,7 @@ import (
 )
 
 type updateCmd struct {
+	asRoot
 	Target string `arg:"" predictor:"target" help:"Container name, ID, unique ID prefix; or docker://NAME, containerd://[NS/]ID."`
 	Memory string `required:"" placeholder:"SIZE" help:"Memory limit: a number with an optional k, m, g or t suffix, or max."`
 }
@@ -23,10 +24,25 @@ Examples:
   ctr-enter update containerd://e2e/taka --memory max`
 }
 
-func (c *updateCmd) Run(ctx context.Context, g *Globals) error {
+// checkArgs reads --memory before the root check: a bad size is the
+// caller's to fix whoever runs the command.
+func (c *updateCmd) checkArgs() error {
+	_, err := c.memoryLimit()
+	return err
+}
+
+func (c *updateCmd) memoryLimit() (int64, error) {
 	limit, err := runtimes.ParseSize(c.Memory)
 	if err != nil {
-		return fmt.Errorf("--memory %s: %w", c.Memory, err)
+		return 0, fmt.Errorf("--memory %s: %w", c.Memory, err)
+	}
+	return limit, nil
+}
+
+func (c *updateCmd) Run(ctx context.Context, g *Globals) error {
+	limit, err := c.memoryLimit()
+	if err != nil {
+		return err
 	}
 	p, err := resolveAndOpen(ctx, g, c.Target)
 	if err != nil {

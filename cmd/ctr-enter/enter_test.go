@@ -1,0 +1,185 @@
+package main
+
+import (
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/ctr-enter/ctr-enter/internal/nskind"
+)
+
+func TestEnterGrammar(t *testing.T) {
+	checkGrammar(t, []grammarCase{
+		{[]string{"taka"}, "enter <target>", enterCmd{Target: "taka"}},
+		{[]string{"enter", "taka"}, "enter <target>", enterCmd{Target: "taka"}},
+		{[]string{"taka", "--", "ps", "aux"}, "enter <target> <command>", enterCmd{Target: "taka", Command: []string{"ps", "aux"}}},
+		{[]string{"enter", "docker://taka", "--", "env"}, "enter <target> <command>", enterCmd{Target: "docker://taka", Command: []string{"env"}}},
+		// Command words need no --, as long as none looks like a flag.
+		{[]string{"taka", "cat", "/etc/hostname"}, "enter <target> <command>", enterCmd{Target: "taka", Command: []string{"cat", "/etc/hostname"}}},
+		// After --, every word is the command's, a second -- included.
+		{[]string{"taka", "--net", "--", "sh", "-c", "--", "--pid", "-h"}, "enter <target> <command>", enterCmd{
+			Target: "taka", Command: []string{"sh", "-c", "--", "--pid", "-h"}, nsFlags: nsFlags{Net: true},
+		}},
+		{[]string{"--", "taka", "ls"}, "enter <target> <command>", enterCmd{Target: "taka", Command: []string{"ls"}}},
+		{[]string{"taka", "-", "x"}, "enter <target> <command>", enterCmd{Target: "taka", Command: []string{"-", "x"}}},
+		// Flags go before the target, between it and --, or both.
+		{[]string{"--net", "--pid", "taka"}, "enter <target>", enterCmd{Target: "taka", nsFlags: nsFlags{Net: true, PID: true}}},
+		{[]string{"--net", "taka", "--pid", "--", "ps"}, "enter <target> <command>", enterCmd{
+			Target: "taka", Command: []string{"ps"}, nsFlags: nsFlags{Net: true, PID: true},
+		}},
+		{[]string{"pid:4242", "--mount", "--uts", "--ipc", "--net", "--pid", "--userns", "--cgroup", "--time"}, "enter <target>", enterCmd{
+			Target:  "pid:4242",
+			nsFlags: nsFlags{Mount: true, UTS: true, IPC: true, Net: true, PID: true, UserNS: true, Cgroup: true, Time: true},
+		}},
+		{[]string{"taka", "-a"}, "enter <target>", enterCmd{Target: "taka", nsFlags: nsFlags{All: true}}},
+		{[]string{"taka", "--all", "--net"}, "enter <target>", enterCmd{Target: "taka", nsFlags: nsFlags{All: true, Net: true}}},
+		{[]string{"taka", "--net=true", "--pid=false"}, "enter <target>", enterCmd{Target: "taka", nsFlags: nsFlags{Net: true}}},
+		{[]string{"taka", "--tools"}, "enter <target>", enterCmd{Target: "taka", Tools: true}},
+		{[]string{"taka", "--image", "busybox", "--", "ls", "/"}, "enter <target> <command>", enterCmd{
+			Target: "taka", Image: "busybox", Command: []string{"ls", "/"},
+		}},
+		{[]string{"taka", "--image=127.0.0.1:5000/tools:1"}, "enter <target>", enterCmd{Target: "taka", Image: "127.0.0.1:5000/tools:1"}},
+		{[]string{"taka", "--as-target", "--trust-target", "--", "id"}, "enter <target> <command>", enterCmd{
+			Target: "taka", AsTarget: true, TrustTarget: true, Command: []string{"id"},
+		}},
+		// docker exec's short flags; -e keeps commas, and repeats.
+		{[]string{"taka", "-it", "-u", "1000:1000", "-e", "A=1,2", "-eB=", "-w", "/tmp", "--", "top"}, "enter <target> <command>", enterCmd{
+			Target: "taka", Interactive: true, TTY: true, User: "1000:1000", Env: []string{"A=1,2", "B="}, Workdir: "/tmp", Command: []string{"top"},
+		}},
+		{[]string{"taka", "--interactive", "--tty", "--user", "nobody", "--env", "X=1", "--workdir=/"}, "enter <target>", enterCmd{
+			Target: "taka", Interactive: true, TTY: true, User: "nobody", Env: []string{"X=1"}, Workdir: "/",
+		}},
+		// A target named like a command needs the explicit enter.
+		{[]string{"enter", "ls"}, "enter <target>", enterCmd{Target: "ls"}},
+		{[]string{"enter", "images", "--", "true"}, "enter <target> <command>", enterCmd{Target: "images", Command: []string{"true"}}},
+		// A word that is no command is a target.
+		{[]string{"bogus"}, "enter <target>", enterCmd{Target: "bogus"}},
+		// issue 12: a flag after the command word is ctr-enter's, not the
+		// command's: "taka ps -ef" runs plain ps with an environment
+		// variable "f" (-ef is -e f). It should be the command's, as
+		// docker exec has it.
+		{[]string{"taka", "ps", "-ef"}, "enter <target> <command>", enterCmd{Target: "taka", Command: []string{"ps"}, Env: []string{"f"}}},
+		// issue 12: likewise --net after "ip addr" joins the network
+		// namespace instead of reaching ip.
+		{[]string{"taka", "ip", "addr", "--net"}, "enter <target> <command>", enterCmd{
+			Target: "taka", Command: []string{"ip", "addr"}, nsFlags: nsFlags{Net: true},
+		}},
+	})
+}
+
+func TestEnterGrammarErrors(t *testing.T) {
+	checkErrors(t, []errorCase{
+		{[]string{"enter"}, `expected "<target>"`},
+		{[]string{"--net"}, `expected "<target>"`},
+		{[]string{"taka", "--bogus"}, "unknown flag --bogus"},
+		{[]string{"taka", "--image"}, `--image: expected string value but got "EOL"`},
+		{[]string{"taka", "-u"}, `--user: expected string value but got "EOL"`},
+		{[]string{"taka", "-e"}, `--env: missing value, expecting "<arg>"`},
+		{[]string{"taka", "--net=maybe"}, `--net: bool value must be true, 1, yes, false, 0 or no but got "maybe"`},
+		// Namespace flags are not negatable.
+		{[]string{"taka", "--no-net"}, "unknown flag --no-net"},
+		// Other commands' flags.
+		{[]string{"taka", "--rm"}, "unknown flag --rm"},
+		{[]string{"taka", "--memory", "1g"}, "unknown flag --memory"},
+		{[]string{"taka", "--json"}, "unknown flag --json"},
+		// nsenter's -i and -u mean ipc and uts; here they are docker
+		// exec's, and nsenter's other short flags do not exist.
+		{[]string{"taka", "-n"}, "unknown flag -n"},
+		{[]string{"taka", "-p"}, "unknown flag -p"},
+		// issue 12: a flag of the command's, after its name but without
+		// --, is taken for ctr-enter's and refused.
+		{[]string{"taka", "ls", "-l"}, "unknown flag -l"},
+	})
+}
+
+func TestNamespaceFlags(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want nskind.Set
+	}{
+		// None: 0, which enter reads as every namespace in which the
+		// target differs.
+		{[]string{"taka"}, 0},
+		{[]string{"taka", "--mount"}, nskind.Mount},
+		{[]string{"taka", "--uts"}, nskind.UTS},
+		{[]string{"taka", "--ipc"}, nskind.IPC},
+		{[]string{"taka", "--net"}, nskind.Net},
+		{[]string{"taka", "--pid"}, nskind.PID},
+		{[]string{"taka", "--userns"}, nskind.User},
+		{[]string{"taka", "--cgroup"}, nskind.Cgroup},
+		{[]string{"taka", "--time"}, nskind.Time},
+		{[]string{"taka", "--net", "--pid"}, nskind.Net | nskind.PID},
+		{[]string{"taka", "--mount", "--uts", "--ipc", "--net", "--pid", "--userns", "--cgroup", "--time"}, nskind.All},
+		{[]string{"taka", "--all"}, nskind.All},
+		{[]string{"taka", "-a", "--net"}, nskind.All},
+	} {
+		if got := mustParse(t, tc.args...).cli.Enter.namespaces(); got != tc.want {
+			t.Errorf("%q: namespaces %v; want %v", tc.args, got, tc.want)
+		}
+	}
+}
+
+func TestEnterCheckArgs(t *testing.T) {
+	const needMount = "--image and --tools need the mount namespace: add --mount"
+	for _, tc := range []struct {
+		args []string
+		want string // "" for no error
+	}{
+		{[]string{"taka", "--image", "busybox", "--net"}, needMount},
+		{[]string{"taka", "--tools", "--pid", "--uts"}, needMount},
+		{[]string{"taka", "--tools", "--mount", "--net"}, ""},
+		{[]string{"taka", "--image", "busybox", "--mount"}, ""},
+		// No namespace flag: the mount namespace is joined if it differs.
+		{[]string{"taka", "--image", "busybox"}, ""},
+		{[]string{"taka", "--tools", "-a"}, ""},
+		{[]string{"taka", "--net"}, ""},
+	} {
+		err := mustParse(t, tc.args...).cli.Enter.checkArgs()
+		if got := errString(err); got != tc.want {
+			t.Errorf("%q: %q; want %q", tc.args, got, tc.want)
+		}
+	}
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+func TestEnterHelp(t *testing.T) {
+	out := help(t, "enter", "--help")
+	if !strings.HasPrefix(out, "Usage: ctr-enter enter <target> [<command> ...] [flags]\n") {
+		t.Errorf("enter --help:\n%s", out)
+	}
+	hasExamples(t, out, new(enterCmd).Help())
+	// The namespace flags under their group, in nsenter's order.
+	group := strings.Index(out, "\nNamespaces (default: all in which the target differs)\n")
+	if group < 0 {
+		t.Fatalf("no namespace group in:\n%s", out)
+	}
+	at := group
+	for _, flag := range []string{"--mount", "--uts", "--ipc", "--net", "--pid", "--userns", "--cgroup", "--time", "-a, --all"} {
+		i := strings.Index(out[at:], flag+" ")
+		if i < 0 {
+			t.Fatalf("%s is not under the namespace group, after the flags before it:\n%s", flag, out[group:])
+		}
+		at += i
+	}
+	// The default command's help comes with a target too, and with -h.
+	for _, args := range [][]string{{"taka", "--help"}, {"taka", "-h"}, {"--net", "taka", "--help"}} {
+		if got := help(t, args...); got != out {
+			t.Errorf("%q differs from enter --help:\n%s", args, got)
+		}
+	}
+	// issue 12: --help after the command word is ctr-enter's, so that
+	// "ctr-enter taka sh --help" shows this instead of sh's help.
+	if got := help(t, "taka", "sh", "--help"); got != out {
+		t.Errorf("taka sh --help differs from enter --help:\n%s", got)
+	}
+	// After --, it is the command's.
+	if p := mustParse(t, "taka", "--", "sh", "--help"); !reflect.DeepEqual(p.cli.Enter.Command, []string{"sh", "--help"}) {
+		t.Errorf("taka -- sh --help: command %q", p.cli.Enter.Command)
+	}
+}

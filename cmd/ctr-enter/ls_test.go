@@ -1,0 +1,94 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/ctr-enter/ctr-enter/inspect"
+)
+
+func TestLsGrammar(t *testing.T) {
+	checkGrammar(t, []grammarCase{
+		// issue 12: a container named ls, as any named like a command, is
+		// entered only with the explicit "enter ls" or a pinned form such
+		// as docker://ls; "ctr-enter ls" lists containers.
+		{[]string{"ls"}, "ls", lsCmd{}},
+		{[]string{"ls", "--json"}, "ls", lsCmd{JSON: true}},
+		{[]string{"docker://ls"}, "enter <target>", enterCmd{Target: "docker://ls"}},
+	})
+	checkErrors(t, []errorCase{
+		{[]string{"ls", "x"}, "unexpected argument x"},
+		{[]string{"ls", "--all"}, "unknown flag --all"},
+	})
+}
+
+func TestLsHelp(t *testing.T) {
+	out := help(t, "ls", "--help")
+	if !strings.HasPrefix(out, "Usage: ctr-enter ls [flags]\n") {
+		t.Errorf("ls --help:\n%s", out)
+	}
+	hasExamples(t, out, new(lsCmd).Help())
+}
+
+func TestLsOutput(t *testing.T) {
+	rows := []inspect.Row{
+		{Runtime: "containerd", Namespace: "e2e", ID: "taka", Name: "taka", Image: "docker.io/library/busybox:latest", Status: "running", PID: 4242,
+			Ref: "containerd://e2e/taka", Shares: map[string][]string{"pid": {"containerd://e2e/side"}, "net": {"containerd://e2e/side", "docker://web"}}},
+		{Runtime: "docker", ID: strings.Repeat("0123456789abcdef", 4), Name: "stopped\x07", Image: "busybox", Status: "exited",
+			Ref: "docker://stopped", Shares: map[string][]string{}},
+	}
+	cells := func(r inspect.Row) []string { return lsCells(r, false) }
+	want := "" +
+		"RUNTIME     NAMESPACE  ID            NAME      IMAGE                             STATUS   PID   SHARES\n" +
+		"containerd  e2e        taka          taka      docker.io/library/busybox:latest  running  4242  net:containerd://e2e/side,net:docker://web,pid:containerd://e2e/side\n" +
+		"docker                 0123456789ab  stopped?  busybox                           exited   -     -\n"
+	printsList(t, "ls", false, rows, lsHeader, cells, want)
+	want = `[
+  {
+    "runtime": "docker",
+    "namespace": "",
+    "id": "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef",
+    "name": "stopped\u0007",
+    "image": "busybox",
+    "status": "exited",
+    "pid": 0,
+    "ref": "docker://stopped",
+    "shares": {}
+  }
+]
+`
+	printsList(t, "ls --json", true, rows[1:], lsHeader, cells, want)
+}
+
+func TestLsCells(t *testing.T) {
+	for _, tc := range []struct {
+		id, want string
+	}{
+		{strings.Repeat("0123456789abcdef", 4), "0123456789ab"},
+		// Not hex, or not 64 long: a name used as an ID, kept whole.
+		{strings.Repeat("0123456789abcdeg", 4), strings.Repeat("0123456789abcdeg", 4)},
+		{"0123456789abcdef", "0123456789abcdef"},
+		{"taka\x1b", "taka?"},
+	} {
+		if got := shortID(tc.id); got != tc.want {
+			t.Errorf("shortID(%q) = %q; want %q", tc.id, got, tc.want)
+		}
+	}
+	for _, tc := range []struct {
+		status string
+		color  bool
+		want   string
+	}{
+		{"running", false, "running"},
+		{"running", true, "\x1b[32mrunning\x1b[0m"},
+		{"paused", true, "\x1b[33mpaused\x1b[0m"},
+		{"created", true, "\x1b[33mcreated\x1b[0m"},
+		{"exited", true, "\x1b[31mexited\x1b[0m"},
+		// The runtime's text is cleaned before it is painted.
+		{"run\x1bning", true, "\x1b[31mrun?ning\x1b[0m"},
+	} {
+		if got := paintStatus(tc.status, tc.color); got != tc.want {
+			t.Errorf("paintStatus(%q, %v) = %q; want %q", tc.status, tc.color, got, tc.want)
+		}
+	}
+}

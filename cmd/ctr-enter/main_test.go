@@ -1,0 +1,259 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/alecthomas/kong"
+
+	"github.com/ctr-enter/ctr-enter/enter"
+)
+
+func TestGlobals(t *testing.T) {
+	defaults := Globals{
+		ContainerdAddress: "/run/containerd/containerd.sock",
+		DockerHost:        "unix:///var/run/docker.sock",
+		Timeout:           5 * time.Second,
+	}
+	custom := Globals{
+		ContainerdAddress:   "/x/containerd.sock",
+		ContainerdNamespace: "e2e",
+		DockerHost:          "unix:///x/docker.sock",
+		Timeout:             time.Second,
+	}
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		args []string
+		want Globals
+	}{
+		{"defaults", nil, []string{"ls"}, defaults},
+		{"flags before the command", nil, []string{
+			"--containerd-address", "/x/containerd.sock", "--containerd-namespace", "e2e",
+			"--docker-host", "unix:///x/docker.sock", "--timeout", "1s", "ls",
+		}, custom},
+		{"flags after the command", nil, []string{
+			"ls", "--containerd-address=/x/containerd.sock", "--containerd-namespace=e2e",
+			"--docker-host=unix:///x/docker.sock", "--timeout=1s",
+		}, custom},
+		{"flags between target and command", nil, []string{
+			"taka", "--containerd-address", "/x/containerd.sock", "--containerd-namespace", "e2e",
+			"--docker-host", "unix:///x/docker.sock", "--timeout", "1s", "--", "true",
+		}, custom},
+		{"environment", map[string]string{
+			"CONTAINERD_ADDRESS": "/x/containerd.sock", "CONTAINERD_NAMESPACE": "e2e", "DOCKER_HOST": "unix:///x/docker.sock",
+		}, []string{"--timeout", "1s", "ls"}, custom},
+		{"flags beat the environment", map[string]string{
+			"CONTAINERD_ADDRESS": "/env/containerd.sock", "CONTAINERD_NAMESPACE": "env", "DOCKER_HOST": "unix:///env/docker.sock",
+		}, []string{
+			"--containerd-address", "/x/containerd.sock", "--containerd-namespace", "e2e",
+			"--docker-host", "unix:///x/docker.sock", "--timeout", "1s", "ls",
+		}, custom},
+		{"globals of a subcommand", nil, []string{"attach", "ls", "--timeout", "2m"}, Globals{
+			ContainerdAddress: defaults.ContainerdAddress, DockerHost: defaults.DockerHost, Timeout: 2 * time.Minute,
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := parseEnv(t, tc.env, tc.args...)
+			if p.err != nil || p.exit != nil {
+				t.Fatalf("%q: err %v, exit %v", tc.args, p.err, p.exit)
+			}
+			if p.cli.Globals != tc.want {
+				t.Errorf("%q: globals %+v; want %+v", tc.args, p.cli.Globals, tc.want)
+			}
+		})
+	}
+	parseError(t, `--timeout: expected duration but got "bogus"`, "--timeout", "bogus", "ls")
+	parseError(t, `--docker-host: expected string value but got "EOL"`, "ls", "--docker-host")
+}
+
+func TestVersion(t *testing.T) {
+	checkGrammar(t, []grammarCase{{[]string{"version"}, "version", versionCmd{}}})
+	checkErrors(t, []errorCase{
+		{[]string{"version", "x"}, "unexpected argument x"},
+		// issue 12: ctr-enter --version is the default command with a
+		// flag it does not know, not the version.
+		{[]string{"--version"}, "unknown flag --version"},
+	})
+}
+
+func TestTopLevelHelp(t *testing.T) {
+	out := help(t, "--help")
+	if short := help(t, "-h"); short != out {
+		t.Errorf("-h differs from --help:\n%s", short)
+	}
+	hasAll(t, "--help", out,
+		"Usage: ctr-enter <command> [flags]\n",
+		"Get into a running container: join its namespaces and run a command there.\n",
+		"Exit status: the command's own; 125 when ctr-enter fails",
+		"  enter            Run a command inside a container's namespaces (the default command).\n",
+		"  attach run       Start a sidecar sharing the target's namespaces (the default).\n",
+		"  images prune     ",
+		"  completion       Print a shell completion script (bash, zsh or fish).\n",
+		"  version          Print the version.\n",
+		"      --timeout=5s                 Bound on every call to a container runtime.\n",
+		"      --containerd-address=PATH    containerd socket ($CONTAINERD_ADDRESS).\n",
+	)
+	hasExamples(t, out, description)
+}
+
+func TestNoArguments(t *testing.T) {
+	// With no command word, enter is chosen, and wants its target.
+	parseError(t, `expected "<target>"`)
+}
+
+// commands are every command a user can run, by path, and whether it
+// declares that it must run as root.
+var commands = map[string]bool{
+	"enter":         true,
+	"attach run":    true,
+	"attach ls":     true,
+	"attach rm":     true,
+	"gc":            true,
+	"inspect":       true,
+	"ls":            true,
+	"update":        true,
+	"images pull":   true,
+	"images ls":     true,
+	"images rm":     true,
+	"images import": true,
+	"images prune":  true,
+	"completion":    false,
+	"version":       false,
+}
+
+// TestRootIsDeclared walks the grammar: a new command must be added to
+// commands, which makes its author decide whether it needs root.
+func TestRootIsDeclared(t *testing.T) {
+	parser, err := newParser(new(cli))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]bool{}
+	var walk func(*kong.Node)
+	walk = func(n *kong.Node) {
+		for _, c := range n.Children {
+			if len(c.Children) > 0 {
+				walk(c)
+				continue
+			}
+			_, root := c.Target.Addr().Interface().(rootCommand)
+			got[c.Path()] = root
+		}
+	}
+	walk(parser.Model.Node)
+	if !maps.Equal(got, commands) {
+		t.Errorf("commands and their root declarations: %v; want %v", got, commands)
+	}
+}
+
+const notRoot = "must be run as root (effective uid is 65534): joining namespaces needs CAP_SYS_ADMIN"
+
+func TestPrepare(t *testing.T) {
+	// One command line per command, each valid.
+	lines := map[string][]string{
+		"enter":         {"taka", "--", "true"},
+		"attach run":    {"attach", "taka", "--image", "busybox"},
+		"attach ls":     {"attach", "ls"},
+		"attach rm":     {"attach", "rm", "web"},
+		"gc":            {"gc"},
+		"inspect":       {"inspect", "taka"},
+		"ls":            {"ls"},
+		"update":        {"update", "taka", "--memory", "256m"},
+		"images pull":   {"images", "pull", "busybox"},
+		"images ls":     {"images", "ls"},
+		"images rm":     {"images", "rm", "busybox"},
+		"images import": {"images", "import", "tools.tar"},
+		"images prune":  {"images", "prune"},
+		"completion":    {"completion", "bash"},
+		"version":       {"version"},
+	}
+	for name := range commands {
+		if _, ok := lines[name]; !ok {
+			t.Errorf("no command line for %s", name)
+		}
+	}
+	for name, args := range lines {
+		p := mustParse(t, args...)
+		if err := prepare(p.kctx, 0); err != nil {
+			t.Errorf("%s as root: %v", name, err)
+		}
+		err := prepare(p.kctx, 65534)
+		switch {
+		case !commands[name] && err != nil:
+			t.Errorf("%s as uid 65534: %v; want no error, it needs no root", name, err)
+		case commands[name] && (err == nil || err.Error() != notRoot):
+			t.Errorf("%s as uid 65534: %v; want %q", name, err, notRoot)
+		case commands[name] && exitCode(err) != 125:
+			t.Errorf("%s as uid 65534: exit code %d; want 125", name, exitCode(err))
+		}
+	}
+}
+
+// TestPrepareChecksArgumentsFirst pins the order of the checks: a mistake
+// on the command line is reported as such even to a caller who is not
+// root.
+func TestPrepareChecksArgumentsFirst(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"update", "taka", "--memory", "bogus"}, "--memory bogus: invalid size: want a positive number with an optional k, m, g or t suffix, or max"},
+		{[]string{"taka", "--image", "busybox", "--net", "--", "true"}, "--image and --tools need the mount namespace: add --mount"},
+	} {
+		p := mustParse(t, tc.args...)
+		for _, euid := range []int{0, 65534} {
+			if err := prepare(p.kctx, euid); err == nil || err.Error() != tc.want {
+				t.Errorf("%q as uid %d: %v; want %q", tc.args, euid, err, tc.want)
+			}
+		}
+	}
+}
+
+// TestRunStopsBeforeRun checks that run makes the declared checks before
+// Run: the sockets are nowhere, so that a Run that went ahead would fail
+// otherwise, asking no daemon.
+func TestRunStopsBeforeRun(t *testing.T) {
+	p := mustParse(t, "--containerd-address", "/nonexistent.sock", "--docker-host", "unix:///nonexistent.sock", "ls")
+	if err := run(context.Background(), p.kctx, &p.cli.Globals, 65534); err == nil || err.Error() != notRoot {
+		t.Errorf("ls as uid 65534: %v; want %q", err, notRoot)
+	}
+}
+
+// TestRunBindsImageOptions checks that the images commands get their
+// options from run, with their errors.
+func TestRunBindsImageOptions(t *testing.T) {
+	t.Setenv("CTR_ENTER_IMAGES", t.TempDir())
+	t.Setenv("CTR_ENTER_MAX_UNPACK", "bogus")
+	p := mustParse(t, "images", "ls")
+	want := "CTR_ENTER_MAX_UNPACK=bogus: invalid size"
+	if err := run(context.Background(), p.kctx, &p.cli.Globals, 0); err == nil || !strings.HasPrefix(err.Error(), want) {
+		t.Errorf("images ls with a bad CTR_ENTER_MAX_UNPACK: %v; want %q...", err, want)
+	}
+}
+
+func TestExitCode(t *testing.T) {
+	for _, tc := range []struct {
+		err  error
+		want int
+	}{
+		{errors.New("no such container"), 125},
+		{fmt.Errorf("open: %w", &enter.Error{Code: enter.ExitNotFound, Err: errors.New("no-such-command")}), 127},
+		{&enter.Error{Code: enter.ExitCannotExec, Err: errors.New("/etc/passwd")}, 126},
+	} {
+		if got := exitCode(tc.err); got != tc.want {
+			t.Errorf("exitCode(%v) = %d; want %d", tc.err, got, tc.want)
+		}
+	}
+}
+
+func TestOneLine(t *testing.T) {
+	if got, want := oneLine(errors.New("a\nb\x1b[31m")), "a; b?[31m"; got != want {
+		t.Errorf("oneLine = %q; want %q", got, want)
+	}
+}
