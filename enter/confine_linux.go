@@ -12,6 +12,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/ctr-enter/ctr-enter/enter/nsexec"
 	"github.com/ctr-enter/ctr-enter/resolve"
 )
 
@@ -21,7 +22,7 @@ import (
 type confinement struct {
 	uid, gid   int
 	groups     []int
-	caps       [5]uint64 // inheritable, permitted, effective, bounding, ambient
+	caps       [nsexec.NCaps]uint64 // indexed by nsexec.Cap*
 	noNewPrivs bool
 	filters    [][]unix.SockFilter // seccomp filters, the first installed first
 	cgroups    []*os.File          // the target's cgroup.procs in every hierarchy
@@ -41,8 +42,9 @@ func readConfinement(p *resolve.Process, inUserNS bool) (*confinement, error) {
 		return nil, fmt.Errorf("%w: the target runs under the LSM label %q, which --as-target cannot take on yet", ErrUnsupported, l)
 	}
 	// The real ids, as ps shows them.
-	c := &confinement{uid: creds.Uids[0], gid: creds.Gids[0], groups: creds.Groups, noNewPrivs: creds.NoNewPrivs,
-		caps: [5]uint64{creds.CapInh, creds.CapPrm, creds.CapEff, creds.CapBnd, creds.CapAmb}}
+	c := &confinement{uid: creds.Uids[0], gid: creds.Gids[0], groups: creds.Groups, noNewPrivs: creds.NoNewPrivs}
+	c.caps[nsexec.CapInheritable], c.caps[nsexec.CapPermitted], c.caps[nsexec.CapEffective] = creds.CapInh, creds.CapPrm, creds.CapEff
+	c.caps[nsexec.CapBounding], c.caps[nsexec.CapAmbient] = creds.CapBnd, creds.CapAmb
 	if inUserNS {
 		if err := c.mapIDs(p); err != nil {
 			return nil, err
@@ -176,13 +178,13 @@ func openCgroups(p *resolve.Process) ([]*os.File, error) {
 	return files, nil
 }
 
-// encode lays the confinement out for nsexec.c (struct confine there):
-// native-endian 32-bit words, then the capability words, the groups, and
-// each filter as its length and its instructions.
+// encode lays the confinement out for nsexec.c (struct confine there, and
+// nsexec.h): native-endian 32-bit words, then the capability words, the
+// groups, and each filter as its length and its instructions.
 func (c *confinement) encode() []byte {
 	var b bytes.Buffer
 	w := func(v any) { binary.Write(&b, binary.NativeEndian, v) }
-	w([]int32{int32(c.uid), int32(c.gid), int32(len(c.groups)), int32(b2i(c.noNewPrivs)), int32(len(c.filters)), int32(len(c.cgroups))})
+	w([nsexec.ConfineWords]int32{int32(c.uid), int32(c.gid), int32(len(c.groups)), int32(b2i(c.noNewPrivs)), int32(len(c.filters)), int32(len(c.cgroups))})
 	w(c.caps[:])
 	for _, g := range c.groups {
 		w(int32(g))
@@ -192,22 +194,4 @@ func (c *confinement) encode() []byte {
 		w(f)
 	}
 	return b.Bytes()
-}
-
-// memfdWith returns a memfd holding data, to be read from its start.
-func memfdWith(name string, data []byte) (*os.File, error) {
-	fd, err := unix.MemfdCreate(name, unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
-	if err != nil {
-		return nil, os.NewSyscallError("memfd_create", err)
-	}
-	f := os.NewFile(uintptr(fd), name)
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return nil, err
-	}
-	if _, err := f.Seek(0, 0); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return f, nil
 }

@@ -207,7 +207,7 @@ func (s *session) launch(p *resolve.Process, opts Options) (int, error) {
 			return 0, toolError(err)
 		}
 		defer conf.close()
-		if pl.Confinement, err = memfdWith("ctr-enter-confine", conf.encode()); err != nil {
+		if pl.Confinement, err = sealedCopy("ctr-enter-confine", bytes.NewReader(conf.encode())); err != nil {
 			return 0, toolError(err)
 		}
 		defer pl.Confinement.Close()

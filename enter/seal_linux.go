@@ -98,19 +98,29 @@ func sealedMemfd(path string) (*os.File, error) {
 		return nil, err
 	}
 	defer src.Close()
+	return sealedCopy(path+" (memfd)", src)
+}
+
+// sealedCopy returns a memfd holding what r reads, sealed against any
+// change, and positioned at its start for whoever reads it next.
+func sealedCopy(name string, r io.Reader) (*os.File, error) {
 	fd, err := unix.MemfdCreate("ctr-enter-sealed", unix.MFD_CLOEXEC|unix.MFD_ALLOW_SEALING)
 	if err != nil {
 		return nil, os.NewSyscallError("memfd_create", err)
 	}
-	f := os.NewFile(uintptr(fd), path+" (memfd)")
-	if _, err := io.Copy(f, src); err != nil {
+	f := os.NewFile(uintptr(fd), name)
+	if _, err := io.Copy(f, r); err != nil {
 		f.Close()
-		return nil, fmt.Errorf("copy %s into memfd: %w", path, err)
+		return nil, fmt.Errorf("copy %s into memfd: %w", name, err)
 	}
 	const seals = unix.F_SEAL_SEAL | unix.F_SEAL_SHRINK | unix.F_SEAL_GROW | unix.F_SEAL_WRITE
 	if _, err := unix.FcntlInt(f.Fd(), unix.F_ADD_SEALS, seals); err != nil {
 		f.Close()
 		return nil, os.NewSyscallError("fcntl F_ADD_SEALS", err)
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		f.Close()
+		return nil, err
 	}
 	return f, nil
 }

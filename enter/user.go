@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 
+	"github.com/ctr-enter/ctr-enter/enter/nsexec"
 	"github.com/ctr-enter/ctr-enter/internal/passwd"
 	"github.com/ctr-enter/ctr-enter/internal/procfs"
 	"github.com/ctr-enter/ctr-enter/resolve"
@@ -39,9 +40,9 @@ func userConfinement(p *resolve.Process, spec string) (*confinement, error) {
 	if err != nil {
 		return nil, err
 	}
-	c.caps[3] = own.CapBnd & theirs.CapBnd
+	c.caps[nsexec.CapBounding] = own.CapBnd & theirs.CapBnd
 	if c.uid == 0 {
-		c.caps[1], c.caps[2] = own.CapPrm&c.caps[3], own.CapEff&c.caps[3]
+		c.caps[nsexec.CapPermitted], c.caps[nsexec.CapEffective] = own.CapPrm&c.caps[nsexec.CapBounding], own.CapEff&c.caps[nsexec.CapBounding]
 	}
 	return c, p.Check()
 }
