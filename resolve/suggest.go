@@ -89,13 +89,16 @@ func closeness(word, name string) (int, bool) {
 	return d, d <= limit
 }
 
-// editDistance is the Levenshtein distance between a and b, in bytes, or
-// limit+1 if it is more than limit (names are short; the bound only saves
-// work on long IDs).
+// editDistance is the number of single-byte insertions, deletions,
+// substitutions and swaps of two neighbours (the optimal string alignment
+// distance: "tkaa" is one swap from "taka") that turn a into b, or
+// limit+1 if their lengths alone differ by more than limit.
 func editDistance(a, b string, limit int) int {
 	if abs(len(a)-len(b)) > limit {
 		return limit + 1
 	}
+	// Three rows of the table: i-2, i-1 and i.
+	older := make([]int, len(b)+1)
 	prev := make([]int, len(b)+1)
 	cur := make([]int, len(b)+1)
 	for j := range prev {
@@ -103,21 +106,19 @@ func editDistance(a, b string, limit int) int {
 	}
 	for i := 1; i <= len(a); i++ {
 		cur[0] = i
-		best := cur[0]
 		for j := 1; j <= len(b); j++ {
 			cost := 1
 			if a[i-1] == b[j-1] {
 				cost = 0
 			}
 			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			best = min(best, cur[j])
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				cur[j] = min(cur[j], older[j-2]+1)
+			}
 		}
-		if best > limit {
-			return limit + 1
-		}
-		prev, cur = cur, prev
+		older, prev, cur = prev, cur, older
 	}
-	return min(prev[len(b)], limit+1)
+	return prev[len(b)]
 }
 
 func abs(n int) int {

@@ -172,6 +172,7 @@ func TestSuggest(t *testing.T) {
 		{"ngnix", "nginx"},
 		{"nginxx", "nginx"},
 		{"tkaa-sidecar", "taka-sidecar"},
+		{"tkaa", "containerd://e2e/taka docker://taka"},
 		{"web/ngin", "web/nginx"},
 		// Too far, too short, generated IDs and PIDs: nothing.
 		{"zzz", ""},
@@ -207,10 +208,12 @@ func TestEditDistance(t *testing.T) {
 		{"", "", 3, 0},
 		{"taka", "taka", 3, 0},
 		{"taka", "tak", 3, 1},
-		{"ngnix", "nginx", 3, 2},
+		{"ngnix", "nginx", 3, 1},
 		{"kitten", "sitting", 3, 3},
-		{"kitten", "sitting", 2, 3}, // over the limit: limit+1
-		{"a", strings.Repeat("b", 64), 3, 4},
+		{"tkaa", "taka", 3, 1}, // a swap is one mistake
+		{"ab", "ba", 3, 1},
+		{"ca", "abc", 3, 3},
+		{"a", strings.Repeat("b", 64), 3, 4}, // lengths too far apart: limit+1
 	} {
 		if got := editDistance(tc.a, tc.b, tc.limit); got != tc.want {
 			t.Errorf("editDistance(%q, %q, %d) = %d, want %d", tc.a, tc.b, tc.limit, got, tc.want)
