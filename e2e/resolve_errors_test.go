@@ -134,6 +134,21 @@ func TestSkippedRuntimeIsNamed(t *testing.T) {
 		t.Errorf("the cause is printed %d times:\n%v", n, r)
 	}
 
+	// A runtime that hangs while the target is found elsewhere: one
+	// warning, though inspect asks the runtimes twice (to resolve, then
+	// for the containers sharing its namespaces), and the hang does not
+	// use up the time left to describe the target.
+	hung := filepath.Join(t.TempDir(), "hung.sock")
+	l, err := net.Listen("unix", hung)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	r = run(t, "--timeout", "1s", "--docker-host", "unix://"+hung, "inspect", "taka")
+	if want := "ctr-enter: warning: runtime unavailable: docker: no answer on " + hung + " within --timeout\n"; r.code != 0 || r.stderr != want {
+		t.Errorf("inspect with docker hung: want exit 0 and stderr %q\n%v", want, r)
+	}
+
 	// A DOCKER_HOST that is a bare absolute path is the socket.
 	if r := withEnv("DOCKER_HOST=/var/run/docker.sock", "docker://taka", "--", "true"); r.code != 0 || r.stderr != "" {
 		t.Errorf("DOCKER_HOST=/var/run/docker.sock:\n%v", r)

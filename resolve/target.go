@@ -135,14 +135,18 @@ func Find(ctx context.Context, ref Ref, opts runtimes.Options, warn func(error))
 }
 
 func lookup(ctx context.Context, ref Ref, opts runtimes.Options, warn func(error), running bool) (*Target, error) {
-	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
-	defer cancel()
 	backends, skipped := openBackends(ref, opts)
 	defer closeAll(backends)
-	t, err := find(ctx, backends, skipped, ref, warn)
+	listCtx, cancel := context.WithTimeout(ctx, opts.Timeout)
+	t, err := find(listCtx, backends, skipped, ref, warn)
+	cancel()
 	if err != nil || !running {
 		return t, err
 	}
+	// A deadline of its own: a runtime that hung through the listing
+	// used up the first, and the target's runtime answered.
+	ctx, cancel = context.WithTimeout(ctx, opts.Timeout)
+	defer cancel()
 	for _, b := range backends {
 		if b.Runtime() == t.Runtime {
 			if err := b.Describe(ctx, t.Container); err != nil {
