@@ -138,12 +138,7 @@ func TestSkippedRuntimeIsNamed(t *testing.T) {
 	// warning, though inspect asks the runtimes twice (to resolve, then
 	// for the containers sharing its namespaces), and the hang does not
 	// use up the time left to describe the target.
-	hung := filepath.Join(t.TempDir(), "hung.sock")
-	l, err := net.Listen("unix", hung)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
+	hung := hungSocket(t)
 	r = run(t, "--timeout", "1s", "--docker-host", "unix://"+hung, "inspect", "taka")
 	if want := "ctr-enter: warning: runtime unavailable: docker: no answer on " + hung + " within --timeout\n"; r.code != 0 || r.stderr != want {
 		t.Errorf("inspect with docker hung: want exit 0 and stderr %q\n%v", want, r)
@@ -163,12 +158,7 @@ func TestSkippedRuntimeIsNamed(t *testing.T) {
 // an empty table; a runtime that is not installed, when another answers,
 // stays silent.
 func TestLsWithNoRuntimeFails(t *testing.T) {
-	hung := filepath.Join(t.TempDir(), "hung.sock")
-	l, err := net.Listen("unix", hung)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
+	hung := hungSocket(t)
 	before := snapshotLeftovers(t)
 	for _, tc := range []struct {
 		name string
@@ -216,4 +206,17 @@ func TestStoppedContainerSaysSo(t *testing.T) {
 			"container is not running: "+ref+" is created (start it, then retry; `ctr-enter ls` shows every container's state)")
 	}
 	nothingLeft(t, before)
+}
+
+// hungSocket is the path of a unix socket that accepts connections and
+// never answers, until the test ends.
+func hungSocket(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "hung.sock")
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return path
 }
