@@ -1,5 +1,5 @@
 // Package resolve resolves what a user names on the command line (a container
-// name, ID or ID prefix, an explicit runtime form, or a PID) to one running
+// name, ID or generated-ID prefix, an explicit runtime form, or a PID) to one running
 // process, through every container runtime that is reachable, and opens it as
 // a pidfd that cannot be recycled.
 package resolve
@@ -51,7 +51,8 @@ type Ref struct {
 
 // ParseRef parses the forms a user may give:
 //
-//	NAME | ID | ID-PREFIX | PID          any runtime (a number may also be a PID)
+//	NAME | ID | ID-PREFIX | PID          any runtime (a number may also be a PID;
+//	                                     prefixes only of generated IDs, see match)
 //	docker://NAME                        Docker only
 //	containerd://NAME                    containerd, every namespace
 //	containerd://NAMESPACE/NAME          containerd, one namespace
