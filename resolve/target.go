@@ -1,5 +1,5 @@
 // Package resolve resolves what a user names on the command line (a container
-// name, ID or ID prefix, an explicit runtime form, or a PID) to one running
+// name, ID or generated-ID prefix, an explicit runtime form, or a PID) to one running
 // process, through every container runtime that is reachable, and opens it as
 // a pidfd that cannot be recycled.
 package resolve
@@ -51,7 +51,8 @@ type Ref struct {
 
 // ParseRef parses the forms a user may give:
 //
-//	NAME | ID | ID-PREFIX | PID          any runtime (a number may also be a PID)
+//	NAME | ID | ID-PREFIX | PID          any runtime (a number may also be a PID;
+//	                                     prefixes only of generated IDs, see match)
 //	docker://NAME                        Docker only
 //	containerd://NAME                    containerd, every namespace
 //	containerd://NAMESPACE/NAME          containerd, one namespace
@@ -78,12 +79,30 @@ func ParseRef(s string) (Ref, error) {
 			return Ref{}, fmt.Errorf("%w: %q: not a PID", ErrInvalidRef, text.Clean(s))
 		}
 	default:
+		if scheme, _, ok := strings.Cut(s, "://"); ok && isScheme(scheme) {
+			return Ref{}, fmt.Errorf("%w: %q: unknown scheme %s:// (known: docker://, containerd://, pid:)", ErrInvalidRef, text.Clean(s), text.Clean(scheme))
+		}
 		r.Name = s
 	}
 	if r.Name == "" {
 		return Ref{}, fmt.Errorf("%w: %q: empty name", ErrInvalidRef, text.Clean(s))
 	}
 	return r, nil
+}
+
+// isScheme says whether s has the form of a URL scheme (RFC 3986): a word
+// such as k8s or cri-o before "://" is a form ctr-enter does not know, not
+// a name (no runtime allows "://" in one).
+func isScheme(s string) bool {
+	for i, c := range s {
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z':
+		case i > 0 && ('0' <= c && c <= '9' || c == '+' || c == '-' || c == '.'):
+		default:
+			return false
+		}
+	}
+	return s != ""
 }
 
 func (r Ref) String() string {
@@ -100,10 +119,12 @@ func (r Ref) String() string {
 }
 
 // Resolve finds the one running target ref names. It queries the runtimes
-// in parallel, each bounded by opts.Timeout. A runtime whose socket does
-// not exist is skipped silently unless ref pins it; one that fails or hangs
-// is reported in the error if nothing else matches, and warned about
-// through warn otherwise (it might have held a second match).
+// in parallel, each bounded by opts.Timeout. A runtime that cannot be
+// asked (no socket, refused, no answer in time, a DOCKER_HOST ctr-enter
+// cannot use) is named in the error if nothing matches, since it might
+// have held the target; if something matches, one that fails is warned
+// about through warn (it might have held a second match), one that is not
+// installed here is not.
 func Resolve(ctx context.Context, ref Ref, opts runtimes.Options, warn func(error)) (*Target, error) {
 	return lookup(ctx, ref, opts, warn, true)
 }
@@ -115,17 +136,18 @@ func Find(ctx context.Context, ref Ref, opts runtimes.Options, warn func(error))
 }
 
 func lookup(ctx context.Context, ref Ref, opts runtimes.Options, warn func(error), running bool) (*Target, error) {
-	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
-	defer cancel()
-	backends, err := openBackends(ref, opts)
-	if err != nil {
-		return nil, err
-	}
+	backends, skipped := openBackends(ref, opts)
 	defer closeAll(backends)
-	t, err := find(ctx, backends, ref, warn)
+	listCtx, cancel := context.WithTimeout(ctx, opts.Timeout)
+	t, err := find(listCtx, backends, skipped, ref, warn)
+	cancel()
 	if err != nil || !running {
 		return t, err
 	}
+	// A deadline of its own: a runtime that hung through the listing
+	// used up the first, and the target's runtime answered.
+	ctx, cancel = context.WithTimeout(ctx, opts.Timeout)
+	defer cancel()
 	for _, b := range backends {
 		if b.Runtime() == t.Runtime {
 			if err := b.Describe(ctx, t.Container); err != nil {
@@ -134,7 +156,8 @@ func lookup(ctx context.Context, ref Ref, opts runtimes.Options, warn func(error
 		}
 	}
 	if !t.Running {
-		return nil, fmt.Errorf("%w: %s", ErrNotRunning, t)
+		// Kept on one line: what it is, and what to do.
+		return nil, fmt.Errorf("%w: %s is %s (start it, then retry; `ctr-enter ls` shows every container's state)", ErrNotRunning, t, text.Clean(t.Status))
 	}
 	// Right after the runtime named the PID: Open refuses a process that
 	// started at another time, one that took the PID since.
@@ -145,30 +168,31 @@ func lookup(ctx context.Context, ref Ref, opts runtimes.Options, warn func(error
 	return t, nil
 }
 
-func find(ctx context.Context, backends []runtimes.Backend, ref Ref, warn func(error)) (*Target, error) {
-	var pidTarget *Target
+func find(ctx context.Context, backends []runtimes.Backend, skipped []error, ref Ref, warn func(error)) (*Target, error) {
+	all, answered, failed := listAll(ctx, backends)
+	skipped = sortCauses(append(skipped, failed...))
 	if ref.Runtime == "" || ref.Runtime == PID {
-		pidTarget = pidCandidate(ref.Name)
-	}
-	all, failures := listAll(ctx, backends, ref.Runtime != "")
-	if pidTarget != nil {
-		all = append(all, pidTarget)
+		if p := pidCandidate(ref.Name); p != nil {
+			all = append(all, p)
+		}
 	}
 
 	matches := match(all, ref.Name)
 	switch {
-	case len(matches) == 0 && len(failures) == 1 && ref.Runtime != "":
-		return nil, failures[0]
-	case len(matches) == 0 && len(failures) > 0:
-		return nil, fmt.Errorf("%w: %s (also: %w)", ErrNotFound, ref, joinLine(failures))
+	case len(matches) == 0 && ref.Runtime != "" && ref.Runtime != PID && len(answered) == 0 && len(skipped) == 1:
+		// The one runtime ref pins could not be asked: that is the
+		// whole story.
+		return nil, skipped[0]
 	case len(matches) == 0:
-		return nil, fmt.Errorf("%w: %s", ErrNotFound, ref)
+		return nil, &NotFoundError{Ref: ref, Suggestions: suggest(all, ref.Name), Skipped: skipped, Searched: answered}
 	case len(matches) > 1:
 		return nil, &AmbiguousError{Ref: ref, Candidates: matches}
 	}
-	for _, f := range failures {
-		if warn != nil {
-			warn(f)
+	if warn != nil {
+		for _, err := range skipped {
+			if !errors.Is(err, runtimes.ErrNoDaemon) {
+				warn(err)
+			}
 		}
 	}
 	return matches[0], nil
@@ -176,33 +200,42 @@ func find(ctx context.Context, backends []runtimes.Backend, ref Ref, warn func(e
 
 // List returns every container the reachable runtimes know, running or
 // not, with the runtimes that failed to answer. A runtime that is not
-// installed here is not a failure.
+// installed here is not a failure, unless no runtime answered at all:
+// then the one error is ErrNoRuntime, naming each runtime's cause.
 func List(ctx context.Context, opts runtimes.Options) ([]*Target, []error) {
 	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	defer cancel()
-	backends, err := openBackends(Ref{}, opts)
-	if err != nil {
-		return nil, []error{err}
-	}
+	backends, skipped := openBackends(Ref{}, opts)
 	defer closeAll(backends)
-	return listAll(ctx, backends, false)
+	ts, answered, failed := listAll(ctx, backends)
+	skipped = sortCauses(append(skipped, failed...))
+	if len(answered) == 0 {
+		return nil, []error{fmt.Errorf("%w (%s)", ErrNoRuntime, causes(skipped))}
+	}
+	var errs []error
+	for _, err := range skipped {
+		if !errors.Is(err, runtimes.ErrNoDaemon) {
+			errs = append(errs, err)
+		}
+	}
+	return ts, errs
 }
 
-// openBackends returns the runtimes ref may be found in.
-func openBackends(ref Ref, opts runtimes.Options) ([]runtimes.Backend, error) {
-	var backends []runtimes.Backend
+// openBackends returns the runtimes ref may be found in, and those that
+// cannot be asked (a DOCKER_HOST of a form ctr-enter cannot use).
+func openBackends(ref Ref, opts runtimes.Options) (backends []runtimes.Backend, skipped []error) {
 	for _, name := range runtimes.Names {
 		if ref.Runtime != "" && ref.Runtime != name {
 			continue
 		}
 		b, err := runtimes.Open(opts, name, ref.Namespace)
 		if err != nil {
-			closeAll(backends)
-			return nil, err
+			skipped = append(skipped, err)
+			continue
 		}
 		backends = append(backends, b)
 	}
-	return backends, nil
+	return backends, skipped
 }
 
 func closeAll(backends []runtimes.Backend) {
@@ -211,9 +244,9 @@ func closeAll(backends []runtimes.Backend) {
 	}
 }
 
-// listAll asks every runtime at once. A runtime whose daemon is not
-// installed is a failure only when the reference pinned it.
-func listAll(ctx context.Context, backends []runtimes.Backend, pinned bool) (_ []*Target, failures []error) {
+// listAll asks every runtime at once, and returns what those that
+// answered listed, their names, and why each other did not.
+func listAll(ctx context.Context, backends []runtimes.Backend) (_ []*Target, answered []string, failed []error) {
 	results := make([][]*runtimes.Container, len(backends))
 	errs := make([]error, len(backends))
 	var wg sync.WaitGroup
@@ -223,16 +256,14 @@ func listAll(ctx context.Context, backends []runtimes.Backend, pinned bool) (_ [
 	wg.Wait()
 	var all []*runtimes.Container
 	for i, err := range errs {
-		switch {
-		case errors.Is(err, runtimes.ErrNoDaemon) && !pinned:
-			// Not installed here: nothing to say.
-		case err != nil:
-			failures = append(failures, err)
-		default:
-			all = append(all, results[i]...)
+		if err != nil {
+			failed = append(failed, err)
+			continue
 		}
+		answered = append(answered, backends[i].Runtime())
+		all = append(all, results[i]...)
 	}
-	return targetsOf(runtimes.Dedupe(all)), failures
+	return targetsOf(runtimes.Dedupe(all)), answered, failed
 }
 
 func targetsOf(cs []*runtimes.Container) []*Target {
@@ -243,48 +274,48 @@ func targetsOf(cs []*runtimes.Container) []*Target {
 	return ts
 }
 
-// match finds the targets name may mean. Exact IDs, exact names and ID
-// prefixes are collected alike, so that one container cannot take a word
-// away from another: a name is chosen by whoever creates the container (and
-// on containerd may come from an image's labels), so a word that is one
-// container's ID or ID prefix and another's name is ambiguous, never
-// silently the named one. Otherwise a unique exact ID wins, then names, and
-// only when nothing else matches, ID prefixes (unique, as docker and nerdctl
-// want them). A live PID counts as a name: a number that is both a PID and
-// an ID prefix is ambiguous too.
-func match(ts []*Target, name string) []*Target {
-	var exactID, byName, byPrefix []*Target
+// match finds the targets word may mean:
+//
+//   - exactly: a container whose ID or one of whose names is word, or the
+//     live process whose PID it is;
+//   - by prefix: a container whose ID starts with word, but only an ID
+//     that a runtime generated (64 hex digits, as Docker, nerdctl and
+//     Kubernetes' CRI make them). Docker and nerdctl take any prefix of
+//     an ID because their IDs are all generated; a containerd ID made with
+//     ctr is a word someone chose ("ux-ctr-side"), a name in all but
+//     name, and a prefix of a name is never taken: "ux" must not enter
+//     "ux-ctr-side" because nothing else begins so.
+//
+// Exact matches and prefixes are collected alike, so that one container
+// cannot take a word away from another: a name is chosen by whoever
+// creates the container (and on containerd may come from an image's
+// labels), and a PID is chosen by the kernel, so a word that is one
+// target's name or PID and another's ID prefix is ambiguous, never
+// silently one of them: a unique exact match wins only when no generated
+// ID begins with the word.
+func match(ts []*Target, word string) []*Target {
+	var exact, byPrefix []*Target
 	for _, t := range ts {
-		if t.Runtime == PID {
-			if t.ID == name {
-				byName = append(byName, t)
-			}
-			continue
-		}
 		switch {
-		case t.ID == name:
-			exactID = append(exactID, t)
-		case strings.HasPrefix(t.ID, name):
+		case t.ID == word || slices.Contains(t.Names, word):
+			exact = append(exact, t)
+		case t.Runtime != PID && generatedID(t.ID) && strings.HasPrefix(t.ID, word):
 			byPrefix = append(byPrefix, t)
-		}
-		if slices.Contains(t.Names, name) {
-			byName = append(byName, t)
-		}
-	}
-	if len(exactID)+len(byPrefix) > 0 && len(byName) > 0 {
-		// One container whose name is also (a prefix of) its own ID is
-		// not an ambiguity.
-		if all := inOrder(ts, exactID, byPrefix, byName); len(all) > 1 {
-			return all
 		}
 	}
 	switch {
-	case len(exactID) > 0:
-		return exactID
-	case len(byName) > 0:
-		return byName
+	case len(exact) > 0 && len(byPrefix) > 0:
+		return inOrder(ts, exact, byPrefix)
+	case len(exact) > 0:
+		return exact
 	}
 	return byPrefix
+}
+
+// generatedID says whether id has the form runtimes generate: 64 lowercase
+// hex digits (32 random bytes).
+func generatedID(id string) bool {
+	return len(id) == 64 && strings.Trim(id, "0123456789abcdef") == ""
 }
 
 // inOrder is every target of ts that is in one of the sets, once, in the
@@ -306,13 +337,21 @@ func inOrder(ts []*Target, sets ...[]*Target) []*Target {
 	return out
 }
 
-// joinLine joins errors on one line, for one-line messages.
-func joinLine(errs []error) error {
+// causes joins what runtimes that could not be asked said, on one line,
+// each once and without the class (see runtimes.Cause).
+func causes(errs []error) string {
 	msgs := make([]string, len(errs))
 	for i, e := range errs {
-		msgs[i] = e.Error()
+		msgs[i] = runtimes.Cause(e)
 	}
-	return fmt.Errorf("%s: %w", strings.Join(msgs, "; "), errs[0])
+	return strings.Join(slices.Compact(msgs), "; ")
+}
+
+// sortCauses orders errs by their message, for output that does not depend
+// on which runtime answered first.
+func sortCauses(errs []error) []error {
+	slices.SortStableFunc(errs, func(a, b error) int { return strings.Compare(runtimes.Cause(a), runtimes.Cause(b)) })
+	return errs
 }
 
 // Error classes. Callers test with errors.Is; messages carry the details.
@@ -322,7 +361,50 @@ var (
 	ErrAmbiguous  = errors.New("ambiguous target")
 	ErrNotRunning = errors.New("container is not running")
 	ErrVanished   = runtimes.ErrVanished
+	// No runtime could be asked: a list of containers would be empty for
+	// want of an answer, not for want of containers.
+	ErrNoRuntime = errors.New("no container runtime answered")
 )
+
+// NotFoundError is a reference that nothing matched, with what might
+// help: the names it is close to, and the runtimes that were not
+// searched (the target may be in one of them).
+type NotFoundError struct {
+	Ref         Ref
+	Suggestions []string // explicit forms or names, closest first
+	Skipped     []error  // runtimes that could not be asked, and why
+	Searched    []string // runtimes that answered
+}
+
+func (e *NotFoundError) Error() string {
+	var notes []string
+	if len(e.Suggestions) > 0 {
+		notes = append(notes, "did you mean "+orList(e.Suggestions)+"?")
+	}
+	if len(e.Skipped) > 0 {
+		notes = append(notes, causes(e.Skipped))
+		if len(e.Searched) > 0 {
+			notes = append(notes, "searched "+strings.Join(e.Searched, " and ")+" only")
+		} else {
+			notes = append(notes, "no runtime was searched")
+		}
+	}
+	msg := fmt.Sprintf("%s: %s", ErrNotFound, e.Ref)
+	if len(notes) > 0 {
+		msg += " (" + strings.Join(notes, "; ") + ")"
+	}
+	return msg
+}
+
+func (e *NotFoundError) Unwrap() error { return ErrNotFound }
+
+// orList is "a", "a or b", "a, b or c".
+func orList(words []string) string {
+	if len(words) == 1 {
+		return words[0]
+	}
+	return strings.Join(words[:len(words)-1], ", ") + " or " + words[len(words)-1]
+}
 
 // AmbiguousError lists every target a reference could mean.
 type AmbiguousError struct {

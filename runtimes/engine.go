@@ -24,11 +24,11 @@ type Engine struct {
 }
 
 // NewEngine makes a client of the Engine API at host (DOCKER_HOST's form:
-// unix:///PATH); it dials nothing yet.
+// unix:///PATH, or the absolute PATH alone); it dials nothing yet.
 func NewEngine(host string) (*Engine, error) {
-	socket, ok := strings.CutPrefix(host, "unix://")
-	if !ok {
-		return nil, fmt.Errorf("%w: DOCKER_HOST=%s: only unix sockets are supported (the target must be on this host)", ErrUnavailable, text.Clean(host))
+	socket, err := dockerSocket(host)
+	if err != nil {
+		return nil, err
 	}
 	d := &Engine{socket: socket}
 	d.http = &http.Client{Transport: &http.Transport{
@@ -38,6 +38,26 @@ func NewEngine(host string) (*Engine, error) {
 		},
 	}}
 	return d, nil
+}
+
+// dockerSocket is the socket path of a DOCKER_HOST value. A bare absolute
+// path is taken as one, as people write it; any other form is refused with
+// the form that works, since only a daemon on this host can run the
+// target's processes where ctr-enter can join them.
+func dockerSocket(host string) (string, error) {
+	bad := func(why string) error {
+		return &UnavailableError{Runtime: Docker, Reason: fmt.Sprintf("--docker-host/DOCKER_HOST %q: %s (the form is unix:///PATH, e.g. %s)", text.Clean(host), why, DefaultDockerHost)}
+	}
+	path, unix := strings.CutPrefix(host, "unix://")
+	switch {
+	case strings.HasPrefix(path, "/"):
+		return path, nil
+	case unix:
+		return "", bad("the socket path must be absolute")
+	case strings.Contains(host, "://"):
+		return "", bad("only a unix socket on this host can be used")
+	}
+	return "", bad("not a unix socket URL")
 }
 
 func (e *Engine) Close() error {

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"syscall"
 	"time"
 
 	"github.com/ctr-enter/ctr-enter/internal/nskind"
@@ -232,34 +233,70 @@ var (
 	ErrUnknownRuntime = errors.New("no runtime to ask")
 )
 
+// UnavailableError is a runtime that could not be asked, and why. Its
+// Cause names the runtime and what went wrong without the class, so that
+// a line listing several runtimes says "runtime unavailable" once.
+type UnavailableError struct {
+	Runtime string
+	Reason  string // for a person: "/var/run/docker.sock does not exist"
+	Err     error  // what the client said, if anything
+	// noDaemon: nothing listens where the runtime should be (no socket),
+	// as on a host where it is not installed.
+	noDaemon bool
+}
+
+func (e *UnavailableError) Error() string { return ErrUnavailable.Error() + ": " + e.Cause() }
+
+// Cause is the message without its class: "docker: /x.sock does not exist".
+func (e *UnavailableError) Cause() string { return e.Runtime + ": " + e.Reason }
+
+func (e *UnavailableError) Unwrap() []error {
+	errs := []error{ErrUnavailable}
+	if e.noDaemon {
+		errs = append(errs, ErrNoDaemon)
+	}
+	if e.Err != nil {
+		errs = append(errs, e.Err)
+	}
+	return errs
+}
+
+// Cause is what err says without the class "runtime unavailable", when it
+// is an *UnavailableError; otherwise its whole message.
+func Cause(err error) string {
+	if e, ok := errors.AsType[*UnavailableError](err); ok {
+		return e.Cause()
+	}
+	return err.Error()
+}
+
 // checkSocket tells a runtime that is not installed (no socket) from one
 // that is, before any dialing: a missing socket otherwise costs the
 // whole timeout in some clients.
 func checkSocket(runtime, path string) error {
 	fi, err := os.Stat(path)
 	if err != nil {
-		return &noDaemonError{runtime, path}
+		return &UnavailableError{Runtime: runtime, Reason: text.Clean(path) + " does not exist", Err: err, noDaemon: true}
 	}
 	if fi.Mode()&os.ModeSocket == 0 {
-		return fmt.Errorf("%w: %s: %s is not a socket", ErrUnavailable, runtime, path)
+		return &UnavailableError{Runtime: runtime, Reason: text.Clean(path) + " is not a socket"}
 	}
 	return nil
 }
 
-// noDaemonError says a runtime is not installed or not started here.
-type noDaemonError struct{ runtime, socket string }
-
-func (e *noDaemonError) Error() string {
-	return fmt.Sprintf("%s is not running here (no socket at %s)", e.runtime, e.socket)
-}
-
-func (e *noDaemonError) Unwrap() []error { return []error{ErrUnavailable, ErrNoDaemon} }
-
 // unavailable turns a failed call into a line that says which daemon did not
 // answer and why.
 func unavailable(ctx context.Context, runtime, socket string, err error) error {
-	if ctx.Err() != nil {
-		return fmt.Errorf("%w: %s: no answer on %s before the deadline", ErrUnavailable, runtime, socket)
+	socket = text.Clean(socket)
+	e := &UnavailableError{Runtime: runtime, Err: err}
+	switch {
+	case ctx.Err() != nil:
+		e.Reason = "no answer on " + socket + " within --timeout"
+	case errors.Is(err, syscall.ECONNREFUSED):
+		// A socket file left by a daemon that is gone.
+		e.Reason = socket + " refuses connections (is " + runtime + " running?)"
+	default:
+		e.Reason = socket + ": " + text.Clean(err.Error())
 	}
-	return fmt.Errorf("%w: %s: %s: %w", ErrUnavailable, runtime, socket, err)
+	return e
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"sort"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/ctr-enter/ctr-enter/inspect"
 	"github.com/ctr-enter/ctr-enter/internal/text"
+	"github.com/ctr-enter/ctr-enter/resolve"
 )
 
 type lsCmd struct {
@@ -28,11 +30,27 @@ Examples:
 
 func (c *lsCmd) Run(ctx context.Context, g *Globals) error {
 	rows, errs := inspect.List(ctx, g.targetOptions())
+	if err := listFailure(errs); err != nil {
+		// An empty table would say "no containers" when the truth is
+		// that nobody was asked.
+		return err
+	}
 	for _, err := range errs {
 		warn(err)
 	}
 	color := colorOn(os.Stdout)
 	return writeList(os.Stdout, c.JSON, rows, lsHeader, func(r inspect.Row) []string { return lsCells(r, color) })
+}
+
+// listFailure is the error of a listing no runtime answered, if errs hold
+// one; the other errors are warnings.
+func listFailure(errs []error) error {
+	for _, err := range errs {
+		if errors.Is(err, resolve.ErrNoRuntime) {
+			return err
+		}
+	}
+	return nil
 }
 
 var lsHeader = []string{"RUNTIME", "NAMESPACE", "ID", "NAME", "IMAGE", "STATUS", "PID", "SHARES"}

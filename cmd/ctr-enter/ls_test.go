@@ -1,10 +1,13 @@
 package main
 
 import (
+	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
 	"github.com/ctr-enter/ctr-enter/inspect"
+	"github.com/ctr-enter/ctr-enter/resolve"
 )
 
 func TestLsGrammar(t *testing.T) {
@@ -90,5 +93,20 @@ func TestLsCells(t *testing.T) {
 		if got := paintStatus(tc.status, tc.color); got != tc.want {
 			t.Errorf("paintStatus(%q, %v) = %q; want %q", tc.status, tc.color, got, tc.want)
 		}
+	}
+}
+
+// TestLsFailsWhenNoRuntimeAnswered: issue 12, an empty table that exits 0
+// when no runtime answered hid the cause.
+func TestLsFailsWhenNoRuntimeAnswered(t *testing.T) {
+	none := fmt.Errorf("%w (containerd: /x does not exist; docker: /y does not exist)", resolve.ErrNoRuntime)
+	if err := listFailure([]error{errors.New("docker: hung"), none}); err != none {
+		t.Errorf("listFailure = %v, want %v", err, none)
+	}
+	if err := listFailure([]error{errors.New("docker: hung")}); err != nil {
+		t.Errorf("one runtime failing is a warning, not a failure: %v", err)
+	}
+	if exitCode(none) != 125 {
+		t.Errorf("exit code %d, want 125", exitCode(none))
 	}
 }

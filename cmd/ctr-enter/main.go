@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/alecthomas/kong"
@@ -212,10 +213,23 @@ func resolveAndOpen(ctx context.Context, g *Globals, ref string) (*resolve.Proce
 	return t.Open()
 }
 
-// warn prints a problem that does not stop the command.
+// warn prints a problem that does not stop the command, once: a command
+// that resolves its target and then lists the runtimes hears of a hung
+// runtime twice.
 func warn(err error) {
-	fmt.Fprintf(os.Stderr, "ctr-enter: warning: %s\n", oneLine(err))
+	msg := oneLine(err)
+	warnedMu.Lock()
+	defer warnedMu.Unlock()
+	if !warned[msg] {
+		warned[msg] = true
+		fmt.Fprintf(os.Stderr, "ctr-enter: warning: %s\n", msg)
+	}
 }
+
+var (
+	warnedMu sync.Mutex
+	warned   = map[string]bool{}
+)
 
 // testStop lets the end-to-end tests recycle a target's PID between its
 // resolution and its opening: with CTR_ENTER_TEST_STOP=before-open,
