@@ -195,20 +195,41 @@ func NewContainerdClient(opts Options) (*client.Client, error) {
 
 // Update changes the limits through containerd's task update rather than by
 // writing the cgroup files, so that what containerd reports stays true.
+// Only the limits asked for are sent: runc update leaves the others as
+// they are. (Merging with the container's spec would send the limits it
+// was created with, undoing any update made since.)
 func (c *containerd) Update(ctx context.Context, t *Container, r Resources) error {
 	ctx = namespaces.WithNamespace(ctx, t.Namespace)
 	task, err := c.task(ctx, t)
 	if err != nil {
 		return err
 	}
-	var res specs.LinuxResources
-	if r.Memory != nil {
-		res.Memory = &specs.LinuxMemory{Limit: r.Memory}
-	}
-	if err := task.Update(ctx, client.WithResources(&res)); err != nil {
+	if err := task.Update(ctx, client.WithResources(linuxResources(r))); err != nil {
 		return fmt.Errorf("containerd: update %s: %w", t.Ref(), err)
 	}
 	return nil
+}
+
+// linuxResources are r as the OCI spec has them.
+func linuxResources(r Resources) *specs.LinuxResources {
+	var res specs.LinuxResources
+	if r.Memory != nil {
+		// The swap limit goes with it, as for Docker: the kernel
+		// refuses a memory limit above the memory+swap one.
+		swap := memorySwap(*r.Memory)
+		res.Memory = &specs.LinuxMemory{Limit: r.Memory, Swap: &swap}
+	}
+	if r.NanoCPUs != nil || r.CPUShares != nil {
+		res.CPU = &specs.LinuxCPU{Shares: r.CPUShares}
+		if r.NanoCPUs != nil {
+			period, quota := uint64(CPUPeriod), cpuQuota(*r.NanoCPUs)
+			res.CPU.Period, res.CPU.Quota = &period, &quota
+		}
+	}
+	if r.Pids != nil {
+		res.Pids = &specs.LinuxPids{Limit: r.Pids}
+	}
+	return &res
 }
 
 // task loads t's task; ctx names t's namespace.

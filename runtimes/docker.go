@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -103,14 +104,45 @@ func (d *docker) Describe(ctx context.Context, c *Container) error {
 func (d *docker) Update(ctx context.Context, c *Container, r Resources) error {
 	body := map[string]int64{}
 	if r.Memory != nil {
-		// Docker refuses a memory limit above an earlier swap limit:
-		// the swap goes unlimited with it, as with a fresh --memory.
-		body["Memory"], body["MemorySwap"] = *r.Memory, -1
-		if *r.Memory < 0 {
-			body["Memory"] = 0 // Docker's "no limit"
+		// The Engine API has no way back to "no limit": Memory 0 is
+		// "unchanged" and -1 is refused below 6MB (moby#22516). The
+		// largest limit is the kernel's "none" (it reads back as the
+		// cgroup's own maximum), and is what docker inspect then shows.
+		// The swap limit goes with it, as with a fresh --memory, so that
+		// the kernel does not refuse a limit above the old memory+swap
+		// one (Docker 20.10 does not pass MemorySwap -1 on to runc).
+		m := *r.Memory
+		if m < 0 {
+			m = math.MaxInt64
+		}
+		body["Memory"], body["MemorySwap"] = m, memorySwap(m)
+	}
+	if r.NanoCPUs != nil {
+		// Docker refuses NanoCpus on a container made with a CPU
+		// quota, and a quota on one made with --cpus: whichever it was
+		// made with is changed.
+		var inspect struct {
+			HostConfig struct{ NanoCpus, CpuQuota, CpuPeriod int64 }
+		}
+		if err := d.Do(ctx, http.MethodGet, "/containers/"+url.PathEscape(c.ID)+"/json", nil, &inspect); err != nil {
+			return fmt.Errorf("inspect %s: %w", c.Ref(), err)
+		}
+		if h := inspect.HostConfig; h.CpuQuota > 0 || h.CpuPeriod > 0 {
+			body["CpuPeriod"], body["CpuQuota"] = CPUPeriod, cpuQuota(*r.NanoCPUs)
+		} else {
+			body["NanoCpus"] = *r.NanoCPUs
 		}
 	}
-	return d.Do(ctx, http.MethodPost, "/containers/"+url.PathEscape(c.ID)+"/update", body, nil)
+	if r.CPUShares != nil {
+		body["CpuShares"] = int64(*r.CPUShares)
+	}
+	if r.Pids != nil {
+		body["PidsLimit"] = *r.Pids
+	}
+	if err := d.Do(ctx, http.MethodPost, "/containers/"+url.PathEscape(c.ID)+"/update", body, nil); err != nil {
+		return fmt.Errorf("update %s: %w", c.Ref(), err)
+	}
+	return nil
 }
 
 func (d *docker) CreateSidecar(ctx context.Context, t *Container, s Sidecar) (*Container, error) {
