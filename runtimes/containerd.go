@@ -11,6 +11,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -444,6 +445,21 @@ func (c *containerd) newContainer(ctx context.Context, t *Container, s Sidecar, 
 	if len(s.Args) > 0 {
 		specOpts = append(specOpts, oci.WithProcessArgs(s.Args...))
 	}
+	// As docker run's -e, -u, -w, --cap-add, --cap-drop, after the
+	// image's config that they override. WithUser reads names in the
+	// new container's snapshot, made before the spec.
+	if len(s.Env) > 0 {
+		specOpts = append(specOpts, oci.WithEnv(s.Env))
+	}
+	if s.User != "" {
+		specOpts = append(specOpts, oci.WithUser(s.User))
+	}
+	if s.Workdir != "" {
+		specOpts = append(specOpts, oci.WithProcessCwd(s.Workdir))
+	}
+	if len(s.CapAdd) > 0 || len(s.CapDrop) > 0 {
+		specOpts = append(specOpts, withCaps(s.CapAdd, s.CapDrop))
+	}
 	for _, k := range s.Share.Kinds() {
 		typ, ok := sharedKinds[k.Set]
 		if !ok {
@@ -492,6 +508,38 @@ func withConfinement(c *Confinement, targetSpec *oci.Spec) oci.SpecOpts {
 		if targetSpec != nil && targetSpec.Linux != nil {
 			s.Linux.Seccomp = targetSpec.Linux.Seccomp
 		}
+		return nil
+	}
+}
+
+// withCaps adds and drops capabilities as Docker does with --cap-add and
+// --cap-drop: ALL dropped leaves only those added, ALL added gives every
+// capability this kernel knows but those dropped. Bounding, effective and
+// permitted alike, as containerd's own options set them.
+func withCaps(add, drop []string) oci.SpecOpts {
+	return func(_ context.Context, _ oci.Client, _ *containers.Container, s *oci.Spec) error {
+		if s.Process == nil {
+			s.Process = &specs.Process{}
+		}
+		if s.Process.Capabilities == nil {
+			s.Process.Capabilities = &specs.LinuxCapabilities{}
+		}
+		caps := slices.Clone(s.Process.Capabilities.Bounding)
+		switch {
+		case slices.Contains(add, "ALL"):
+			caps = procfs.CapNames(1<<(unix.CAP_LAST_CAP+1) - 1)
+		case slices.Contains(drop, "ALL"):
+			caps = nil
+		}
+		caps = slices.DeleteFunc(caps, func(c string) bool { return slices.Contains(drop, c) })
+		for _, c := range add {
+			if c != "ALL" && !slices.Contains(caps, c) {
+				caps = append(caps, c)
+			}
+		}
+		c := s.Process.Capabilities
+		c.Bounding, c.Effective, c.Permitted = caps, slices.Clone(caps), slices.Clone(caps)
+		c.Inheritable = slices.DeleteFunc(c.Inheritable, func(i string) bool { return !slices.Contains(caps, i) })
 		return nil
 	}
 }

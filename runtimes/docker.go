@@ -231,6 +231,23 @@ func (d *docker) spec(ctx context.Context, t *Container, s Sidecar) (spec, host 
 	if len(s.Args) > 0 {
 		spec["Cmd"] = s.Args
 	}
+	// As docker run's -e, -u, -w, --cap-add, --cap-drop: Docker merges
+	// the environment with the image's, and takes CAP_ names and ALL.
+	if len(s.Env) > 0 {
+		spec["Env"] = s.Env
+	}
+	if s.User != "" {
+		spec["User"] = s.User
+	}
+	if s.Workdir != "" {
+		spec["WorkingDir"] = s.Workdir
+	}
+	if len(s.CapAdd) > 0 {
+		host["CapAdd"] = s.CapAdd
+	}
+	if len(s.CapDrop) > 0 {
+		host["CapDrop"] = s.CapDrop
+	}
 	switch {
 	case s.Privileged:
 		host["Privileged"] = true
