@@ -428,6 +428,10 @@ func (c *containerd) newContainer(ctx context.Context, t *Container, s Sidecar, 
 		return nil, fmt.Errorf("image %s: %w", text.Clean(s.Image), err)
 	}
 	img, err := c.client.GetImage(ctx, ref.String())
+	if errdefs.IsNotFound(err) {
+		return nil, &noImageError{image: ref.String(), where: "containerd namespace " + t.Namespace,
+			pull: fmt.Sprintf("ctr -n %s images pull %s, or nerdctl -n %s pull %s", t.Namespace, ref, t.Namespace, ref)}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("image %s in containerd namespace %s: %w (pull or import it there first)", ref, t.Namespace, err)
 	}

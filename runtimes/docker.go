@@ -227,6 +227,9 @@ func (d *docker) spec(ctx context.Context, t *Container, s Sidecar) (spec, host 
 	if host, err = shareModes(t, s.Share); err != nil {
 		return nil, nil, err
 	}
+	if err := d.checkImage(ctx, s.Image); err != nil {
+		return nil, nil, err
+	}
 	spec = map[string]any{"Image": s.Image, "Labels": s.Labels, "HostConfig": host}
 	if len(s.Args) > 0 {
 		spec["Cmd"] = s.Args
@@ -258,6 +261,34 @@ func (d *docker) spec(ctx context.Context, t *Container, s Sidecar) (spec, host 
 	}
 	return spec, host, nil
 }
+
+// checkImage tells a missing image from the rest before the create call,
+// whose 404 says no more than "not found" (the target, or the image?).
+func (d *docker) checkImage(ctx context.Context, image string) error {
+	// The Engine API routes /images/NAME/json with the slashes of NAME
+	// as they are.
+	err := d.Do(ctx, http.MethodGet, "/images/"+(&url.URL{Path: image}).EscapedPath()+"/json", nil, nil)
+	if errors.Is(err, ErrNotFound) {
+		return &noImageError{image: image, where: "Docker", pull: "docker pull " + image}
+	}
+	return err
+}
+
+// ErrNoImage is an image that the runtime does not have.
+var ErrNoImage = errors.New("image not found")
+
+// noImageError says which image is missing, where it was looked for, and
+// how to get it there.
+type noImageError struct{ image, where, pull string }
+
+func (e *noImageError) Error() string {
+	// ctr-enter's own cache (images pull) is for enter --image: the
+	// runtime that creates the sidecar cannot use it.
+	return fmt.Sprintf("image %s not found in %s: %s (ctr-enter images pull fills only ctr-enter's own cache, for enter --image)",
+		text.Clean(e.image), e.where, text.Clean(e.pull))
+}
+
+func (e *noImageError) Unwrap() error { return ErrNoImage }
 
 // shareModes shares the kinds of namespaces asked for through Docker's
 // container: modes.
