@@ -51,3 +51,22 @@ func errString(err error) string {
 	}
 	return err.Error()
 }
+
+func TestLinuxResources(t *testing.T) {
+	i64 := func(v int64) *int64 { return &v }
+	u64 := func(v uint64) *uint64 { return &v }
+	// Only what is asked for: runc update leaves the rest as it is.
+	if r := linuxResources(Resources{Pids: i64(42)}); r.Memory != nil || r.CPU != nil || *r.Pids.Limit != 42 {
+		t.Errorf("pids only: %+v", r)
+	}
+	r := linuxResources(Resources{Memory: i64(-1), NanoCPUs: i64(5e8), CPUShares: u64(512)})
+	if *r.Memory.Limit != -1 || *r.Memory.Swap != -1 || *r.CPU.Quota != 50000 || *r.CPU.Period != 100000 || *r.CPU.Shares != 512 {
+		t.Errorf("limits: memory %+v, cpu %+v", r.Memory, r.CPU)
+	}
+	if r := linuxResources(Resources{Memory: i64(1 << 30)}); *r.Memory.Swap != 2<<30 {
+		t.Errorf("swap of 1g: %d", *r.Memory.Swap)
+	}
+	if s := memorySwap(1 << 62); s != 1<<63-1 {
+		t.Errorf("swap of 2^62: %d, want the largest", s)
+	}
+}

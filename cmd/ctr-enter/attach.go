@@ -118,6 +118,11 @@ Examples:
   ctr-enter attach ls taka
   ctr-enter attach rm medium-test
 
+Command: as with docker run, the first word after TARGET that is not one of
+attach's flags starts the sidecar's command, and nothing after it is read as
+a flag of attach ('attach taka --image busybox ps -ef'); '--' before it does
+the same. -i and -t are for --rm only: a sidecar without --rm runs detached.
+
 Security (--security): by default the sidecar gets what its runtime gives
 any new container (docker run, ctr run): it is a new container that the
 runtime vouches for, and no more privileged than one, whatever the target
