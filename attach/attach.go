@@ -30,6 +30,11 @@ type Options struct {
 	Security Security
 	// Confinement is the target's, for SecurityTarget (ReadConfinement).
 	Confinement *runtimes.Confinement
+	// As docker run's -e (NAME=VALUE), -u, -w, --cap-add and --cap-drop
+	// (capabilities as CapNames gives them); empty: the image's.
+	Env             []string
+	User, Workdir   string
+	CapAdd, CapDrop []string
 }
 
 // Sidecar is a container attached to a target.
@@ -77,7 +82,10 @@ func sidecarSpec(t *resolve.Target, o Options, labels map[string]string) (runtim
 	if err := checkSecurity(o); err != nil {
 		return runtimes.Sidecar{}, err
 	}
-	s := runtimes.Sidecar{Name: o.Name, Image: o.Image, Args: o.Args, Share: o.Share, Labels: labels, Privileged: o.Security == SecurityPrivileged}
+	s := runtimes.Sidecar{
+		Name: o.Name, Image: o.Image, Args: o.Args, Share: o.Share, Labels: labels, Privileged: o.Security == SecurityPrivileged,
+		Env: o.Env, User: o.User, Workdir: o.Workdir, CapAdd: o.CapAdd, CapDrop: o.CapDrop,
+	}
 	if o.Security == SecurityTarget {
 		s.Confinement = o.Confinement
 	}

@@ -3,8 +3,12 @@ package attach
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
+	"golang.org/x/sys/unix"
+
+	"github.com/ctr-enter/ctr-enter/internal/procfs"
 	"github.com/ctr-enter/ctr-enter/resolve"
 	"github.com/ctr-enter/ctr-enter/runtimes"
 )
@@ -83,7 +87,39 @@ func checkSecurity(o Options) error {
 		if o.Confinement == nil {
 			return fmt.Errorf("security %s: the target's confinement was not read", o.Security)
 		}
+		if o.User != "" || len(o.CapAdd) > 0 || len(o.CapDrop) > 0 {
+			return ErrTargetAndOwn
+		}
 		return nil
 	}
 	return fmt.Errorf("unknown security %q (want one of %s)", o.Security, strings.Join(Securities, ", "))
+}
+
+// ErrTargetAndOwn refuses a user or capabilities of the operator's beside
+// SecurityTarget, which copies the target's: one or the other says what
+// the sidecar may do.
+var ErrTargetAndOwn = errors.New("--security target copies the target's user and capabilities: it does not take -u, --cap-add or --cap-drop")
+
+// CapNames reads capability names as docker run's --cap-add and --cap-drop
+// take them (NET_ADMIN, cap_net_admin, CAP_NET_ADMIN, ALL), and returns
+// them in the kernel's form (CAP_NET_ADMIN, or ALL). An unknown name is an
+// error, rather than a sidecar without the capability.
+func CapNames(names []string) ([]string, error) {
+	known := procfs.CapNames(1<<(unix.CAP_LAST_CAP+1) - 1)
+	out := make([]string, 0, len(names))
+	for _, n := range names {
+		c := strings.ToUpper(n)
+		if c == "ALL" {
+			out = append(out, c)
+			continue
+		}
+		if !strings.HasPrefix(c, "CAP_") {
+			c = "CAP_" + c
+		}
+		if !slices.Contains(known, c) {
+			return nil, fmt.Errorf("unknown capability %q", n)
+		}
+		out = append(out, c)
+	}
+	return out, nil
 }

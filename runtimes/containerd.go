@@ -11,6 +11,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 
@@ -195,20 +196,41 @@ func NewContainerdClient(opts Options) (*client.Client, error) {
 
 // Update changes the limits through containerd's task update rather than by
 // writing the cgroup files, so that what containerd reports stays true.
+// Only the limits asked for are sent: runc update leaves the others as
+// they are. (Merging with the container's spec would send the limits it
+// was created with, undoing any update made since.)
 func (c *containerd) Update(ctx context.Context, t *Container, r Resources) error {
 	ctx = namespaces.WithNamespace(ctx, t.Namespace)
 	task, err := c.task(ctx, t)
 	if err != nil {
 		return err
 	}
-	var res specs.LinuxResources
-	if r.Memory != nil {
-		res.Memory = &specs.LinuxMemory{Limit: r.Memory}
-	}
-	if err := task.Update(ctx, client.WithResources(&res)); err != nil {
+	if err := task.Update(ctx, client.WithResources(linuxResources(r))); err != nil {
 		return fmt.Errorf("containerd: update %s: %w", t.Ref(), err)
 	}
 	return nil
+}
+
+// linuxResources are r as the OCI spec has them.
+func linuxResources(r Resources) *specs.LinuxResources {
+	var res specs.LinuxResources
+	if r.Memory != nil {
+		// The swap limit goes with it, as for Docker: the kernel
+		// refuses a memory limit above the memory+swap one.
+		swap := memorySwap(*r.Memory)
+		res.Memory = &specs.LinuxMemory{Limit: r.Memory, Swap: &swap}
+	}
+	if r.NanoCPUs != nil || r.CPUShares != nil {
+		res.CPU = &specs.LinuxCPU{Shares: r.CPUShares}
+		if r.NanoCPUs != nil {
+			period, quota := uint64(CPUPeriod), cpuQuota(*r.NanoCPUs)
+			res.CPU.Period, res.CPU.Quota = &period, &quota
+		}
+	}
+	if r.Pids != nil {
+		res.Pids = &specs.LinuxPids{Limit: r.Pids}
+	}
+	return &res
 }
 
 // task loads t's task; ctx names t's namespace.
@@ -406,6 +428,10 @@ func (c *containerd) newContainer(ctx context.Context, t *Container, s Sidecar, 
 		return nil, fmt.Errorf("image %s: %w", text.Clean(s.Image), err)
 	}
 	img, err := c.client.GetImage(ctx, ref.String())
+	if errdefs.IsNotFound(err) {
+		return nil, &noImageError{image: ref.String(), where: "containerd namespace " + t.Namespace,
+			pull: fmt.Sprintf("ctr -n %s images pull %s, or nerdctl -n %s pull %s", t.Namespace, ref, t.Namespace, ref)}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("image %s in containerd namespace %s: %w (pull or import it there first)", ref, t.Namespace, err)
 	}
@@ -422,6 +448,21 @@ func (c *containerd) newContainer(ctx context.Context, t *Container, s Sidecar, 
 	}
 	if len(s.Args) > 0 {
 		specOpts = append(specOpts, oci.WithProcessArgs(s.Args...))
+	}
+	// As docker run's -e, -u, -w, --cap-add, --cap-drop, after the
+	// image's config that they override. WithUser reads names in the
+	// new container's snapshot, made before the spec.
+	if len(s.Env) > 0 {
+		specOpts = append(specOpts, oci.WithEnv(s.Env))
+	}
+	if s.User != "" {
+		specOpts = append(specOpts, oci.WithUser(s.User))
+	}
+	if s.Workdir != "" {
+		specOpts = append(specOpts, oci.WithProcessCwd(s.Workdir))
+	}
+	if len(s.CapAdd) > 0 || len(s.CapDrop) > 0 {
+		specOpts = append(specOpts, withCaps(s.CapAdd, s.CapDrop))
 	}
 	for _, k := range s.Share.Kinds() {
 		typ, ok := sharedKinds[k.Set]
@@ -471,6 +512,38 @@ func withConfinement(c *Confinement, targetSpec *oci.Spec) oci.SpecOpts {
 		if targetSpec != nil && targetSpec.Linux != nil {
 			s.Linux.Seccomp = targetSpec.Linux.Seccomp
 		}
+		return nil
+	}
+}
+
+// withCaps adds and drops capabilities as Docker does with --cap-add and
+// --cap-drop: ALL dropped leaves only those added, ALL added gives every
+// capability this kernel knows but those dropped. Bounding, effective and
+// permitted alike, as containerd's own options set them.
+func withCaps(add, drop []string) oci.SpecOpts {
+	return func(_ context.Context, _ oci.Client, _ *containers.Container, s *oci.Spec) error {
+		if s.Process == nil {
+			s.Process = &specs.Process{}
+		}
+		if s.Process.Capabilities == nil {
+			s.Process.Capabilities = &specs.LinuxCapabilities{}
+		}
+		caps := slices.Clone(s.Process.Capabilities.Bounding)
+		switch {
+		case slices.Contains(add, "ALL"):
+			caps = procfs.CapNames(1<<(unix.CAP_LAST_CAP+1) - 1)
+		case slices.Contains(drop, "ALL"):
+			caps = nil
+		}
+		caps = slices.DeleteFunc(caps, func(c string) bool { return slices.Contains(drop, c) })
+		for _, c := range add {
+			if c != "ALL" && !slices.Contains(caps, c) {
+				caps = append(caps, c)
+			}
+		}
+		c := s.Process.Capabilities
+		c.Bounding, c.Effective, c.Permitted = caps, slices.Clone(caps), slices.Clone(caps)
+		c.Inheritable = slices.DeleteFunc(c.Inheritable, func(i string) bool { return !slices.Contains(caps, i) })
 		return nil
 	}
 }

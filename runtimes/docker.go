@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -103,14 +104,45 @@ func (d *docker) Describe(ctx context.Context, c *Container) error {
 func (d *docker) Update(ctx context.Context, c *Container, r Resources) error {
 	body := map[string]int64{}
 	if r.Memory != nil {
-		// Docker refuses a memory limit above an earlier swap limit:
-		// the swap goes unlimited with it, as with a fresh --memory.
-		body["Memory"], body["MemorySwap"] = *r.Memory, -1
-		if *r.Memory < 0 {
-			body["Memory"] = 0 // Docker's "no limit"
+		// The Engine API has no way back to "no limit": Memory 0 is
+		// "unchanged" and -1 is refused below 6MB (moby#22516). The
+		// largest limit is the kernel's "none" (it reads back as the
+		// cgroup's own maximum), and is what docker inspect then shows.
+		// The swap limit goes with it, as with a fresh --memory, so that
+		// the kernel does not refuse a limit above the old memory+swap
+		// one (Docker 20.10 does not pass MemorySwap -1 on to runc).
+		m := *r.Memory
+		if m < 0 {
+			m = math.MaxInt64
+		}
+		body["Memory"], body["MemorySwap"] = m, memorySwap(m)
+	}
+	if r.NanoCPUs != nil {
+		// Docker refuses NanoCpus on a container made with a CPU
+		// quota, and a quota on one made with --cpus: whichever it was
+		// made with is changed.
+		var inspect struct {
+			HostConfig struct{ NanoCpus, CpuQuota, CpuPeriod int64 }
+		}
+		if err := d.Do(ctx, http.MethodGet, "/containers/"+url.PathEscape(c.ID)+"/json", nil, &inspect); err != nil {
+			return fmt.Errorf("inspect %s: %w", c.Ref(), err)
+		}
+		if h := inspect.HostConfig; h.CpuQuota > 0 || h.CpuPeriod > 0 {
+			body["CpuPeriod"], body["CpuQuota"] = CPUPeriod, cpuQuota(*r.NanoCPUs)
+		} else {
+			body["NanoCpus"] = *r.NanoCPUs
 		}
 	}
-	return d.Do(ctx, http.MethodPost, "/containers/"+url.PathEscape(c.ID)+"/update", body, nil)
+	if r.CPUShares != nil {
+		body["CpuShares"] = int64(*r.CPUShares)
+	}
+	if r.Pids != nil {
+		body["PidsLimit"] = *r.Pids
+	}
+	if err := d.Do(ctx, http.MethodPost, "/containers/"+url.PathEscape(c.ID)+"/update", body, nil); err != nil {
+		return fmt.Errorf("update %s: %w", c.Ref(), err)
+	}
+	return nil
 }
 
 func (d *docker) CreateSidecar(ctx context.Context, t *Container, s Sidecar) (*Container, error) {
@@ -195,9 +227,29 @@ func (d *docker) spec(ctx context.Context, t *Container, s Sidecar) (spec, host 
 	if host, err = shareModes(t, s.Share); err != nil {
 		return nil, nil, err
 	}
+	if err := d.checkImage(ctx, s.Image); err != nil {
+		return nil, nil, err
+	}
 	spec = map[string]any{"Image": s.Image, "Labels": s.Labels, "HostConfig": host}
 	if len(s.Args) > 0 {
 		spec["Cmd"] = s.Args
+	}
+	// As docker run's -e, -u, -w, --cap-add, --cap-drop: Docker merges
+	// the environment with the image's, and takes CAP_ names and ALL.
+	if len(s.Env) > 0 {
+		spec["Env"] = s.Env
+	}
+	if s.User != "" {
+		spec["User"] = s.User
+	}
+	if s.Workdir != "" {
+		spec["WorkingDir"] = s.Workdir
+	}
+	if len(s.CapAdd) > 0 {
+		host["CapAdd"] = s.CapAdd
+	}
+	if len(s.CapDrop) > 0 {
+		host["CapDrop"] = s.CapDrop
 	}
 	switch {
 	case s.Privileged:
@@ -209,6 +261,34 @@ func (d *docker) spec(ctx context.Context, t *Container, s Sidecar) (spec, host 
 	}
 	return spec, host, nil
 }
+
+// checkImage tells a missing image from the rest before the create call,
+// whose 404 says no more than "not found" (the target, or the image?).
+func (d *docker) checkImage(ctx context.Context, image string) error {
+	// The Engine API routes /images/NAME/json with the slashes of NAME
+	// as they are.
+	err := d.Do(ctx, http.MethodGet, "/images/"+(&url.URL{Path: image}).EscapedPath()+"/json", nil, nil)
+	if errors.Is(err, ErrNotFound) {
+		return &noImageError{image: image, where: "Docker", pull: "docker pull " + image}
+	}
+	return err
+}
+
+// ErrNoImage is an image that the runtime does not have.
+var ErrNoImage = errors.New("image not found")
+
+// noImageError says which image is missing, where it was looked for, and
+// how to get it there.
+type noImageError struct{ image, where, pull string }
+
+func (e *noImageError) Error() string {
+	// ctr-enter's own cache (images pull) is for enter --image: the
+	// runtime that creates the sidecar cannot use it.
+	return fmt.Sprintf("image %s not found in %s: %s (ctr-enter images pull fills only ctr-enter's own cache, for enter --image)",
+		text.Clean(e.image), e.where, text.Clean(e.pull))
+}
+
+func (e *noImageError) Unwrap() error { return ErrNoImage }
 
 // shareModes shares the kinds of namespaces asked for through Docker's
 // container: modes.

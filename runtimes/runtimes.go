@@ -177,8 +177,12 @@ func Update(ctx context.Context, opts Options, c *Container, r Resources) error 
 var Names = []string{Containerd, Docker}
 
 // Resources are the limits Update can change; nil fields stay as they are.
+// Enforced (resources.go) checks them against what the kernel enforces.
 type Resources struct {
-	Memory *int64 // bytes; -1 for no limit
+	Memory    *int64  // bytes; -1 for no limit
+	NanoCPUs  *int64  // CPU time per second, in billionths of a CPU (docker's --cpus)
+	CPUShares *uint64 // relative weight, 2 to 262144
+	Pids      *int64  // -1 for no limit
 }
 
 // Sidecar is a container to create beside a target, sharing its
@@ -193,6 +197,11 @@ type Sidecar struct {
 	// capability ctr-enter holds, every host device, no seccomp filter,
 	// no LSM profile.
 	Privileged bool
+	// As docker run's -e, -u, -w, --cap-add and --cap-drop; empty: the
+	// image's (capabilities: the runtime's defaults).
+	Env             []string
+	User, Workdir   string
+	CapAdd, CapDrop []string
 	// Confinement, when set, is copied from the target instead of the
 	// runtime's defaults for a new container.
 	Confinement *Confinement

@@ -4,9 +4,11 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"os"
 	"regexp"
+	"strings"
 
 	"github.com/ctr-enter/ctr-enter/attach"
 	"github.com/ctr-enter/ctr-enter/internal/nskind"
@@ -23,8 +25,13 @@ type attachCmd struct {
 
 type attachRunCmd struct {
 	asRoot
-	Target  string   `arg:"" predictor:"target" help:"Container name, ID or unique ID prefix; or docker://NAME, containerd://[NS/]ID."`
-	Command []string `arg:"" optional:"" help:"Command and arguments, after --. Default: the image's."`
+	Target string `arg:"" predictor:"target" help:"Container name, ID or unique ID prefix; or docker://NAME, containerd://[NS/]ID."`
+	// passthrough: the first word after TARGET that is not one of
+	// attach's flags starts the command, and nothing after it is parsed
+	// (docker run's rule); "partial", so that a mistyped flag before it
+	// is an error rather than a command. kong keeps a "--" that comes
+	// before the command in it: AfterApply drops it.
+	Command []string `arg:"" optional:"" passthrough:"partial" help:"Command and arguments (after --, or from the first word that is not an attach flag). Default: the image's."`
 	Image   string   `required:"" placeholder:"REF" help:"Image of the sidecar, in the target's runtime (containerd: in the target's namespace)."`
 	Name    string   `placeholder:"NAME" help:"Name of the sidecar (default: TARGET-debug-XXXX)."`
 	Share   string   `placeholder:"KINDS" help:"Namespaces to share with the target: net, pid, ipc (and uts on containerd), comma-separated (default: net; with --rm, net,pid)."`
@@ -32,9 +39,66 @@ type attachRunCmd struct {
 	// profiles (general, netadmin, sysadmin...) are presets of its own.
 	Security string `enum:"default,target,privileged" default:"default" placeholder:"MODE" help:"Security context: default (the runtime's for a new container, as docker run), target (the target's user, capabilities, no_new_privs, seccomp and AppArmor profiles) or privileged (as docker run --privileged)."`
 
+	Env     []string `short:"e" sep:"none" placeholder:"KEY=VALUE" help:"Set an environment variable (on top of the image's), as docker run -e; -e KEY alone passes ctr-enter's own KEY."`
+	User    string   `short:"u" placeholder:"USER[:GROUP]" help:"Run as this user and group (names from the image's /etc/passwd and /etc/group), as docker run -u."`
+	Workdir string   `short:"w" placeholder:"DIR" help:"Working directory in the sidecar, as docker run -w."`
+	CapAdd  []string `name:"cap-add" sep:"," placeholder:"CAP" help:"Add capabilities (NET_ADMIN, SYS_PTRACE, ALL), as docker run --cap-add."`
+	CapDrop []string `name:"cap-drop" sep:"," placeholder:"CAP" help:"Drop capabilities (NET_RAW, ALL), as docker run --cap-drop."`
+
 	Rm          bool `help:"An ephemeral debug container: attached to this terminal, removed when it exits (and by the next run or ctr-enter gc if ctr-enter is killed)."`
 	Interactive bool `short:"i" help:"With --rm: keep stdin open."`
 	TTY         bool `short:"t" name:"tty" help:"With --rm: give it a terminal."`
+}
+
+// errDetachedTerminal refuses -i or -t for a detached sidecar: it outlives
+// ctr-enter, so there is no session to give its stdin or terminal to.
+var errDetachedTerminal = errors.New("-i and -t need --rm: a sidecar without --rm runs detached; for a shell in it, use attach --rm -it, or enter it (ctr-enter SIDECAR)")
+
+// checkArgs refuses what the flags cannot do together, before the root
+// check: the caller's to fix whoever runs the command.
+func (c *attachRunCmd) checkArgs() error {
+	if (c.Interactive || c.TTY) && !c.Rm {
+		return errDetachedTerminal
+	}
+	if c.Security == string(attach.SecurityTarget) && (c.User != "" || len(c.CapAdd) > 0 || len(c.CapDrop) > 0) {
+		return attach.ErrTargetAndOwn
+	}
+	if _, err := attach.CapNames(c.CapAdd); err != nil {
+		return fmt.Errorf("--cap-add: %w", err)
+	}
+	if _, err := attach.CapNames(c.CapDrop); err != nil {
+		return fmt.Errorf("--cap-drop: %w", err)
+	}
+	for _, e := range c.Env {
+		if strings.HasPrefix(e, "=") || e == "" {
+			return fmt.Errorf("-e %q: want KEY=VALUE or KEY", e)
+		}
+	}
+	return nil
+}
+
+// AfterApply drops the "--" that kong keeps before a passthrough
+// command, so that "attach T --image I -- CMD" and "attach T --image I
+// CMD" give the same command; a second "--" is the command's own.
+func (c *attachRunCmd) AfterApply() error {
+	if len(c.Command) > 0 && c.Command[0] == "--" {
+		c.Command = c.Command[1:]
+	}
+	return nil
+}
+
+// env is -e's list as docker run makes it: KEY alone takes ctr-enter's
+// own value, and is left out if ctr-enter has none.
+func (c *attachRunCmd) env() []string {
+	var out []string
+	for _, e := range c.Env {
+		if strings.Contains(e, "=") {
+			out = append(out, e)
+		} else if v, ok := os.LookupEnv(e); ok {
+			out = append(out, e+"="+v)
+		}
+	}
+	return out
 }
 
 func (c *attachRunCmd) Help() string {
@@ -47,11 +111,17 @@ labelled as the target's sidecar, listed by 'attach ls' and removed by
 Examples:
   ctr-enter attach taka --image nginx --name medium-test
   ctr-enter attach taka --image busybox --name web -- httpd -f -p 8080
-  ctr-enter attach taka --image busybox --share net,pid -- sleep 3600
+  ctr-enter attach taka --image busybox --share net,pid sleep 3600
+  ctr-enter attach taka --image busybox -e MODE=debug -u nobody -w /tmp --cap-add NET_ADMIN -- sleep 3600
   ctr-enter attach taka --rm -it --image busybox     an ephemeral debug shell
   ctr-enter attach taka --rm -it --image busybox --security target
   ctr-enter attach ls taka
   ctr-enter attach rm medium-test
+
+Command: as with docker run, the first word after TARGET that is not one of
+attach's flags starts the sidecar's command, and nothing after it is read as
+a flag of attach ('attach taka --image busybox ps -ef'); '--' before it does
+the same. -i and -t are for --rm only: a sidecar without --rm runs detached.
 
 Security (--security): by default the sidecar gets what its runtime gives
 any new container (docker run, ctr run): it is a new container that the
@@ -96,7 +166,18 @@ func (c *attachRunCmd) Run(ctx context.Context, g *Globals) error {
 	if err != nil {
 		return fmt.Errorf("--share: %w", err)
 	}
-	o := attach.Options{Image: c.Image, Name: name, Args: c.Command, Share: kinds, Security: attach.Security(c.Security)}
+	capAdd, err := attach.CapNames(c.CapAdd)
+	if err != nil {
+		return fmt.Errorf("--cap-add: %w", err)
+	}
+	capDrop, err := attach.CapNames(c.CapDrop)
+	if err != nil {
+		return fmt.Errorf("--cap-drop: %w", err)
+	}
+	o := attach.Options{
+		Image: c.Image, Name: name, Args: c.Command, Share: kinds, Security: attach.Security(c.Security),
+		Env: c.env(), User: c.User, Workdir: c.Workdir, CapAdd: capAdd, CapDrop: capDrop,
+	}
 	if o.Security == attach.SecurityTarget {
 		if o.Confinement, err = attach.ReadConfinement(p); err != nil {
 			return err

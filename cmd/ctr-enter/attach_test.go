@@ -1,6 +1,8 @@
 package main
 
 import (
+	"os"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -37,6 +39,28 @@ func TestAttachGrammar(t *testing.T) {
 		// the explicit run: "attach ls" lists sidecars.
 		{[]string{"attach", "run", "ls", "--image", "busybox"}, "attach run <target>", attachRunCmd{Target: "ls", Image: "busybox", Security: "default"}},
 
+		// issue 12: after TARGET, the first word that is not one of
+		// attach's flags starts the command; nothing after it is parsed.
+		{[]string{"attach", "taka", "--image", "busybox", "ps", "-ef"}, "attach run <target> <command>", attachRunCmd{
+			Target: "taka", Image: "busybox", Security: "default", Command: []string{"ps", "-ef"},
+		}},
+		{[]string{"attach", "taka", "--image", "busybox", "sleep", "--image", "x", "-e", "A=1", "--"}, "attach run <target> <command>", attachRunCmd{
+			Target: "taka", Image: "busybox", Security: "default", Command: []string{"sleep", "--image", "x", "-e", "A=1", "--"},
+		}},
+		// A second "--" is the command's.
+		{[]string{"attach", "taka", "--image", "busybox", "--", "--", "x"}, "attach run <target> <command>", attachRunCmd{
+			Target: "taka", Image: "busybox", Security: "default", Command: []string{"--", "x"},
+		}},
+		{[]string{"attach", "taka", "--image", "busybox", "--"}, "attach run <target> <command>", attachRunCmd{Target: "taka", Image: "busybox", Security: "default"}},
+		{[]string{"attach", "--image", "busybox", "--", "taka", "id"}, "attach run <target> <command>", attachRunCmd{
+			Target: "taka", Image: "busybox", Security: "default", Command: []string{"id"},
+		}},
+		// docker run's -e, -u, -w, --cap-add and --cap-drop.
+		{[]string{"attach", "taka", "-e", "A=1", "-e", "B", "-e", "C=x,y", "-u", "nobody:nogroup", "-w", "/tmp", "--cap-add", "NET_ADMIN,sys_ptrace", "--cap-drop=NET_RAW", "--image", "busybox", "id"}, "attach run <target> <command>", attachRunCmd{
+			Target: "taka", Image: "busybox", Security: "default", Env: []string{"A=1", "B", "C=x,y"}, User: "nobody:nogroup", Workdir: "/tmp",
+			CapAdd: []string{"NET_ADMIN", "sys_ptrace"}, CapDrop: []string{"NET_RAW"}, Command: []string{"id"},
+		}},
+
 		{[]string{"attach", "ls"}, "attach ls", attachLsCmd{}},
 		{[]string{"attach", "ls", "taka"}, "attach ls <target>", attachLsCmd{Target: "taka"}},
 		{[]string{"attach", "ls", "--json", "docker://taka"}, "attach ls <target>", attachLsCmd{Target: "docker://taka", JSON: true}},
@@ -55,7 +79,9 @@ func TestAttachGrammar(t *testing.T) {
 		{[]string{"attach", "taka", "--image", "busybox", "--security", "bogus"}, `--security must be one of "default","target","privileged" but got "bogus"`},
 		// Namespaces are shared with --share, not with enter's flags.
 		{[]string{"attach", "taka", "--image", "busybox", "--net"}, "unknown flag --net"},
-		{[]string{"attach", "taka", "--image", "busybox", "-e", "A=1"}, "unknown flag -e"},
+		// A mistyped flag before the command is an error, not a command.
+		{[]string{"attach", "taka", "--image", "busybox", "--bogus", "sleep"}, "unknown flag --bogus"},
+		{[]string{"attach", "taka", "--image", "busybox", "-x"}, "unknown flag -x"},
 		{[]string{"attach", "taka", "--image"}, `--image: expected string value but got "EOL"`},
 		{[]string{"attach", "ls", "a", "b"}, "unexpected argument b"},
 		{[]string{"attach", "ls", "--image", "busybox"}, "unknown flag --image"},
@@ -120,4 +146,58 @@ func TestAttachLsOutput(t *testing.T) {
 ]
 `
 	printsList(t, "attach ls --json", true, sidecars[1:], sidecarHeader, sidecarCells, want)
+}
+
+// TestAttachSameCommand: with "--" and without, the same command, for every
+// example of the README and the help.
+func TestAttachSameCommand(t *testing.T) {
+	for _, cmd := range [][]string{
+		{"httpd", "-f", "-p", "8080"}, {"sleep", "3600"}, {"ps", "-ef"}, {"env", "-i", "X=1", "env"}, {"cat", "-u", "/etc/hostname"}, {"sh", "-c", "echo $HOME"},
+	} {
+		with := mustParse(t, append([]string{"attach", "taka", "--image", "busybox", "--"}, cmd...)...).cli.Attach.Run.Command
+		without := mustParse(t, append([]string{"attach", "taka", "--image", "busybox"}, cmd...)...).cli.Attach.Run.Command
+		if !reflect.DeepEqual(with, cmd) || !reflect.DeepEqual(without, cmd) {
+			t.Errorf("%q: with -- %q, without %q", cmd, with, without)
+		}
+	}
+}
+
+func TestAttachCheckArgs(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		err  string
+	}{
+		{[]string{"attach", "taka", "--image", "busybox", "-it"}, "-i and -t need --rm: a sidecar without --rm runs detached; for a shell in it, use attach --rm -it, or enter it (ctr-enter SIDECAR)"},
+		{[]string{"attach", "taka", "--image", "busybox", "-t"}, "-i and -t need --rm"},
+		{[]string{"attach", "taka", "--image", "busybox", "--rm", "-it"}, ""},
+		{[]string{"attach", "taka", "--image", "busybox", "--security", "target", "-u", "nobody"}, attach.ErrTargetAndOwn.Error()},
+		{[]string{"attach", "taka", "--image", "busybox", "--security", "target", "--cap-drop", "ALL"}, attach.ErrTargetAndOwn.Error()},
+		{[]string{"attach", "taka", "--image", "busybox", "--security", "privileged", "--cap-drop", "ALL"}, ""},
+		{[]string{"attach", "taka", "--image", "busybox", "--cap-add", "NET_FLY"}, `--cap-add: unknown capability "NET_FLY"`},
+		{[]string{"attach", "taka", "--image", "busybox", "--cap-drop", "cap_net_raw,bogus"}, `--cap-drop: unknown capability "bogus"`},
+		{[]string{"attach", "taka", "--image", "busybox", "-e", "=1"}, `-e "=1": want KEY=VALUE or KEY`},
+		// The command's own flags are not attach's.
+		{[]string{"attach", "taka", "--image", "busybox", "sh", "-it"}, ""},
+	} {
+		c := mustParse(t, tc.args...).cli.Attach.Run
+		if err := c.checkArgs(); errString(err) != tc.err && !(tc.err != "" && strings.HasPrefix(errString(err), tc.err)) {
+			t.Errorf("%q: %v; want %q", tc.args, err, tc.err)
+		}
+	}
+}
+
+func TestAttachEnv(t *testing.T) {
+	t.Setenv("CTR_ENTER_TEST_SET", "from ctr-enter")
+	os.Unsetenv("CTR_ENTER_TEST_UNSET")
+	c := attachRunCmd{Env: []string{"A=1", "CTR_ENTER_TEST_SET", "CTR_ENTER_TEST_UNSET", "B="}}
+	if got, want := c.env(), []string{"A=1", "CTR_ENTER_TEST_SET=from ctr-enter", "B="}; !reflect.DeepEqual(got, want) {
+		t.Errorf("env %q, want %q", got, want)
+	}
+}
+
+func TestCapNames(t *testing.T) {
+	got, err := attach.CapNames([]string{"net_admin", "CAP_SYS_PTRACE", "all", "Mknod"})
+	if want := []string{"CAP_NET_ADMIN", "CAP_SYS_PTRACE", "ALL", "CAP_MKNOD"}; err != nil || !reflect.DeepEqual(got, want) {
+		t.Errorf("CapNames: %q, %v; want %q", got, err, want)
+	}
 }
