@@ -69,19 +69,19 @@ func completions(t *testing.T, line string) []string {
 
 func TestCompleteLine(t *testing.T) {
 	enterFlags := []string{
-		"--all", "--as-target", "--cgroup", "--env", "--image", "--interactive", "--ipc", "--mount", "--net",
-		"--pid", "--time", "--tools", "--trust-target", "--tty", "--user", "--userns", "--uts", "--workdir",
+		"--all", "--as-target", "--cgroup", "--detach", "--env", "--env-file", "--image", "--interactive", "--ipc", "--mount", "--net",
+		"--pid", "--privileged", "--time", "--tools", "--trust-target", "--tty", "--user", "--userns", "--uts", "--workdir",
 	}
-	globalFlags := []string{"--containerd-address", "--containerd-namespace", "--docker-host", "--help", "--timeout"}
+	globalFlags := []string{"--containerd-address", "--containerd-namespace", "--docker-host", "--help", "--timeout", "--version"}
 	for _, tc := range []struct {
 		line string
 		want []string
 	}{
 		// Commands, and targets: enter is the default command.
-		{"ctr-enter ", []string{"attach", "completion", "docker://taka", "enter", "gc", "igor", "images", "inspect", "ls", "taka", "update", "version"}},
+		{"ctr-enter ", []string{"attach", "completion", "docker://taka", "enter", "gc", "help", "igor", "images", "inspect", "ls", "taka", "update", "version"}},
 		{"ctr-enter i", []string{"igor", "images", "inspect"}},
 		{"ctr-enter --ne", []string{"--net"}},
-		{"ctr-enter taka --p", []string{"--pid"}},
+		{"ctr-enter taka --p", []string{"--pid", "--privileged"}},
 		{"ctr-enter taka --image ", []string{"busybox", "docker.io/library/alpine:latest"}},
 		{"ctr-enter taka --image b", []string{"busybox"}},
 		{"ctr-enter inspect ", []string{"docker://taka", "igor", "taka"}},
