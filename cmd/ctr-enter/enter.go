@@ -16,7 +16,7 @@ import (
 // docker exec's (nsenter's -i and -u mean ipc and uts: use --ipc and --uts).
 type enterCmd struct {
 	asRoot
-	Target  string   `arg:"" predictor:"target" help:"Container name, ID, unique ID prefix or PID; or docker://NAME, containerd://[NS/]ID, pid:N."`
+	Target string `arg:"" predictor:"target" help:"Container name, ID, unique ID prefix or PID; or docker://NAME, containerd://[NS/]ID, pid:N."`
 	// Partial passthrough is docker exec's rule: flags are ctr-enter's
 	// until the first word that is none of them, and every word from
 	// there on is the command's, flags included ("taka ps -ef").
@@ -120,7 +120,9 @@ func (c *enterCmd) Run(ctx context.Context, g *Globals) error {
 		Namespaces:  c.namespaces(),
 		Args:        c.Command,
 		Env:         c.Env,
+		EnvFiles:    c.EnvFile,
 		Workdir:     c.Workdir,
+		Detach:      c.Detach,
 		Interactive: interactive,
 		TTY:         tty,
 		AsTarget:    c.AsTarget,
@@ -134,12 +136,11 @@ func (c *enterCmd) Run(ctx context.Context, g *Globals) error {
 	if err != nil {
 		return err
 	}
-	if status != 0 {
-		// The command may have died with its container: say so, since
-		// its status alone (SIGKILL's 137) does not.
-		if err := p.Check(); err != nil {
-			fmt.Fprintf(os.Stderr, "ctr-enter: session ended: %s\n", err)
-		}
+	// The command may have died with its container: say so, since its
+	// status alone (SIGKILL's 137) does not, and a shell on a terminal
+	// that hung up may even exit 0.
+	if err := p.Check(); err != nil && !c.Detach {
+		fmt.Fprintf(os.Stderr, "ctr-enter: session ended: %s\n", err)
 	}
 	return exitStatus(status)
 }
