@@ -119,10 +119,10 @@ func (s *session) dockerDefaults(p *resolve.Process, opts Options) error {
 			}
 			uid = u.UID
 		}
-		users, err := targetUsers(p)
-		if err != nil {
-			return err
-		}
+		// A passwd the target made unreadable (a device node, a link
+		// out of its root) costs it its HOME, not the session, as for
+		// the login shell: HomeDir of no users is /.
+		users, _ := targetUsers(p)
 		s.env = append(s.env, "HOME="+passwd.HomeDir(users, uid))
 	}
 	return nil
