@@ -99,6 +99,17 @@ func TestCompleteLine(t *testing.T) {
 		{"ctr-enter images pull --from r", []string{"registry"}},
 		{"ctr-enter images pull busybox --bogus", nil},
 		{"ctr-enter completion ", []string{"bash", "fish", "zsh"}},
+		// Once the command has started, every word is the command's:
+		// nothing of ctr-enter's is offered.
+		{"ctr-enter taka ps -", nil},
+		{"ctr-enter taka ps a", nil},
+		{"ctr-enter taka --net ps ", nil},
+		{"ctr-enter --net taka -- ps --p", nil},
+		{"ctr-enter taka -e X=1 env -", nil},
+		// Before it, ctr-enter's flags still are: -e's value is no
+		// command.
+		{"ctr-enter taka -e X=1 --p", []string{"--pid", "--privileged"}},
+		{"ctr-enter taka --net --p", []string{"--pid", "--privileged"}},
 		// issue 12: attach run is attach's default command, but its
 		// flags do not complete without the word run.
 		{"ctr-enter attach taka --security ", []string{"ls", "rm", "run"}},
