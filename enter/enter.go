@@ -17,6 +17,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -37,8 +38,16 @@ type Options struct {
 	// ctr-enter are never joined: there is nothing to join.
 	Namespaces nskind.Set
 	Args       []string // the command and its arguments; none: a shell
-	Env        []string // KEY=VALUE, on top of the target's environment
-	Workdir    string   // "" means the target's, when its mount namespace is joined
+	// Env is KEY=VALUE, on top of the target's environment and EnvFiles';
+	// a bare NAME takes LookupEnv's value, or removes NAME if it has none
+	// (docker exec -e).
+	Env []string
+	// EnvFiles are files of docker's --env-file format, read in order
+	// before Env.
+	EnvFiles []string
+	// LookupEnv is where a bare NAME takes its value: os.LookupEnv if nil.
+	LookupEnv func(string) (string, bool)
+	Workdir   string // "" means the target's, when its mount namespace is joined
 	// Interactive streams Stdin to the command (docker exec -i); otherwise
 	// the command's stdin is /dev/null.
 	Interactive bool
@@ -60,7 +69,11 @@ type Options struct {
 	// TrustTarget enters the target's pid namespace even when its
 	// processes may hold CAP_SYS_PTRACE over ctr-enter's (see
 	// refusePtracer).
-	TrustTarget           bool
+	TrustTarget bool
+	// Detach starts the command and returns once it is executing, its
+	// stdio /dev/null, without waiting for it (docker exec -d): it runs
+	// on after ctr-enter exits, and its status is never known.
+	Detach                bool
 	Stdin, Stdout, Stderr *os.File
 }
 
@@ -128,7 +141,15 @@ func decide(p *resolve.Process, opts Options) (*session, error) {
 		}
 		s.args = []string{sh}
 	}
-	if s.env, err = environment(p, opts.Env, opts.TTY); err != nil {
+	lookup := opts.LookupEnv
+	if lookup == nil {
+		lookup = os.LookupEnv
+	}
+	extra, err := explicitEnv(opts.EnvFiles, opts.Env, lookup)
+	if err != nil {
+		return nil, toolError(err)
+	}
+	if s.env, err = environment(p, extra, opts.TTY); err != nil {
 		return nil, toolError(err)
 	}
 	if s.tools.none() && inMount && !inTarget(p, s.args[0], s.env) {
@@ -156,7 +177,7 @@ func decide(p *resolve.Process, opts Options) (*session, error) {
 		}
 	}
 
-	s.plan = nsexec.Plan{Namespaces: join, OwnRoot: ownRoot, TTY: opts.TTY,
+	s.plan = nsexec.Plan{Namespaces: join, OwnRoot: ownRoot, TTY: opts.TTY, Detach: opts.Detach,
 		Stop: os.Getenv("CTR_ENTER_TEST_STOP") == "at-exec"}
 	switch {
 	case opts.AsTarget && opts.User != "":
@@ -169,6 +190,9 @@ func decide(p *resolve.Process, opts Options) (*session, error) {
 		// As nsenter does: root of the joined user namespace, which is
 		// what holds the capabilities there.
 		s.plan.IDs = &nsexec.IDs{UID: 0, GID: 0}
+	}
+	if err := s.dockerDefaults(p, opts); err != nil {
+		return nil, toolError(err)
 	}
 	switch {
 	case opts.Workdir != "":
@@ -254,7 +278,10 @@ func (s *session) launch(p *resolve.Process, opts Options) (int, error) {
 // closed once the child holds it.
 func (s *session) run(p *resolve.Process, cmd *exec.Cmd, errR, errW *os.File, opts Options) (int, error) {
 	var term *terminal
-	if opts.TTY {
+	switch {
+	case opts.Detach:
+		// exec.Cmd gives the command /dev/null for all three.
+	case opts.TTY:
 		master, slave, err := openPty(p, s.inMount())
 		if err != nil {
 			return 0, toolError(err)
@@ -267,7 +294,7 @@ func (s *session) run(p *resolve.Process, cmd *exec.Cmd, errR, errW *os.File, op
 		}
 		// Restored on every way out of Run, panics included.
 		defer term.finish()
-	} else {
+	default:
 		stdinDone, err := setStdio(cmd, opts)
 		if err != nil {
 			return 0, toolError(err)
@@ -291,14 +318,21 @@ func (s *session) run(p *resolve.Process, cmd *exec.Cmd, errR, errW *os.File, op
 		cmd.Stdin.(*os.File).Close()
 		term.start()
 	}
-	go forwardSignals(sigs, cmd.Process, opts.TTY)
+	if !opts.Detach {
+		go forwardSignals(sigs, cmd.Process, opts.TTY)
+	}
 
 	// EOF on the error pipe means the payload was executed; anything else
 	// is the constructor telling why it was not.
 	report, _ := io.ReadAll(io.LimitReader(errR, 4096))
+	if len(report) == 0 && opts.Detach {
+		// Executing, and not ours to wait for: once ctr-enter exits,
+		// init reaps what is left of the child.
+		return 0, nil
+	}
 	waitErr := cmd.Wait()
 	if len(report) > 0 {
-		return 0, childError(report, cmd.Args[0])
+		return 0, s.childError(report, cmd.Args[0])
 	}
 	return exitStatus(cmd, waitErr)
 }
@@ -367,6 +401,8 @@ func namespacesToJoin(p *resolve.Process, want nskind.Set) (nskind.Set, error) {
 
 // environment is the target's environment with extra on top: never the
 // host's, which may hold credentials and says nothing true about the target.
+// A bare NAME in extra removes NAME, as docker's -e NAME does when the
+// client has no NAME.
 // A terminal session also gets the operator's TERM (xterm if none), as
 // with docker exec -t.
 func environment(p *resolve.Process, extra []string, tty bool) ([]string, error) {
@@ -387,6 +423,14 @@ func environment(p *resolve.Process, extra []string, tty bool) ([]string, error)
 		}
 		index[k] = len(env)
 		env = append(env, kv)
+	}
+	// Removed ones are taken out once all are in, so that the index
+	// stays true while they go in.
+	env = slices.DeleteFunc(env, func(kv string) bool { return !strings.Contains(kv, "=") })
+	for k := range index {
+		if !hasVar(env, k) {
+			delete(index, k)
+		}
 	}
 	if _, ok := index["PATH"]; !ok {
 		env = append(env, defaultPath)
@@ -411,7 +455,10 @@ func hostPayload(args []string) ([]string, *os.File, error) {
 		if errors.Is(err, os.ErrPermission) {
 			code = ExitCannotExec
 		}
-		return nil, nil, &Error{Code: code, Err: fmt.Errorf("exec %s: %w", args[0], err)}
+		if code == ExitNotFound {
+			return nil, nil, notFoundOnHost(args[0])
+		}
+		return nil, nil, &Error{Code: code, Err: fmt.Errorf("exec %s: %w", text.Clean(args[0]), err)}
 	}
 	if interp := shebang(path); interp != nil {
 		args = append(append(interp, path), args[1:]...)
@@ -456,8 +503,23 @@ func b2i(b bool) int {
 	return 0
 }
 
-// childError decodes the constructor's "CODE ERRNO MESSAGE" report.
-func childError(report []byte, command string) error {
+// childError is the constructor's report, in the words of what the
+// session was: a command not found says where it was looked for.
+func (s *session) childError(report []byte, command string) error {
+	err := childError(report, command, s.plan.Cwd)
+	if e, ok := err.(*Error); ok && e.Code == ExitNotFound && s.inMount() {
+		return notFoundInTarget(command, s.tools)
+	}
+	return err
+}
+
+// cwdFailure is the constructor's message for a working directory it
+// could not change to (nsexec.c change_dir).
+const cwdFailure = "change to the working directory"
+
+// childError decodes the constructor's "CODE ERRNO MESSAGE" report,
+// naming the command or the directory it was about.
+func childError(report []byte, command, cwd string) error {
 	fields := strings.SplitN(string(report), " ", 3)
 	if len(fields) != 3 {
 		return toolError(fmt.Errorf("entering failed: %q", report))
@@ -465,8 +527,11 @@ func childError(report []byte, command string) error {
 	code, _ := strconv.Atoi(fields[0])
 	errno, _ := strconv.Atoi(fields[1])
 	msg := fields[2]
-	if code == ExitNotFound || code == ExitCannotExec {
+	switch {
+	case code == ExitNotFound || code == ExitCannotExec:
 		msg += " " + text.Clean(command)
+	case msg == cwdFailure:
+		msg += " " + text.Clean(cwd)
 	}
 	return &Error{Code: code, Err: fmt.Errorf("%s: %w", msg, syscall.Errno(errno))}
 }

@@ -87,7 +87,7 @@ func TestShebang(t *testing.T) {
 }
 
 func TestChildError(t *testing.T) {
-	err := childError([]byte("127 2 execute"), "nope\x1b")
+	err := childError([]byte("127 2 execute"), "nope\x1b", "")
 	e, ok := err.(*Error)
 	if !ok || e.Code != ExitNotFound {
 		t.Fatalf("childError = %#v", err)
@@ -95,7 +95,11 @@ func TestChildError(t *testing.T) {
 	if got := err.Error(); got != "execute nope?: no such file or directory" {
 		t.Errorf("message %q", got)
 	}
-	if e := childError([]byte("junk"), "x").(*Error); e.Code != ExitTool {
+	if e := childError([]byte("junk"), "x", "").(*Error); e.Code != ExitTool {
 		t.Errorf("malformed report gives code %d", e.Code)
+	}
+	// A working directory that is not there is named.
+	if got := childError([]byte("125 2 "+cwdFailure), "pwd", "/no\x1bwhere").Error(); got != "change to the working directory /no?where: no such file or directory" {
+		t.Errorf("cwd failure: %q", got)
 	}
 }

@@ -19,15 +19,7 @@ import (
 // of it for uid 0, none for anyone else. A name is the target's word for a
 // uid: a target whose passwd maps "nobody" to 0 gets no more than -u 0.
 func userConfinement(p *resolve.Process, spec string) (*confinement, error) {
-	users, err := targetUsers(p)
-	if err != nil {
-		return nil, err
-	}
-	group, err := p.ReadFileInRoot("/etc/group", 1<<20)
-	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, err
-	}
-	u, err := passwd.Lookup(spec, users, passwd.ParseGroup(group))
+	u, err := lookupUser(p, spec)
 	if err != nil {
 		return nil, err
 	}
@@ -45,6 +37,20 @@ func userConfinement(p *resolve.Process, spec string) (*confinement, error) {
 		c.caps[nsexec.CapPermitted], c.caps[nsexec.CapEffective] = own.CapPrm&c.caps[nsexec.CapBounding], own.CapEff&c.caps[nsexec.CapBounding]
 	}
 	return c, p.Check()
+}
+
+// lookupUser resolves docker exec's -u USER[:GROUP] in the target's
+// /etc/passwd and /etc/group.
+func lookupUser(p *resolve.Process, spec string) (*passwd.ExecUser, error) {
+	users, err := targetUsers(p)
+	if err != nil {
+		return nil, err
+	}
+	group, err := p.ReadFileInRoot("/etc/group", 1<<20)
+	if err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, err
+	}
+	return passwd.Lookup(spec, users, passwd.ParseGroup(group))
 }
 
 // targetUsers are the users of the target's /etc/passwd; none if it has

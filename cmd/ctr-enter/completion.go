@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/alecthomas/kong"
@@ -76,6 +78,9 @@ func completeCommandLine(parser *kong.Kong) {
 // COMP_POINT), one a line, predicting targets and images with the
 // predictors given.
 func completeLine(parser *kong.Kong, out io.Writer, targets, imageRefs complete.Predictor) error {
+	if commandStarted(os.Getenv("COMP_LINE"), os.Getenv("COMP_POINT")) {
+		return nil // the words are the command's: nothing of ctr-enter's fits
+	}
 	cmd, err := kongplete.Command(parser, kongplete.WithPredictor("target", targets), kongplete.WithPredictor("image", imageRefs))
 	if err != nil {
 		return err
@@ -92,6 +97,43 @@ func completeLine(parser *kong.Kong, out io.Writer, targets, imageRefs complete.
 	c.Complete()
 	return nil
 }
+
+// commandStarted says whether the words before the one being completed
+// already hold enter's command: every word after its first is the
+// command's, so ctr-enter's flags, commands and targets would be wrong
+// there. The words are split on blanks, without the shell's quoting: a
+// quoted blank at worst costs a completion.
+func commandStarted(line, point string) bool {
+	if n, err := strconv.Atoi(point); err == nil && n >= 0 && n <= len(line) {
+		line = line[:n]
+	}
+	words := strings.Fields(line)
+	if len(words) == 0 {
+		return false
+	}
+	words = words[1:] // the program
+	if !strings.HasSuffix(line, " ") && len(words) > 0 {
+		words = words[:len(words)-1] // the word being completed
+	}
+	var c cli
+	parser, err := newParser(&c, kong.Writers(io.Discard, io.Discard), kong.Exit(func(int) { panic(completionExit{}) }))
+	if err != nil {
+		return false
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			if _, ok := r.(completionExit); !ok {
+				panic(r)
+			}
+		}
+	}()
+	kctx, err := parser.Parse(words)
+	return err == nil && kctx.Selected() != nil && kctx.Selected().Target.Addr().Interface() == &c.Enter && len(c.Enter.Command) > 0
+}
+
+// completionExit is what kong.Exit panics with while commandStarted
+// parses (--help, --version): the line is ctr-enter's, not a command's.
+type completionExit struct{}
 
 // imagePredictor completes the references of cached images: reading the
 // cache's index asks no daemon.

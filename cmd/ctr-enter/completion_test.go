@@ -69,19 +69,19 @@ func completions(t *testing.T, line string) []string {
 
 func TestCompleteLine(t *testing.T) {
 	enterFlags := []string{
-		"--all", "--as-target", "--cgroup", "--env", "--image", "--interactive", "--ipc", "--mount", "--net",
-		"--pid", "--time", "--tools", "--trust-target", "--tty", "--user", "--userns", "--uts", "--workdir",
+		"--all", "--as-target", "--cgroup", "--detach", "--env", "--env-file", "--image", "--interactive", "--ipc", "--mount", "--net",
+		"--pid", "--privileged", "--time", "--tools", "--trust-target", "--tty", "--user", "--userns", "--uts", "--workdir",
 	}
-	globalFlags := []string{"--containerd-address", "--containerd-namespace", "--docker-host", "--help", "--timeout"}
+	globalFlags := []string{"--containerd-address", "--containerd-namespace", "--docker-host", "--help", "--timeout", "--version"}
 	for _, tc := range []struct {
 		line string
 		want []string
 	}{
 		// Commands, and targets: enter is the default command.
-		{"ctr-enter ", []string{"attach", "completion", "docker://taka", "enter", "gc", "igor", "images", "inspect", "ls", "taka", "update", "version"}},
+		{"ctr-enter ", []string{"attach", "completion", "docker://taka", "enter", "gc", "help", "igor", "images", "inspect", "ls", "taka", "update", "version"}},
 		{"ctr-enter i", []string{"igor", "images", "inspect"}},
 		{"ctr-enter --ne", []string{"--net"}},
-		{"ctr-enter taka --p", []string{"--pid"}},
+		{"ctr-enter taka --p", []string{"--pid", "--privileged"}},
 		{"ctr-enter taka --image ", []string{"busybox", "docker.io/library/alpine:latest"}},
 		{"ctr-enter taka --image b", []string{"busybox"}},
 		{"ctr-enter inspect ", []string{"docker://taka", "igor", "taka"}},
@@ -99,6 +99,17 @@ func TestCompleteLine(t *testing.T) {
 		{"ctr-enter images pull --from r", []string{"registry"}},
 		{"ctr-enter images pull busybox --bogus", nil},
 		{"ctr-enter completion ", []string{"bash", "fish", "zsh"}},
+		// Once the command has started, every word is the command's:
+		// nothing of ctr-enter's is offered.
+		{"ctr-enter taka ps -", nil},
+		{"ctr-enter taka ps a", nil},
+		{"ctr-enter taka --net ps ", nil},
+		{"ctr-enter --net taka -- ps --p", nil},
+		{"ctr-enter taka -e X=1 env -", nil},
+		// Before it, ctr-enter's flags still are: -e's value is no
+		// command.
+		{"ctr-enter taka -e X=1 --p", []string{"--pid", "--privileged"}},
+		{"ctr-enter taka --net --p", []string{"--pid", "--privileged"}},
 		// issue 12: attach run is attach's default command, but its
 		// flags do not complete without the word run.
 		{"ctr-enter attach taka --security ", []string{"ls", "rm", "run"}},

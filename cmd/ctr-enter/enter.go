@@ -11,13 +11,16 @@ import (
 	"github.com/ctr-enter/ctr-enter/internal/term"
 )
 
-// enterCmd is the default command: ctr-enter TARGET [flags] [-- COMMAND...].
-// Namespace flags take nsenter's long names; -i, -t, -e and -w are docker
-// exec's (nsenter's -i and -u mean ipc and uts: use --ipc and --uts).
+// enterCmd is the default command: ctr-enter TARGET [flags] [--] [COMMAND...].
+// Namespace flags take nsenter's long names; -i, -t, -e, -u, -w, -d are
+// docker exec's (nsenter's -i and -u mean ipc and uts: use --ipc and --uts).
 type enterCmd struct {
 	asRoot
-	Target  string   `arg:"" predictor:"target" help:"Container name, ID, unique ID prefix or PID; or docker://NAME, containerd://[NS/]ID, pid:N."`
-	Command []string `arg:"" optional:"" help:"Command and arguments, after --. Default: the target user's shell."`
+	Target string `arg:"" predictor:"target" help:"Container name, ID, unique ID prefix or PID; or docker://NAME, containerd://[NS/]ID, pid:N."`
+	// Partial passthrough is docker exec's rule: flags are ctr-enter's
+	// until the first word that is none of them, and every word from
+	// there on is the command's, flags included ("taka ps -ef").
+	Command []string `arg:"" optional:"" passthrough:"partial" help:"Command and arguments: everything after the first word that is not a flag of ctr-enter's (or after --). Default: the target user's shell."`
 
 	nsFlags `group:"Namespaces (default: all in which the target differs)"`
 
@@ -30,22 +33,33 @@ type enterCmd struct {
 	User        string   `short:"u" placeholder:"USER[:GROUP]" help:"Run as this user (name or uid) and group, as docker exec -u; names from the target's /etc/passwd and /etc/group."`
 	Interactive bool     `short:"i" help:"Keep stdin open and stream it to the command (default with no command, on a terminal)."`
 	TTY         bool     `short:"t" name:"tty" help:"Give the command a terminal (default with no command, on a terminal)."`
-	Env         []string `short:"e" sep:"none" placeholder:"KEY=VALUE" help:"Set an environment variable (on top of the target's)."`
+	Env         []string `short:"e" sep:"none" placeholder:"KEY=VALUE" help:"Set an environment variable (on top of the target's); a bare NAME takes ctr-enter's own value, and removes the target's if ctr-enter has none."`
+	EnvFile     []string `name:"env-file" sep:"none" placeholder:"FILE" help:"Read environment variables from FILE, docker's format: KEY=VALUE lines, # comments, a bare NAME takes ctr-enter's value (-e is applied after)."`
 	Workdir     string   `short:"w" placeholder:"DIR" help:"Working directory (default: the target's, when its mount namespace is joined)."`
+	Detach      bool     `short:"d" help:"Start the command and return at once, its stdio on /dev/null; it runs on after ctr-enter exits and its exit is not observed (docker exec -d)."`
+	Privileged  bool     `help:"Accepted for docker exec's sake: the command keeps ctr-enter's full privileges already, unless --as-target (which it contradicts)."`
 }
 
 func (c *enterCmd) Help() string {
-	return `Examples:
-  ctr-enter taka --net --pid -- ps aux       taka's processes, as seen from its namespaces
-  ctr-enter taka -- cat /etc/hostname        a file of taka's, in every namespace taka has
-  ctr-enter docker://taka -- env             pin the runtime when a name exists in several
-  ctr-enter containerd://k8s.io/3f2a -- ip addr
-  ctr-enter pid:4242 --net -- ss -tlnp       any process, by PID
-  echo hi | ctr-enter taka -i -- cat         stream stdin
+	return `After TARGET, ctr-enter's flags come first; the first word that is not
+one of them starts the command, and every word from there on is the
+command's, flags included (docker exec's rule). -- may separate them too:
+"ctr-enter taka ps -ef" and "ctr-enter taka -- ps -ef" are the same.
+
+Examples:
+  ctr-enter taka --net --pid ps aux          taka's processes, as seen from its namespaces
+  ctr-enter taka --net --pid -- ps aux       the same, with --
+  ctr-enter taka cat /etc/hostname           a file of taka's, in every namespace taka has
+  ctr-enter docker://taka env                pin the runtime when a name exists in several
+  ctr-enter containerd://k8s.io/3f2a ip addr
+  ctr-enter pid:4242 --net ss -tlnp          any process, by PID
+  echo hi | ctr-enter taka -i cat            stream stdin
   ctr-enter taka                             a shell, with a terminal when run from one
-  ctr-enter taka -it -- top                  a full-screen program
+  ctr-enter taka -it top                     a full-screen program
+  ctr-enter taka -e TOKEN --env-file app.env env    variables: a bare NAME takes ctr-enter's value
+  ctr-enter taka -d sleep 600                start it and return at once
   ctr-enter noshell                          a shell from ctr-enter's tools, in a target with none
-  ctr-enter taka --image busybox -- ls /     tools from an image, cached after the first use
+  ctr-enter taka --image busybox ls /        tools from an image, cached after the first use
 
 The command runs with the target's environment (never the host's), in the
 target's working directory, with no open files but stdin, stdout and stderr.
@@ -59,6 +73,17 @@ func (c *enterCmd) checkArgs() error {
 	if ns := c.namespaces(); (c.Image != "" || c.Tools) && ns != 0 && !ns.Has(nskind.Mount) {
 		// The tools are mounted in the target's view.
 		return fmt.Errorf("--image and --tools need the mount namespace: add --mount")
+	}
+	if c.Privileged && c.AsTarget {
+		// --privileged asks for everything, --as-target for the target's
+		// confinement: either answer would betray one of the flags.
+		return fmt.Errorf("--privileged and --as-target exclude each other: --as-target confines the command as the target is, --privileged keeps ctr-enter's privileges (the default)")
+	}
+	if c.Detach && (c.Interactive || c.TTY) {
+		return fmt.Errorf("--detach excludes -i and -t: a detached command's stdio is /dev/null")
+	}
+	if c.Detach && len(c.Command) == 0 {
+		return fmt.Errorf("--detach needs a command: a detached shell would exit at once")
 	}
 	return nil
 }
@@ -95,7 +120,9 @@ func (c *enterCmd) Run(ctx context.Context, g *Globals) error {
 		Namespaces:  c.namespaces(),
 		Args:        c.Command,
 		Env:         c.Env,
+		EnvFiles:    c.EnvFile,
 		Workdir:     c.Workdir,
+		Detach:      c.Detach,
 		Interactive: interactive,
 		TTY:         tty,
 		AsTarget:    c.AsTarget,
@@ -109,12 +136,20 @@ func (c *enterCmd) Run(ctx context.Context, g *Globals) error {
 	if err != nil {
 		return err
 	}
-	if status != 0 {
-		// The command may have died with its container: say so, since
-		// its status alone (SIGKILL's 137) does not.
-		if err := p.Check(); err != nil {
-			fmt.Fprintf(os.Stderr, "ctr-enter: session ended: %s\n", err)
-		}
+	// The command may have died with its container: say so, since its
+	// status alone (SIGKILL's 137) does not, and a shell on a terminal
+	// that hung up may even exit 0.
+	if err := p.Check(); err != nil && !c.Detach {
+		fmt.Fprintf(os.Stderr, "ctr-enter: session ended: %s\n", err)
 	}
 	return exitStatus(status)
+}
+
+// AfterApply drops the -- that separated the command: kong keeps it in a
+// passthrough argument, where only the words after it belong.
+func (c *enterCmd) AfterApply() error {
+	if len(c.Command) > 0 && c.Command[0] == "--" {
+		c.Command = c.Command[1:]
+	}
+	return nil
 }

@@ -1,7 +1,9 @@
 package main
 
 import (
+	"os"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
@@ -54,16 +56,29 @@ func TestEnterGrammar(t *testing.T) {
 		{[]string{"enter", "images", "--", "true"}, "enter <target> <command>", enterCmd{Target: "images", Command: []string{"true"}}},
 		// A word that is no command is a target.
 		{[]string{"bogus"}, "enter <target>", enterCmd{Target: "bogus"}},
-		// issue 12: a flag after the command word is ctr-enter's, not the
-		// command's: "taka ps -ef" runs plain ps with an environment
-		// variable "f" (-ef is -e f). It should be the command's, as
-		// docker exec has it.
-		{[]string{"taka", "ps", "-ef"}, "enter <target> <command>", enterCmd{Target: "taka", Command: []string{"ps"}, Env: []string{"f"}}},
-		// issue 12: likewise --net after "ip addr" joins the network
-		// namespace instead of reaching ip.
-		{[]string{"taka", "ip", "addr", "--net"}, "enter <target> <command>", enterCmd{
-			Target: "taka", Command: []string{"ip", "addr"}, nsFlags: nsFlags{Net: true},
+		// The first word that is no flag of ctr-enter's starts the
+		// command; every word after it is the command's (docker exec's
+		// rule), its flags included.
+		{[]string{"taka", "ps", "-ef"}, "enter <target> <command>", enterCmd{Target: "taka", Command: []string{"ps", "-ef"}}},
+		{[]string{"taka", "env", "-i", "X=1", "env"}, "enter <target> <command>", enterCmd{Target: "taka", Command: []string{"env", "-i", "X=1", "env"}}},
+		{[]string{"taka", "cat", "-u", "/etc/hostname"}, "enter <target> <command>", enterCmd{Target: "taka", Command: []string{"cat", "-u", "/etc/hostname"}}},
+		{[]string{"taka", "ip", "addr", "--net"}, "enter <target> <command>", enterCmd{Target: "taka", Command: []string{"ip", "addr", "--net"}}},
+		{[]string{"taka", "ls", "-l", "--bogus"}, "enter <target> <command>", enterCmd{Target: "taka", Command: []string{"ls", "-l", "--bogus"}}},
+		{[]string{"taka", "sh", "-c", "--", "echo"}, "enter <target> <command>", enterCmd{Target: "taka", Command: []string{"sh", "-c", "--", "echo"}}},
+		// Flags before the command word are ctr-enter's, wherever they
+		// sit around the target.
+		{[]string{"taka", "--net", "--pid", "ps", "aux"}, "enter <target> <command>", enterCmd{
+			Target: "taka", Command: []string{"ps", "aux"}, nsFlags: nsFlags{Net: true, PID: true},
 		}},
+		{[]string{"--net", "taka", "ps"}, "enter <target> <command>", enterCmd{Target: "taka", Command: []string{"ps"}, nsFlags: nsFlags{Net: true}}},
+		{[]string{"taka", "-e", "A=1", "-u", "nobody", "id", "-u"}, "enter <target> <command>", enterCmd{
+			Target: "taka", Env: []string{"A=1"}, User: "nobody", Command: []string{"id", "-u"},
+		}},
+		// docker exec's -e NAME, --env-file, -d and --privileged.
+		{[]string{"taka", "-e", "NAME", "--env-file", "a.env", "--env-file=b.env", "-d", "--privileged", "sleep", "9"}, "enter <target> <command>", enterCmd{
+			Target: "taka", Env: []string{"NAME"}, EnvFile: []string{"a.env", "b.env"}, Detach: true, Privileged: true, Command: []string{"sleep", "9"},
+		}},
+		{[]string{"taka", "--detach", "--", "sleep", "9"}, "enter <target> <command>", enterCmd{Target: "taka", Detach: true, Command: []string{"sleep", "9"}}},
 	})
 }
 
@@ -86,9 +101,10 @@ func TestEnterGrammarErrors(t *testing.T) {
 		// exec's, and nsenter's other short flags do not exist.
 		{[]string{"taka", "-n"}, "unknown flag -n"},
 		{[]string{"taka", "-p"}, "unknown flag -p"},
-		// issue 12: a flag of the command's, after its name but without
-		// --, is taken for ctr-enter's and refused.
-		{[]string{"taka", "ls", "-l"}, "unknown flag -l"},
+		// Before the command word, a flag ctr-enter does not know is an
+		// error, not the command's.
+		{[]string{"taka", "-l", "ls"}, "unknown flag -l"},
+		{[]string{"taka", "--net", "-x", "ps"}, "unknown flag -x"},
 	})
 }
 
@@ -173,13 +189,55 @@ func TestEnterHelp(t *testing.T) {
 			t.Errorf("%q differs from enter --help:\n%s", args, got)
 		}
 	}
-	// issue 12: --help after the command word is ctr-enter's, so that
-	// "ctr-enter taka sh --help" shows this instead of sh's help.
-	if got := help(t, "taka", "sh", "--help"); got != out {
-		t.Errorf("taka sh --help differs from enter --help:\n%s", got)
+	// After the command word, or after --, --help is the command's.
+	for _, args := range [][]string{{"taka", "sh", "--help"}, {"taka", "--", "sh", "--help"}, {"taka", "-t", "sh", "-h"}} {
+		p := mustParse(t, args...)
+		if cmd := p.cli.Enter.Command; len(cmd) != 2 || cmd[0] != "sh" || cmd[1] != args[len(args)-1] {
+			t.Errorf("%q: command %q", args, cmd)
+		}
 	}
-	// After --, it is the command's.
-	if p := mustParse(t, "taka", "--", "sh", "--help"); !reflect.DeepEqual(p.cli.Enter.Command, []string{"sh", "--help"}) {
-		t.Errorf("taka -- sh --help: command %q", p.cli.Enter.Command)
+}
+
+// TestReadmeExamplesWithoutDashes checks that every enter example of the
+// README and of the help texts means the same with its -- and without:
+// the command starts at its first word either way.
+func TestReadmeExamplesWithoutDashes(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lines []string
+	for _, text := range []string{string(readme), description, new(enterCmd).Help()} {
+		for _, line := range strings.Split(text, "\n") {
+			_, rest, ok := strings.Cut(line, "ctr-enter ")
+			if trimmed := strings.TrimSpace(line); !ok || !strings.HasPrefix(trimmed, "ctr-enter ") && !strings.Contains(trimmed, "| ctr-enter ") {
+				continue
+			}
+			// Up to the comment, or the pipe, that follows the example.
+			rest, _, _ = strings.Cut(rest, "#")
+			rest, _, _ = strings.Cut(rest, "|")
+			rest, _, _ = strings.Cut(rest, "  ")
+			lines = append(lines, rest)
+		}
+	}
+	n := 0
+	for _, line := range lines {
+		words := strings.Fields(line)
+		dash := slices.Index(words, "--")
+		if dash < 0 {
+			continue
+		}
+		with := mustParse(t, words...)
+		if !strings.HasPrefix(with.command(), "enter ") {
+			continue // attach's examples are attach's grammar
+		}
+		n++
+		without := mustParse(t, slices.Delete(slices.Clone(words), dash, dash+1)...)
+		if !reflect.DeepEqual(emptyListsNil(with.cli.Enter), emptyListsNil(without.cli.Enter)) {
+			t.Errorf("%q: with -- %+v; without %+v", line, with.cli.Enter, without.cli.Enter)
+		}
+	}
+	if n < 5 {
+		t.Errorf("only %d examples with -- found in %q", n, lines)
 	}
 }

@@ -43,6 +43,7 @@ func (g *Globals) targetOptions() runtimes.Options {
 
 type cli struct {
 	Globals
+	VersionFlag kong.VersionFlag `name:"version" help:"Print the version and exit."`
 
 	Enter      enterCmd      `cmd:"" default:"withargs" help:"Run a command inside a container's namespaces (the default command)."`
 	Attach     attachCmd     `cmd:"" help:"Start, list and remove sidecars: containers sharing a target's namespaces."`
@@ -53,6 +54,7 @@ type cli struct {
 	Gc         gcCmd         `cmd:"" name:"gc" help:"Remove ephemeral containers left by a killed ctr-enter."`
 	Completion completionCmd `cmd:"" help:"Print a shell completion script (bash, zsh or fish)."`
 	Version    versionCmd    `cmd:"" help:"Print the version."`
+	Help       helpCmd       `cmd:"" help:"Show help for a command (ctr-enter help attach run)."`
 }
 
 const description = `Get into a running container: join its namespaces and run a command there.
@@ -61,10 +63,15 @@ A target is a container name, ID or unique ID prefix, looked up in every
 containerd namespace and in Docker; docker://NAME, containerd://NS/ID and
 pid:N pin the runtime.
 
+After the target, the first word that is not a flag of ctr-enter's starts
+the command, and every word from there on is the command's (as with docker
+exec); -- may still separate the command.
+
 Examples:
-  ctr-enter taka --net --pid -- ps aux     taka's processes, from its namespaces
+  ctr-enter taka --net --pid ps aux        taka's processes, from its namespaces
+  ctr-enter taka --net -- ps aux           the same, with --
   ctr-enter taka                           a shell in taka
-  ctr-enter taka --as-target -- id         as taka's processes run: uid, caps, seccomp
+  ctr-enter taka --as-target id            as taka's processes run: uid, caps, seccomp
   ctr-enter inspect taka                   what makes taka a container
   ctr-enter ls                             containers across runtimes, with PIDs
 
@@ -241,6 +248,19 @@ func testStop(point string) {
 		// another thread while this one runs on for a while.
 		unix.Tgkill(os.Getpid(), unix.Gettid(), unix.SIGSTOP)
 	}
+}
+
+// helpCmd is "ctr-enter help [COMMAND...]": the same help as
+// "ctr-enter COMMAND... --help", for those who type it git's way.
+type helpCmd struct {
+	Command []string `arg:"" optional:"" help:"The command to show help for."`
+}
+
+func (c *helpCmd) Run(kctx *kong.Context) error {
+	// Parsing with --help prints the help and exits through kong.Exit;
+	// an unknown command is kong's error, as it would be with --help.
+	_, err := kctx.Kong.Parse(append(append([]string{}, c.Command...), "--help"))
+	return err
 }
 
 type versionCmd struct{}

@@ -1,10 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"maps"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -76,10 +78,50 @@ func TestVersion(t *testing.T) {
 	checkGrammar(t, []grammarCase{{[]string{"version"}, "version", versionCmd{}}})
 	checkErrors(t, []errorCase{
 		{[]string{"version", "x"}, "unexpected argument x"},
-		// issue 12: ctr-enter --version is the default command with a
-		// flag it does not know, not the version.
-		{[]string{"--version"}, "unknown flag --version"},
 	})
+	// --version prints as the command does, and exits 0 before any
+	// command runs (so without root).
+	for _, args := range [][]string{{"--version"}, {"taka", "--version"}, {"ls", "--version"}} {
+		if got := help(t, args...); got != "dev\n" {
+			t.Errorf("%q prints %q; want %q", args, got, "dev\n")
+		}
+	}
+	// After the command word, --version is the command's.
+	if p := mustParse(t, "taka", "bash", "--version"); !reflect.DeepEqual(p.cli.Enter.Command, []string{"bash", "--version"}) {
+		t.Errorf("taka bash --version: command %q", p.cli.Enter.Command)
+	}
+}
+
+// TestHelpCommand checks that "help CMD..." prints what "CMD... --help"
+// does.
+func TestHelpCommand(t *testing.T) {
+	for _, args := range [][]string{{}, {"enter"}, {"attach", "run"}, {"images", "pull"}, {"ls"}} {
+		p := mustParse(t, append([]string{"help"}, args...)...)
+		if p.command() != "help" && p.command() != "help <command>" {
+			t.Fatalf("help %q selects %q", args, p.command())
+		}
+		var out bytes.Buffer
+		var code *int
+		parser, err := newParser(new(cli), kong.Writers(&out, &out), kong.Exit(func(c int) { code = &c; panic(exited(c)) }))
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.kctx.Kong = parser
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					if _, ok := r.(exited); !ok {
+						panic(r)
+					}
+				}
+			}()
+			p.cli.Help.Run(p.kctx)
+		}()
+		want := help(t, append(args, "--help")...)
+		if code == nil || *code != 0 || out.String() != want {
+			t.Errorf("help %q: exit %v, printed\n%s\nwant\n%s", args, code, out.String(), want)
+		}
+	}
 }
 
 func TestTopLevelHelp(t *testing.T) {
@@ -125,6 +167,7 @@ var commands = map[string]bool{
 	"images prune":  true,
 	"completion":    false,
 	"version":       false,
+	"help":          false,
 }
 
 // TestRootIsDeclared walks the grammar: a new command must be added to
@@ -172,6 +215,7 @@ func TestPrepare(t *testing.T) {
 		"images prune":  {"images", "prune"},
 		"completion":    {"completion", "bash"},
 		"version":       {"version"},
+		"help":          {"help", "ls"},
 	}
 	for name := range commands {
 		if _, ok := lines[name]; !ok {

@@ -605,11 +605,16 @@ void ctr_enter_nsexec(int argc, char **argv, char **envp)
 	}
 
 	// Die with the parent. The check after prctl closes the race with a
-	// parent that died before it.
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
-		fail(EXIT_TOOL, "set parent death signal");
-	if (getppid() != p.ppid)
-		_exit(EXIT_TOOL);
+	// parent that died before it. A detached payload (ppid 0, docker exec
+	// -d) is meant to outlive the parent: it runs in a session of its own
+	// with stdio on /dev/null, and the process left behind in the parent's
+	// pid namespace, if any, reaps it.
+	if (p.ppid != 0) {
+		if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+			fail(EXIT_TOOL, "set parent death signal");
+		if (getppid() != p.ppid)
+			_exit(EXIT_TOOL);
+	}
 
 	// The payload's environment is the one we were given, minus the plan.
 	// unsetenv edits environ in place; spec points into it, so copy cwd

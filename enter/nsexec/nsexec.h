@@ -43,7 +43,7 @@
 	X(tty, tty)         /* 1: stdin is the payload's pty, to be its terminal */ \
 	X(uid, uid)         /* -1, or the uid to take on after joining */           \
 	X(gid, gid)         /* -1, or the gid to take on after joining */           \
-	X(ppid, ppid)       /* the parent's pid: we die with it */                  \
+	X(ppid, ppid)       /* the parent's pid: we die with it (0: detached) */    \
 	X(confine, confine) /* 1: a confinement at NSEXEC_FD_CONFINE */             \
 	X(tools, tools)     /* 1: tools at NSEXEC_FD_TOOLS */                       \
 	X(stop, stop)       /* 1 (tests only): SIGSTOP just before the exec */

@@ -303,6 +303,12 @@ func TestPlanString(t *testing.T) {
 	if got := p.String(); got != want {
 		t.Errorf("plan = %q, want %q", got, want)
 	}
+	// Detached: no parent to die with.
+	p = &Plan{Detach: true}
+	want = "ns=0 exec=0 own=0 tty=0 uid=-1 gid=-1 ppid=0 confine=0 tools=0 stop=0 cwd="
+	if got := p.String(); got != want {
+		t.Errorf("plan = %q, want %q", got, want)
+	}
 }
 
 // Each fd lands in its slot, the cgroup files after the last, and the child
@@ -445,6 +451,13 @@ func TestConstructorChecksParent(t *testing.T) {
 	if r.status != ExitTool || r.stdout != "" {
 		t.Errorf("for another parent: status %d, stdout %q", r.status, r.stdout)
 	}
+}
+
+// A detached constructor (ppid 0) runs the payload although 0 is not its
+// parent: it neither dies with its parent nor checks it.
+func TestConstructorDetached(t *testing.T) {
+	pl := &Plan{Payload: payloadFile(t), Detach: true}
+	start(t, pl, []string{"payload"}, helperEnviron(), how{}).ran(t)
 }
 
 // With TTY, stdin (a pty) becomes the payload's controlling terminal.

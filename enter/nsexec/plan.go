@@ -32,6 +32,9 @@ type Plan struct {
 	// executes the payload, where it is as visible to the target as it
 	// gets.
 	Stop bool
+	// Detach lets the payload outlive the parent (docker exec -d): the
+	// constructor then does not die with it (ppid 0 in the plan).
+	Detach bool
 	// Cwd is the payload's working directory; "" keeps the current one.
 	Cwd string
 
@@ -101,8 +104,8 @@ func (p *Plan) fields() []field {
 		{"uid", uid},
 		{"gid", gid},
 		// The constructor dies with its parent, and checks that this
-		// is still its parent after saying so.
-		{"ppid", os.Getpid()},
+		// is still its parent after saying so; 0 when detached.
+		{"ppid", ppid(p.Detach)},
 		{"confine", b2i(p.Confinement != nil)},
 		{"tools", b2i(p.Tools != nil)},
 		{"stop", b2i(p.Stop)},
@@ -118,6 +121,13 @@ func (p *Plan) String() string {
 	// cwd goes last: it is the only field that may hold spaces.
 	b.WriteString("cwd=" + p.Cwd)
 	return b.String()
+}
+
+func ppid(detach bool) int {
+	if detach {
+		return 0
+	}
+	return os.Getpid()
 }
 
 func b2i(b bool) int {

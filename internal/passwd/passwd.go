@@ -28,6 +28,8 @@ const MaxID = math.MaxInt32
 type User struct {
 	Name     string
 	UID, GID int // -1 where the field is not an id
+	// Home is the home directory: "" unless the line has its sixth field.
+	Home string
 	// Shell is the login shell: "" unless the line has all seven fields.
 	Shell string
 }
@@ -45,6 +47,9 @@ func ParsePasswd(b []byte) []User {
 	var users []User
 	for _, f := range entries(b) {
 		u := User{Name: f[0], UID: parseID(f[2]), GID: parseID(f[3])}
+		if len(f) >= 6 {
+			u.Home = f[5]
+		}
 		if len(f) == 7 {
 			u.Shell = f[6]
 		}
@@ -185,4 +190,15 @@ func LoginShell(users []User, uid int) string {
 		}
 	}
 	return ""
+}
+
+// HomeDir is uid's home directory as runc gives it to a process in HOME:
+// that of the first user with the uid and an absolute home, else "/".
+func HomeDir(users []User, uid int) string {
+	for _, u := range users {
+		if u.UID == uid && uid >= 0 && strings.HasPrefix(u.Home, "/") {
+			return u.Home
+		}
+	}
+	return "/"
 }

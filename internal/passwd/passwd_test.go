@@ -10,12 +10,12 @@ func TestParsePasswd(t *testing.T) {
 	got := ParsePasswd([]byte("root:x:0:0:root:/root:/bin/bash\n# x:x:1:1:::/bin/sh\n\nbad line\n" +
 		"short:x:5:6\nnoid:x:abc:-1::/:/bin/sh\nhuge:x:2147483648:1::/:/bin/sh\nlong:x:7:8:a:b:/bin/sh:extra\n"))
 	want := []User{
-		{"root", 0, 0, "/bin/bash"},
-		{"short", 5, 6, ""},
+		{"root", 0, 0, "/root", "/bin/bash"},
+		{"short", 5, 6, "", ""},
 		// An id that does not parse is no id, never 0.
-		{"noid", -1, -1, "/bin/sh"},
-		{"huge", -1, 1, "/bin/sh"},
-		{"long", 7, 8, ""},
+		{"noid", -1, -1, "/", "/bin/sh"},
+		{"huge", -1, 1, "/", "/bin/sh"},
+		{"long", 7, 8, "b", ""},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("got  %+v\nwant %+v", got, want)
@@ -36,6 +36,17 @@ func TestLoginShell(t *testing.T) {
 	for uid, want := range map[int]string{0: "/bin/bash", 999: "/sbin/nologin", 1000: "", 5: "", 1001: "/bin/ash", -1: ""} {
 		if got := LoginShell(users, uid); got != want {
 			t.Errorf("LoginShell(%d) = %q, want %q", uid, got, want)
+		}
+	}
+}
+
+func TestHomeDir(t *testing.T) {
+	users := ParsePasswd([]byte("root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534::/nonexistent:/bin/false\n" +
+		"rel:x:1001:1001::home:/bin/sh\nrel:x:1001:1001::/srv:/bin/sh\nshort:x:5:5\n"))
+	// runc's default for a user with none, or with no line: /.
+	for uid, want := range map[int]string{0: "/root", 65534: "/nonexistent", 1001: "/srv", 5: "/", 42: "/", -1: "/"} {
+		if got := HomeDir(users, uid); got != want {
+			t.Errorf("HomeDir(%d) = %q, want %q", uid, got, want)
 		}
 	}
 }
