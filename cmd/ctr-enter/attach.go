@@ -25,7 +25,7 @@ type attachCmd struct {
 
 type attachRunCmd struct {
 	asRoot
-	Target string `arg:"" predictor:"target" help:"Container name, ID or unique ID prefix; or docker://NAME, containerd://[NS/]ID."`
+	Target string `arg:"" predictor:"target" help:"Container name, ID or prefix of a generated ID; or docker://NAME, containerd://[NS/]ID."`
 	// passthrough: the first word after TARGET that is not one of
 	// attach's flags starts the command, and nothing after it is parsed
 	// (docker run's rule); "partial", so that a mistyped flag before it
@@ -254,7 +254,7 @@ func sidecarCells(s attach.Sidecar) []string {
 
 type attachRmCmd struct {
 	asRoot
-	Sidecars []string `arg:"" help:"Sidecars, by name or explicit form."`
+	Sidecars []string `arg:"" predictor:"sidecar" help:"Sidecars, by name or explicit form."`
 }
 
 func (c *attachRmCmd) Run(ctx context.Context, g *Globals) error {

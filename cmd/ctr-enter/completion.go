@@ -14,6 +14,7 @@ import (
 	"github.com/posener/complete"
 	"github.com/willabides/kongplete"
 
+	"github.com/ctr-enter/ctr-enter/attach"
 	"github.com/ctr-enter/ctr-enter/images"
 	"github.com/ctr-enter/ctr-enter/internal/text"
 	"github.com/ctr-enter/ctr-enter/resolve"
@@ -68,7 +69,7 @@ func completeCommandLine(parser *kong.Kong) {
 	if os.Getenv("COMP_LINE") == "" {
 		return
 	}
-	if err := completeLine(parser, os.Stdout, targetPredictor(), imagePredictor()); err != nil {
+	if err := completeLine(parser, os.Stdout, targetPredictor(), imagePredictor(), sidecarPredictor()); err != nil {
 		os.Exit(1)
 	}
 	os.Exit(0)
@@ -77,25 +78,39 @@ func completeCommandLine(parser *kong.Kong) {
 // completeLine prints the completions of the line in COMP_LINE (and
 // COMP_POINT), one a line, predicting targets and images with the
 // predictors given.
-func completeLine(parser *kong.Kong, out io.Writer, targets, imageRefs complete.Predictor) error {
+func completeLine(parser *kong.Kong, out io.Writer, targets, imageRefs, sidecars complete.Predictor) error {
 	if commandStarted(os.Getenv("COMP_LINE"), os.Getenv("COMP_POINT")) {
 		return nil // the words are the command's: nothing of ctr-enter's fits
 	}
-	cmd, err := kongplete.Command(parser, kongplete.WithPredictor("target", targets), kongplete.WithPredictor("image", imageRefs))
+	cmd, err := kongplete.Command(parser, kongplete.WithPredictor("target", targets), kongplete.WithPredictor("image", imageRefs), kongplete.WithPredictor("sidecar", sidecars))
 	if err != nil {
 		return err
 	}
-	// enter is the default command: its target and flags complete at the
-	// top level too (kongplete knows only explicit subcommands).
-	enter := cmd.Sub["enter"]
-	cmd.Args = enter.Args
-	for name, p := range enter.GlobalFlags {
-		cmd.GlobalFlags[name] = p
-	}
+	// enter and attach run are default commands: their target and flags
+	// complete one level up too (kongplete knows only explicit
+	// subcommands), as that level's own flags, not global ones, so that
+	// enter's are not offered after attach.
+	defaultCommand(&cmd, cmd.Sub["enter"])
+	attach := cmd.Sub["attach"]
+	defaultCommand(&attach, attach.Sub["run"])
+	cmd.Sub["attach"] = attach
 	c := complete.New(parser.Model.Name, cmd)
 	c.Out = out
 	c.Complete()
 	return nil
+}
+
+// defaultCommand makes parent complete as its default subcommand sub does.
+func defaultCommand(parent *complete.Command, sub complete.Command) {
+	parent.Args = sub.Args
+	if parent.Flags == nil {
+		parent.Flags = complete.Flags{}
+	}
+	for name, p := range sub.GlobalFlags {
+		if _, global := parent.GlobalFlags[name]; !global {
+			parent.Flags[name] = p
+		}
+	}
 }
 
 // commandStarted says whether the words before the one being completed
@@ -145,6 +160,19 @@ func imagePredictor() complete.Predictor {
 			refs = append(refs, text.Clean(img.Ref))
 		}
 		return complete.PredictSet(refs...).Predict(args)
+	})
+}
+
+// sidecarPredictor completes the names of ctr-enter's sidecars, with the
+// same bound as targetPredictor.
+func sidecarPredictor() complete.Predictor {
+	return complete.PredictFunc(func(args complete.Args) []string {
+		scs, _ := attach.List(context.Background(), runtimes.OptionsFromEnv(time.Second), nil)
+		var names []string
+		for _, s := range scs {
+			names = append(names, text.Clean(s.Name), text.Clean(s.Ref))
+		}
+		return complete.PredictSet(names...).Predict(args)
 	})
 }
 

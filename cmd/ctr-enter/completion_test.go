@@ -56,7 +56,8 @@ func completions(t *testing.T, line string) []string {
 	var b bytes.Buffer
 	targets := complete.PredictSet("taka", "docker://taka", "igor")
 	imgs := complete.PredictSet("busybox", "docker.io/library/alpine:latest")
-	if err := completeLine(parser, &b, targets, imgs); err != nil {
+	sidecars := complete.PredictSet("taka-debug-1a2b", "docker://taka-debug-1a2b")
+	if err := completeLine(parser, &b, targets, imgs, sidecars); err != nil {
 		t.Fatal(err)
 	}
 	if b.Len() == 0 {
@@ -86,9 +87,9 @@ func TestCompleteLine(t *testing.T) {
 		{"ctr-enter taka --image b", []string{"busybox"}},
 		{"ctr-enter inspect ", []string{"docker://taka", "igor", "taka"}},
 		{"ctr-enter inspect d", []string{"docker://taka"}},
-		// issue 12: --mount is enter's (see ls below).
-		{"ctr-enter update taka --m", []string{"--memory", "--mount"}},
-		{"ctr-enter attach ", []string{"ls", "rm", "run"}},
+		// enter's flags are not update's.
+		{"ctr-enter update taka --m", []string{"--memory"}},
+		{"ctr-enter attach ", []string{"docker://taka", "igor", "ls", "rm", "run", "taka"}},
 		{"ctr-enter attach ls ", []string{"docker://taka", "igor", "taka"}},
 		{"ctr-enter attach run taka --security ", []string{"default", "privileged", "target"}},
 		{"ctr-enter images ", []string{"import", "ls", "prune", "pull", "rm"}},
@@ -110,12 +111,15 @@ func TestCompleteLine(t *testing.T) {
 		// command.
 		{"ctr-enter taka -e X=1 --p", []string{"--pid", "--privileged"}},
 		{"ctr-enter taka --net --p", []string{"--pid", "--privileged"}},
-		// issue 12: attach run is attach's default command, but its
-		// flags do not complete without the word run.
-		{"ctr-enter attach taka --security ", []string{"ls", "rm", "run"}},
-		// issue 12: enter's flags complete after every command, as they
-		// are made global to complete at the top level.
-		{"ctr-enter ls --", sorted(append(append([]string{"--json"}, enterFlags...), globalFlags...))},
+		// attach run is attach's default command: its flags complete
+		// without the word run, and enter's do not.
+		{"ctr-enter attach taka --security ", []string{"default", "privileged", "target"}},
+		{"ctr-enter attach taka --sh", []string{"--share"}},
+		{"ctr-enter attach taka --ne", nil},
+		{"ctr-enter attach rm ", []string{"docker://taka-debug-1a2b", "taka-debug-1a2b"}},
+		// enter's flags are the top level's own, not global ones.
+		{"ctr-enter taka --", sorted(append(slices.Clone(enterFlags), globalFlags...))},
+		{"ctr-enter ls --", sorted(append([]string{"--json"}, globalFlags...))},
 	} {
 		if got := completions(t, tc.line); !slices.Equal(got, tc.want) {
 			t.Errorf("%q completes to %q; want %q", tc.line, got, tc.want)

@@ -16,7 +16,7 @@ import (
 // docker exec's (nsenter's -i and -u mean ipc and uts: use --ipc and --uts).
 type enterCmd struct {
 	asRoot
-	Target string `arg:"" predictor:"target" help:"Container name, ID, unique ID prefix or PID; or docker://NAME, containerd://[NS/]ID, pid:N."`
+	Target string `arg:"" predictor:"target" help:"Container name, ID, prefix of a generated ID, or PID; or docker://NAME, containerd://[NS/]ID, pid:N."`
 	// Partial passthrough is docker exec's rule: flags are ctr-enter's
 	// until the first word that is none of them, and every word from
 	// there on is the command's, flags included ("taka ps -ef").

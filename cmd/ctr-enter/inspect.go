@@ -10,7 +10,7 @@ import (
 
 type inspectCmd struct {
 	asRoot
-	Target      string `arg:"" predictor:"target" help:"Container name, ID, unique ID prefix or PID; or docker://NAME, containerd://[NS/]ID, pid:N."`
+	Target      string `arg:"" predictor:"target" help:"Container name, ID, prefix of a generated ID, or PID; or docker://NAME, containerd://[NS/]ID, pid:N."`
 	JSON        bool   `name:"json" help:"Print JSON, as documented in inspect/schema.json."`
 	ShowSecrets bool   `name:"show-secrets" help:"Show the values of environment variables that look like secrets (masked by default)."`
 }

@@ -59,9 +59,9 @@ type cli struct {
 
 const description = `Get into a running container: join its namespaces and run a command there.
 
-A target is a container name, ID or unique ID prefix, looked up in every
-containerd namespace and in Docker; docker://NAME, containerd://NS/ID and
-pid:N pin the runtime.
+A target is a container name, ID or unique prefix of a generated ID, looked
+up in every containerd namespace and in Docker; docker://NAME,
+containerd://NS/ID and pid:N pin the runtime.
 
 After the target, the first word that is not a flag of ctr-enter's starts
 the command, and every word from there on is the command's (as with docker

@@ -12,7 +12,7 @@ import (
 
 type updateCmd struct {
 	asRoot
-	Target    string `arg:"" predictor:"target" help:"Container name, ID, unique ID prefix; or docker://NAME, containerd://[NS/]ID."`
+	Target    string `arg:"" predictor:"target" help:"Container name, ID or prefix of a generated ID; or docker://NAME, containerd://[NS/]ID."`
 	Memory    string `placeholder:"SIZE" help:"Memory limit: a number with an optional k, m, g or t suffix, or max (or -1) for none. Swap is limited to as much again, as docker run --memory does."`
 	CPUs      string `name:"cpus" placeholder:"N" help:"CPU limit, in CPUs (0.5, 2): a CFS quota over a 100ms period, as docker run --cpus."`
 	CPUShares uint64 `name:"cpu-shares" placeholder:"N" help:"CPU weight relative to other containers, 2 to 262144 (default of a new container: 1024)."`
