@@ -20,6 +20,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -27,6 +28,7 @@ import (
 
 	"github.com/ctr-enter/ctr-enter/enter/nsexec"
 	"github.com/ctr-enter/ctr-enter/internal/nskind"
+	"github.com/ctr-enter/ctr-enter/internal/passwd"
 	"github.com/ctr-enter/ctr-enter/internal/text"
 	"github.com/ctr-enter/ctr-enter/resolve"
 )
@@ -99,6 +101,12 @@ type session struct {
 	env   []string
 	tools Tools
 	creds credentials
+	// user is --user's, looked up in the target once, for HOME and the
+	// confinement alike.
+	user *passwd.ExecUser
+	// users reads the target's /etc/passwd once, for whichever of the
+	// shell, HOME and --user needs it.
+	users func() ([]passwd.User, error)
 	// plan has everything but its fds, which launch opens.
 	plan nsexec.Plan
 }
@@ -126,10 +134,11 @@ func decide(p *resolve.Process, opts Options) (*session, error) {
 	if err != nil {
 		return nil, toolError(err)
 	}
-	s := &session{join: join, args: opts.Args, tools: opts.Tools}
+	s := &session{join: join, args: opts.Args, tools: opts.Tools,
+		users: sync.OnceValues(func() ([]passwd.User, error) { return targetUsers(p) })}
 	inMount := s.inMount()
 	if len(s.args) == 0 {
-		sh, err := shell(p, inMount)
+		sh, err := shell(p, inMount, s.users)
 		if errors.Is(err, ErrNoShell) && inMount {
 			if s.tools.none() {
 				s.tools = OwnTools
@@ -186,12 +195,15 @@ func decide(p *resolve.Process, opts Options) (*session, error) {
 		s.creds = targetCredentials
 	case opts.User != "":
 		s.creds = userCredentials
+		if s.user, err = lookupUser(p, opts.User, s.users); err != nil {
+			return nil, toolError(err)
+		}
 	case join.Has(nskind.User):
 		// As nsenter does: root of the joined user namespace, which is
 		// what holds the capabilities there.
 		s.plan.IDs = &nsexec.IDs{UID: 0, GID: 0}
 	}
-	if err := s.dockerDefaults(p, opts); err != nil {
+	if err := s.dockerDefaults(p); err != nil {
 		return nil, toolError(err)
 	}
 	switch {
@@ -225,7 +237,7 @@ func (s *session) launch(p *resolve.Process, opts Options) (int, error) {
 		if s.creds == targetCredentials {
 			conf, err = readConfinement(p, s.join.Has(nskind.User))
 		} else {
-			conf, err = userConfinement(p, opts.User)
+			conf, err = userConfinement(p, s.user)
 		}
 		if err != nil {
 			return 0, toolError(err)

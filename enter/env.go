@@ -96,7 +96,7 @@ func hasVar(env []string, name string) bool {
 // home directory of the user the command runs as in the target's
 // /etc/passwd, else / (runc's). docker exec sets no USER, and neither does
 // ctr-enter.
-func (s *session) dockerDefaults(p *resolve.Process, opts Options) error {
+func (s *session) dockerDefaults(p *resolve.Process) error {
 	if !hasVar(s.env, "HOSTNAME") {
 		name, err := targetHostname(p)
 		if err != nil {
@@ -113,16 +113,12 @@ func (s *session) dockerDefaults(p *resolve.Process, opts Options) error {
 				return err
 			}
 		case userCredentials:
-			u, err := lookupUser(p, opts.User)
-			if err != nil {
-				return err
-			}
-			uid = u.UID
+			uid = s.user.UID
 		}
 		// A passwd the target made unreadable (a device node, a link
 		// out of its root) costs it its HOME, not the session, as for
 		// the login shell: HomeDir of no users is /.
-		users, _ := targetUsers(p)
+		users, _ := s.users()
 		s.env = append(s.env, "HOME="+passwd.HomeDir(users, uid))
 	}
 	return nil

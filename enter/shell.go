@@ -17,13 +17,13 @@ var ErrNoShell = errors.New("the target has no shell")
 // the target's user, from the target's /etc/passwd (read without following
 // the target's links out of its root), if it exists there; else /bin/sh.
 // Outside the target's mount namespace it is the host's /bin/sh.
-func shell(p *resolve.Process, inTarget bool) (string, error) {
+func shell(p *resolve.Process, inTarget bool, targetUsers func() ([]passwd.User, error)) (string, error) {
 	if !inTarget {
 		return "/bin/sh", nil
 	}
 	var candidates []string
 	if uid, err := targetUID(p); err == nil {
-		if users, err := targetUsers(p); err == nil {
+		if users, err := targetUsers(); err == nil {
 			if sh := passwd.LoginShell(users, uid); sh != "" {
 				candidates = append(candidates, sh)
 			}

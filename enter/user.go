@@ -10,19 +10,16 @@ import (
 	"github.com/ctr-enter/ctr-enter/resolve"
 )
 
-// userConfinement turns docker exec's -u USER[:GROUP] into the credentials
-// the command takes on: names are looked up in the target's /etc/passwd and
-// /etc/group (read without following links out of its root, and without
-// NSS: the target's files are data, never code), numbers are taken as they
-// are. Capabilities are never more than docker exec -u would give in that
-// container: the target's bounding set (as far as ctr-enter holds it), all
-// of it for uid 0, none for anyone else. A name is the target's word for a
-// uid: a target whose passwd maps "nobody" to 0 gets no more than -u 0.
-func userConfinement(p *resolve.Process, spec string) (*confinement, error) {
-	u, err := lookupUser(p, spec)
-	if err != nil {
-		return nil, err
-	}
+// userConfinement turns docker exec's -u USER[:GROUP], as lookupUser found
+// it, into the credentials the command takes on: names are looked up in the
+// target's /etc/passwd and /etc/group (read without following links out of
+// its root, and without NSS: the target's files are data, never code),
+// numbers are taken as they are. Capabilities are never more than docker
+// exec -u would give in that container: the target's bounding set (as far
+// as ctr-enter holds it), all of it for uid 0, none for anyone else. A name
+// is the target's word for a uid: a target whose passwd maps "nobody" to 0
+// gets no more than -u 0.
+func userConfinement(p *resolve.Process, u *passwd.ExecUser) (*confinement, error) {
 	c := &confinement{uid: u.UID, gid: u.GID, groups: u.Groups}
 	own, err := procfs.ReadStatus(os.Getpid())
 	if err != nil {
@@ -40,9 +37,9 @@ func userConfinement(p *resolve.Process, spec string) (*confinement, error) {
 }
 
 // lookupUser resolves docker exec's -u USER[:GROUP] in the target's
-// /etc/passwd and /etc/group.
-func lookupUser(p *resolve.Process, spec string) (*passwd.ExecUser, error) {
-	users, err := targetUsers(p)
+// /etc/passwd (as targetUsers reads it) and /etc/group.
+func lookupUser(p *resolve.Process, spec string, targetUsers func() ([]passwd.User, error)) (*passwd.ExecUser, error) {
+	users, err := targetUsers()
 	if err != nil {
 		return nil, err
 	}
