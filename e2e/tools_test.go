@@ -209,7 +209,7 @@ func TestToolsFromImage(t *testing.T) {
 func TestToolsBadInput(t *testing.T) {
 	cache := t.TempDir()
 	t.Setenv("CTR_ENTER_IMAGES", cache)
-	oneLineError(t, run(t, "docker://taka", "--net", "--image", "busybox", "--", "true"), 125, "need the mount namespace")
+	oneLineError(t, run(t, "docker://taka", "--tools", "--image", "busybox", "--", "true"), 125, "--image and --tools exclude each other")
 	oneLineError(t, run(t, "docker://taka", "--image", "127.0.0.1:5000/nothere", "--", "true"), 125, "no such image")
 	oneLineError(t, run(t, "docker://taka", "--image", "Not A Ref", "--", "true"), 125, "invalid image reference")
 	if l := cacheLeftovers(t, cache); len(l) != 0 {

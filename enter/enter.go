@@ -68,6 +68,9 @@ type Options struct {
 	// (ImageTools). Left unset, OwnTools come anyway when the target has
 	// no shell to run or lacks the command.
 	Tools Tools
+	// Cache is ctr-enter's cache directory, where the tools' launchers
+	// are made once (launchers_linux.go): images.Options.Root's.
+	Cache string
 	// TrustTarget enters the target's pid namespace even when its
 	// processes may hold CAP_SYS_PTRACE over ctr-enter's (see
 	// refusePtracer).
@@ -165,16 +168,16 @@ func decide(p *resolve.Process, opts Options) (*session, error) {
 		// Not the target's: the tools may have it (ps in a scratch image).
 		s.tools = OwnTools
 	}
-	if !s.tools.none() && !inMount {
-		return nil, toolError(errors.New("tools are mounted into the target's mount namespace: join it (--mount)"))
-	}
-	// In the target's pid namespace but not its mount namespace, the
-	// command would show the host's root and working directory to the
-	// target through /proc/PID/root and /proc/PID/cwd: it gets a root of
-	// its own instead, made of ctr-enter's read-only tools, the target's
-	// procfs and a private /tmp.
-	ownRoot := join.Has(nskind.PID) && !inMount
-	if ownRoot {
+	// Outside the target's mount namespace, with its pid namespace or
+	// with tools asked for, the command gets a root of its own, made of
+	// the read-only tools (ctr-enter's own unless an image's), with the
+	// target's root at /target and a procfs of its pid namespace: in the
+	// target's pid namespace, the host's root and working directory
+	// would show to the target through /proc/PID/root and /proc/PID/cwd,
+	// and the image's tools need a root to run in (--net --image, the
+	// netshoot pattern).
+	ownRoot := !inMount && (join.Has(nskind.PID) || !s.tools.none())
+	if ownRoot && s.tools.none() {
 		s.tools = OwnTools
 	}
 	if !s.tools.none() {
@@ -188,6 +191,17 @@ func decide(p *resolve.Process, opts Options) (*session, error) {
 
 	s.plan = nsexec.Plan{Namespaces: join, OwnRoot: ownRoot, TTY: opts.TTY, Detach: opts.Detach,
 		Stop: os.Getenv("CTR_ENTER_TEST_STOP") == "at-exec"}
+	if ownRoot {
+		// For the target's root only (nsexec.c mount_session_root): the
+		// session's mount namespace is a copy.
+		shared, err := p.SharesNamespace(nskind.Mount.String())
+		if err != nil {
+			return nil, toolError(err)
+		}
+		if !shared {
+			s.plan.Namespaces |= nskind.Mount
+		}
+	}
 	switch {
 	case opts.AsTarget && opts.User != "":
 		return nil, toolError(errors.New("--as-target and --user exclude each other: the target's user comes with --as-target"))
@@ -231,6 +245,10 @@ func (s *session) launch(p *resolve.Process, opts Options) (int, error) {
 			return 0, toolError(err)
 		}
 		defer pl.Tools.Close()
+		if pl.Launchers, err = launchersView(opts.Cache, s.tools.root()); err != nil {
+			return 0, toolError(err)
+		}
+		defer pl.Launchers.Close()
 	}
 	if s.creds != ownCredentials {
 		var conf *confinement
@@ -263,10 +281,10 @@ func (s *session) launch(p *resolve.Process, opts Options) (int, error) {
 	pl.ErrPipe = errW
 
 	args := s.args
-	if !s.inMount() {
+	if !s.inMount() && s.tools.image == "" {
 		// The payload comes from the host's filesystem; inside the
-		// target's mount namespace it is looked up there instead, by the
-		// constructor.
+		// target's mount namespace, or in a root of an image's tools,
+		// it is looked up there instead, by the constructor.
 		if args, pl.Payload, err = hostPayload(args); err != nil {
 			return 0, err
 		}

@@ -53,31 +53,37 @@ func sealedOverlay(path string) (*os.File, error) {
 	return os.NewFile(uintptr(fd), path), nil
 }
 
-// readOnlyView returns a detached mount of dir that nothing can make
-// writable: an overlayfs whose only layers are dir and an empty directory.
-// It is never attached anywhere on the host; it goes when its last user
-// does.
-func readOnlyView(dir string) (int, error) {
+// readOnlyView returns a detached mount of dirs, overlaid (the first on
+// top), that nothing can make writable: an overlayfs without an upper
+// layer. It is never attached anywhere on the host; it goes when its last
+// user does.
+func readOnlyView(dirs ...string) (int, error) {
 	ctx, err := unix.Fsopen("overlay", unix.FSOPEN_CLOEXEC)
 	if err != nil {
 		return -1, os.NewSyscallError("fsopen overlay", err)
 	}
 	defer unix.Close(ctx)
 
-	// An overlayfs without an upper layer needs two lower ones. The second
-	// is an empty tmpfs that is mounted nowhere (a directory removed from
-	// under the overlay would break listing its root), found through our
-	// fd; the overlay keeps its own reference.
-	empty, err := detachedTmpfs(unix.MOUNT_ATTR_RDONLY)
-	if err != nil {
-		return -1, err
-	}
-	defer unix.Close(empty)
-
 	escape := strings.NewReplacer(`\`, `\\`, `:`, `\:`)
-	lower := escape.Replace(filepath.Clean(dir)) + ":" + fmt.Sprintf("/proc/self/fd/%d", empty)
-	if err := unix.FsconfigSetString(ctx, "lowerdir", lower); err != nil {
-		return -1, fmt.Errorf("fsconfig overlay lowerdir=%s: %w", lower, err)
+	var lower []string
+	for _, d := range dirs {
+		lower = append(lower, escape.Replace(filepath.Clean(d)))
+	}
+	if len(dirs) == 1 {
+		// An overlayfs without an upper layer needs two lower ones.
+		// The second is an empty tmpfs that is mounted nowhere (a
+		// directory removed from under the overlay would break listing
+		// its root), found through our fd; the overlay keeps its own
+		// reference.
+		empty, err := detachedTmpfs(unix.MOUNT_ATTR_RDONLY)
+		if err != nil {
+			return -1, err
+		}
+		defer unix.Close(empty)
+		lower = append(lower, fmt.Sprintf("/proc/self/fd/%d", empty))
+	}
+	if err := unix.FsconfigSetString(ctx, "lowerdir", strings.Join(lower, ":")); err != nil {
+		return -1, fmt.Errorf("fsconfig overlay lowerdir=%s: %w", strings.Join(lower, ":"), err)
 	}
 	// xino only adds noise to dmesg when the layers are on different
 	// filesystems; it does not matter here.

@@ -47,18 +47,15 @@ const ToolsDir = "/" + nsexec.ToolsDir
 // files through /proc/PID/root.
 var programDirs = []string{"bin", "sbin", "lib", "lib32", "lib64", "libx32", "usr"}
 
-// toolPath is where the tools' programs are, after the target's own PATH.
-var toolPath = func() string {
-	var dirs []string
-	for _, d := range []string{"usr/local/sbin", "usr/local/bin", "usr/sbin", "usr/bin", "sbin", "bin"} {
-		dirs = append(dirs, ToolsDir+"/"+d)
-	}
-	return strings.Join(dirs, ":")
-}()
+// toolPath holds a launcher per program of the tools: it runs the program
+// with the tools' own loader and libraries, whatever the target's are
+// (launchers_linux.go).
+const toolPath = ToolsDir + "/" + nsexec.ToolsBin
 
-// withToolPath puts the tools' directories on env's PATH, after the
-// target's own: the target's programs keep their names (its scripts and the
-// operator's habits expect them), and the tools fill in what it lacks.
+// withToolPath puts the tools' launchers on env's PATH, after the target's
+// own directories: the target's programs keep their names (its scripts and
+// the operator's habits expect them), and the tools fill in what it lacks;
+// /.ctr-enter/bin/NAME is the tools' NAME.
 func withToolPath(env []string) {
 	for i, kv := range env {
 		if strings.HasPrefix(kv, "PATH=") {
@@ -206,9 +203,8 @@ func mountView(mnt int, name string) error {
 	return nil
 }
 
-// toolShell is the tools' /bin/sh as the session sees it, if it resolves
-// inside the tools there: a link out of root (/bin/sh -> /bin/busybox)
-// would name the target's file in the session, where root is ToolsDir.
+// toolShell is the launcher of the tools' /bin/sh, if that resolves inside
+// the tools.
 func toolShell(root string) (string, error) {
 	dir, err := os.Open(root)
 	if err != nil {
@@ -223,5 +219,5 @@ func toolShell(root string) (string, error) {
 		return "", fmt.Errorf("%w, nor do the tools (/bin/sh in %s: %w)", ErrNoShell, root, err)
 	}
 	unix.Close(fd)
-	return ToolsDir + "/bin/sh", nil
+	return toolPath + "/sh", nil
 }

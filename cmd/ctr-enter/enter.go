@@ -7,7 +7,6 @@ import (
 
 	"github.com/ctr-enter/ctr-enter/enter"
 	"github.com/ctr-enter/ctr-enter/images"
-	"github.com/ctr-enter/ctr-enter/internal/nskind"
 	"github.com/ctr-enter/ctr-enter/internal/term"
 )
 
@@ -70,9 +69,9 @@ read-only view so the target cannot rewrite it.`
 // checkArgs refuses what the flags cannot do together, before the root
 // check and before any runtime or registry is asked.
 func (c *enterCmd) checkArgs() error {
-	if ns := c.namespaces(); (c.Image != "" || c.Tools) && ns != 0 && !ns.Has(nskind.Mount) {
-		// The tools are mounted in the target's view.
-		return fmt.Errorf("--image and --tools need the mount namespace: add --mount")
+	if c.Image != "" && c.Tools {
+		// Either answer would silently drop the other's tools.
+		return fmt.Errorf("--image and --tools exclude each other: --tools brings ctr-enter's own programs, --image an image's instead")
 	}
 	if c.Privileged && c.AsTarget {
 		// --privileged asks for everything, --as-target for the target's
@@ -129,6 +128,7 @@ func (c *enterCmd) Run(ctx context.Context, g *Globals) error {
 		TrustTarget: c.TrustTarget,
 		User:        c.User,
 		Tools:       tools,
+		Cache:       imagesRoot(),
 		Stdin:       os.Stdin,
 		Stdout:      os.Stdout,
 		Stderr:      os.Stderr,

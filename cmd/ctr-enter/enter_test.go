@@ -136,13 +136,16 @@ func TestNamespaceFlags(t *testing.T) {
 }
 
 func TestEnterCheckArgs(t *testing.T) {
-	const needMount = "--image and --tools need the mount namespace: add --mount"
+	const exclusive = "--image and --tools exclude each other: --tools brings ctr-enter's own programs, --image an image's instead"
 	for _, tc := range []struct {
 		args []string
 		want string // "" for no error
 	}{
-		{[]string{"taka", "--image", "busybox", "--net"}, needMount},
-		{[]string{"taka", "--tools", "--pid", "--uts"}, needMount},
+		{[]string{"taka", "--image", "busybox", "--tools"}, exclusive},
+		{[]string{"taka", "--tools", "--net", "--image", "x"}, exclusive},
+		// Without the mount namespace: a root of the session's own.
+		{[]string{"taka", "--image", "busybox", "--net"}, ""},
+		{[]string{"taka", "--tools", "--pid", "--uts"}, ""},
 		{[]string{"taka", "--tools", "--mount", "--net"}, ""},
 		{[]string{"taka", "--image", "busybox", "--mount"}, ""},
 		// No namespace flag: the mount namespace is joined if it differs.

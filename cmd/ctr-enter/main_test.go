@@ -248,7 +248,7 @@ func TestPrepareChecksArgumentsFirst(t *testing.T) {
 		want string
 	}{
 		{[]string{"update", "taka", "--memory", "bogus"}, "--memory bogus: invalid size: want a positive number with an optional k, m, g or t suffix, or max"},
-		{[]string{"taka", "--image", "busybox", "--net", "--", "true"}, "--image and --tools need the mount namespace: add --mount"},
+		{[]string{"taka", "--image", "busybox", "--tools", "--", "true"}, "--image and --tools exclude each other: --tools brings ctr-enter's own programs, --image an image's instead"},
 	} {
 		p := mustParse(t, tc.args...)
 		for _, euid := range []int{0, 65534} {

@@ -15,6 +15,8 @@
 //   tools        with tools=1, a detached read-only mount of the debug tools,
 //                to show beside the target's files, or as the session's own
 //                root (mount_session_root below)
+//   launchers    with tools=1, a detached read-only mount of their launchers
+//                (launch.c), shown at /.ctr-enter
 //   argv, envp   the payload's argv and environment, plus the trigger
 //
 // It never returns into the Go runtime once triggered: it executes the
@@ -60,6 +62,7 @@
 #define EXIT_CANNOT_EXEC NSEXEC_EXIT_CANNOT_EXEC
 #define EXIT_NOT_FOUND NSEXEC_EXIT_NOT_FOUND
 #define TOOLS_DIR NSEXEC_TOOLS_DIR
+#define TOOLS_ROOT NSEXEC_TOOLS_DIR "/" NSEXEC_TOOLS_ROOT
 
 // The plan; nsexec.h lists its fields (NSEXEC_PLAN_FIELDS) and says what
 // each means.
@@ -388,43 +391,64 @@ static void attach_at(int mnt, int dir, const char *name)
 // sinks and sources only. Never /dev/pts: a target that could reach the
 // host's terminals through /proc/PID/root could type into the operator's.
 static const char *const session_devices[] = {"null", "zero", "full", "random", "urandom"};
+#define NDEVICES (sizeof(session_devices) / sizeof(session_devices[0]))
 
-// bind_own_pty shows the session's own terminal (stdin, allocated from the
-// host's devpts) at its usual name, so that tty and ttyname find it. Only
-// that one node: the target can reach it through /proc/PID/fd/0 anyway,
-// but never the host's other terminals.
-static void bind_own_pty(int dev, int hostdev)
+// What a root of the session's own shows of the host's, cloned while "/"
+// and /proc are still the host's: once the target's mount namespace is
+// joined, they are the target's, and its /dev/null could be anything.
+struct host_files {
+	int dev[NDEVICES]; // detached mounts of session_devices; -1: none
+	int pty;           // of the session's own terminal (stdin); -1: none
+	char ptyname[16];  // its name under /dev/pts
+};
+
+static void clone_host_files(struct host_files *h, int tty)
 {
+	int hostdev = open("/dev", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (hostdev < 0)
+		fail(EXIT_TOOL, "open the host's /dev");
+	for (size_t i = 0; i < NDEVICES; i++) {
+		struct stat st;
+		h->dev[i] = -1;
+		if (fstatat(hostdev, session_devices[i], &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISCHR(st.st_mode) &&
+		    (h->dev[i] = open_tree(hostdev, session_devices[i], OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_SYMLINK_NOFOLLOW)) < 0)
+			fail(EXIT_TOOL, "clone a device for the session");
+	}
+	close(hostdev);
+
+	// Only the session's own terminal, so that tty and ttyname find it:
+	// the target can reach it through /proc/PID/fd/0 anyway, but never
+	// the host's other terminals.
+	h->pty = -1;
 	char link[PATH_MAX];
-	ssize_t n = readlink("/proc/self/fd/0", link, sizeof(link) - 1);
+	ssize_t n = tty ? readlink("/proc/self/fd/0", link, sizeof(link) - 1) : -1;
 	if (n < 0)
-		fail(EXIT_TOOL, "read the terminal's name");
+		return;
 	link[n] = '\0';
 	const char *name = link + strlen("/dev/pts/");
-	if (strncmp(link, "/dev/pts/", strlen("/dev/pts/")) != 0 || *name == '\0' || strspn(name, "0123456789") != strlen(name))
+	if (strncmp(link, "/dev/pts/", strlen("/dev/pts/")) != 0 || *name == '\0' ||
+	    strspn(name, "0123456789") != strlen(name) || strlen(name) >= sizeof(h->ptyname))
 		return; // not a pty of the host's /dev/pts: left nameless
-	int pts = -1, hostpts = openat(hostdev, "pts", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (hostpts < 0 || mkdirat(dev, "pts", 0755) < 0 ||
-	    (pts = openat(dev, "pts", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
-		fail(EXIT_TOOL, "make the session's /dev/pts");
-	graft(hostpts, pts, name, "");
-	close(pts);
-	close(hostpts);
+	strcpy(h->ptyname, name);
+	h->pty = open_tree(AT_FDCWD, link, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_SYMLINK_NOFOLLOW);
+	if (h->pty < 0)
+		fail(EXIT_TOOL, "clone the terminal for the session");
+}
+
+// attach_file mounts the detached mount of a file at name in dir.
+static void attach_file(int mnt, int dir, const char *name)
+{
+	if (mknodat(dir, name, S_IFREG | 0644, 0) < 0 || move_mount(mnt, "", dir, name, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+		fail(EXIT_TOOL, "mount in the session's root");
+	close(mnt);
 }
 
 // own_root_extras gives a session that has no root of the target's what
-// programs expect at the top: the tools' /usr (where the tools are a
-// merged /usr: ld.so and scripts name /usr/bin, /usr/lib), an empty /proc
-// for the target's procfs, a private /tmp, and a /dev of a few harmless
-// devices bound from the host's, and its own terminal.
-static void own_root_extras(int root, int old, int tty)
+// programs expect at the top beside the tools': an empty /proc for a
+// procfs, a private /tmp, and a /dev of a few harmless devices and its own
+// terminal from the host's.
+static void own_root_extras(int root, const struct host_files *h)
 {
-	if (faccessat(root, "usr", F_OK, AT_SYMLINK_NOFOLLOW) < 0) {
-		int usr = open_tree(root, TOOLS_DIR, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
-		if (usr < 0)
-			fail(EXIT_TOOL, "clone the tools for /usr");
-		attach_at(usr, root, "usr");
-	}
 	if (mkdirat(root, "proc", 0555) < 0)
 		fail(EXIT_TOOL, "make the session's /proc");
 	// Bounded: a target that reaches the session's files through
@@ -434,42 +458,43 @@ static void own_root_extras(int root, int old, int tty)
 	// Linux 6.15.
 	attach_at(new_tmpfs("0755", "64k"), root, "dev");
 	int dev = openat(root, "dev", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	int hostdev = openat(old, "dev", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	if (dev < 0 || hostdev < 0)
+	if (dev < 0)
 		fail(EXIT_TOOL, "open /dev for the session");
-	for (size_t i = 0; i < sizeof(session_devices) / sizeof(session_devices[0]); i++) {
-		struct stat st;
-		if (fstatat(hostdev, session_devices[i], &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISCHR(st.st_mode))
-			graft(hostdev, dev, session_devices[i], "");
+	for (size_t i = 0; i < NDEVICES; i++)
+		if (h->dev[i] >= 0)
+			attach_file(h->dev[i], dev, session_devices[i]);
+	if (h->pty >= 0) {
+		int pts = -1;
+		if (mkdirat(dev, "pts", 0755) < 0 || (pts = openat(dev, "pts", O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+			fail(EXIT_TOOL, "make the session's /dev/pts");
+		attach_file(h->pty, pts, h->ptyname);
+		close(pts);
 	}
-	if (tty)
-		bind_own_pty(dev, hostdev);
-	close(hostdev);
 	close(dev);
 }
 
 // mount_session_root gives the payload a root of its own, in a mount
-// namespace of its own, with the tools at /.ctr-enter and the tools'
-// top-level entries where the root has none (so that dynamically linked
-// tools find their loader and libraries where they expect them).
+// namespace of its own (a copy of the target's, joined), with the tools'
+// launchers at /.ctr-enter, the tools at /.ctr-enter/root, and the tools'
+// top-level entries where the root has none (so that a script's
+// interpreter and a program run by absolute path are found).
 //
-// With the target's mount namespace joined (own == 0), the root also holds
-// the target's top-level entries, each a bind of the target's (so every
-// file is at its usual path and writes reach the target). The target's
-// root itself cannot be used: it may be read-only and lack every directory
-// to mount on.
+// own == 0: the root also holds the target's top-level entries, each a
+// bind of the target's (so every file is at its usual path and writes
+// reach the target). The target's root itself cannot be used: it may be
+// read-only and lack every directory to mount on.
 //
-// Without it (own == 1: the pid namespace joined, the mount namespace
-// not), the payload would otherwise run with the host's root and working
-// directory, visible to the target's processes, which reach both through
-// /proc/PID/root and /proc/PID/cwd when they pass the ptrace access check
-// (the same uid after exec, or CAP_SYS_PTRACE). Its root is then made of
-// the read-only tools and own_root_extras: nothing of the host's that the
-// target could read or write.
+// own == 1 (the target's mount namespace not asked for: the pid namespace
+// without it, or --net --image): the payload would otherwise run with the
+// host's root and working directory, visible to the target's processes,
+// which reach both through /proc/PID/root and /proc/PID/cwd when they pass
+// the ptrace access check. Its root is then made of the read-only tools,
+// the target's root at /target, and own_root_extras: nothing of the
+// host's that the target could read or write.
 //
 // The target's processes never see any of it, and nothing outlives the
 // session: the namespace goes with its last process.
-static void mount_session_root(int toolsfd, int own, int tty)
+static void mount_session_root(int own, const struct host_files *h)
 {
 	if (unshare(CLONE_NEWNS) < 0)
 		fail(EXIT_TOOL, "unshare mount namespace");
@@ -480,6 +505,11 @@ static void mount_session_root(int toolsfd, int own, int tty)
 	int old = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (old < 0)
 		fail(EXIT_TOOL, "make the session's root");
+	// Cloned before the session's root goes on top of it, which a
+	// recursive clone would take along.
+	int target = -1;
+	if (own && (target = open_tree(old, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE | AT_EMPTY_PATH)) < 0)
+		fail(EXIT_TOOL, "clone the target's root");
 	int root = new_tmpfs("0755", "1m");
 	// Attached on top of the old root, so that mounts can go under it
 	// (a detached mount takes none before Linux 6.15); old still opens
@@ -487,20 +517,26 @@ static void mount_session_root(int toolsfd, int own, int tty)
 	if (move_mount(root, "", AT_FDCWD, "/", MOVE_MOUNT_F_EMPTY_PATH) < 0)
 		fail(EXIT_TOOL, "mount the session's root");
 
-	if (!own)
+	if (own)
+		attach_at(target, root, NSEXEC_TARGET_DIR);
+	else
 		graft_all(old, root, "");
-	if (mkdirat(root, TOOLS_DIR, 0755) < 0)
-		fail(EXIT_TOOL, "make the tools' mount point");
-	if (move_mount(toolsfd, "", root, TOOLS_DIR, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+	// The launchers' view has an empty directory for the tools to go on:
+	// root/usr where they are a merged /usr (with the links of the
+	// host's root beside it), else root.
+	attach_at(NSEXEC_FD_LAUNCHERS, root, TOOLS_DIR);
+	const char *at = faccessat(root, TOOLS_ROOT "/usr", F_OK, AT_SYMLINK_NOFOLLOW) == 0 ? TOOLS_ROOT "/usr" : TOOLS_ROOT;
+	if (move_mount(NSEXEC_FD_TOOLS, "", root, at, MOVE_MOUNT_F_EMPTY_PATH) < 0)
 		fail(EXIT_TOOL, "mount the tools");
-	int tools = openat(root, TOOLS_DIR, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	close(NSEXEC_FD_TOOLS);
+	int tools = openat(root, TOOLS_ROOT, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (tools < 0)
 		fail(EXIT_TOOL, "open the tools");
-	// The tools' links (/lib64 -> usr/lib64) mean the tools' tree: a
-	// dynamically linked tool finds its loader where it expects it.
-	graft_all(tools, root, "/" TOOLS_DIR);
+	// Before the tools': an image's /dev, /proc or /tmp would not do.
 	if (own)
-		own_root_extras(root, old, tty);
+		own_root_extras(root, h);
+	// The tools' links (/lib64 -> usr/lib64) mean the tools' tree.
+	graft_all(tools, root, "/" TOOLS_ROOT);
 	// A new top-level file would silently stay in the session: say so
 	// with EROFS instead.
 	struct mount_attr ro = {.attr_set = MOUNT_ATTR_RDONLY};
@@ -571,6 +607,7 @@ static void close_unplanned(const struct plan *p, int ncgroups)
 		p->exec ? NSEXEC_FD_PAYLOAD : -1,
 		p->confine ? NSEXEC_FD_CONFINE : -1,
 		p->tools ? NSEXEC_FD_TOOLS : -1,
+		p->tools ? NSEXEC_FD_LAUNCHERS : -1,
 	};
 	for (int fd = 3; fd < NSEXEC_FD_CGROUPS; fd++) {
 		int keep = 0;
@@ -644,6 +681,12 @@ void ctr_enter_nsexec(int argc, char **argv, char **envp)
 			close(NSEXEC_FD_CGROUPS + i);
 	}
 
+	// A root of the session's own shows some of the host's files: they
+	// are taken now, while "/" is still the host's.
+	struct host_files host = {.pty = -1};
+	if (p.tools && p.ownroot)
+		clone_host_files(&host, p.tty);
+
 	// One setns through the pidfd: all namespaces or none, and the kernel
 	// orders user before the others. A pidfd cannot be recycled, so this
 	// joins the process the parent validated or fails with ESRCH.
@@ -653,10 +696,8 @@ void ctr_enter_nsexec(int argc, char **argv, char **envp)
 	set_credentials(&p);
 	// The session's root is made before the fork, out of the target's
 	// sight: the mount namespace is inherited, the pid namespace is not.
-	if (p.tools) {
-		mount_session_root(NSEXEC_FD_TOOLS, p.ownroot, p.tty);
-		close(NSEXEC_FD_TOOLS);
-	}
+	if (p.tools)
+		mount_session_root(p.ownroot, &host);
 
 	// setns(CLONE_NEWPID) only decides the pid namespace of our children.
 	if (p.nsflags & CLONE_NEWPID) {

@@ -8,8 +8,12 @@
 // runtime, joins the namespaces, forks into the pid namespace and executes
 // the payload. The Go runtime never starts in that process.
 //
+// The same constructor is the launcher of a session's tools (launch.c):
+// ctr-enter's binary, executed through a session's /.ctr-enter/bin, runs
+// the tool named by the link with the tools' own loader and libraries.
+//
 // Importing this package is all it takes for the constructor to be there;
-// without the trigger it returns at once. A Plan says what the constructor
+// without the trigger or a launcher's link it returns at once. A Plan says what the constructor
 // is to do and starts it.
 package nsexec
 
@@ -17,8 +21,10 @@ package nsexec
 #cgo CFLAGS: -Wall -Werror -std=gnu11
 #include "nsexec.h"
 extern void ctr_enter_nsexec(int argc, char **argv, char **envp);
+extern void ctr_enter_launch(int argc, char **argv, char **envp);
 void __attribute__((constructor)) init(int argc, char **argv, char **envp) {
 	ctr_enter_nsexec(argc, argv, envp);
+	ctr_enter_launch(argc, argv, envp);
 }
 */
 import "C"
@@ -36,8 +42,19 @@ const (
 	ExitNotFound   = C.NSEXEC_EXIT_NOT_FOUND
 )
 
-// ToolsDir is where the tools appear in a session, under its root.
-const ToolsDir = C.NSEXEC_TOOLS_DIR
+// A session's tools (nsexec.h): under ToolsDir, the launchers' view holds
+// Launcher, a link to it per program in ToolsBin, and the tools' tree at
+// ToolsRoot. ToolsPath lists the tools' program directories in PATH's
+// order; TargetDir is where a root of the session's own shows the
+// target's.
+const (
+	ToolsDir  = C.NSEXEC_TOOLS_DIR
+	ToolsRoot = C.NSEXEC_TOOLS_ROOT
+	ToolsBin  = C.NSEXEC_TOOLS_BIN
+	Launcher  = C.NSEXEC_LAUNCHER
+	ToolsPath = C.NSEXEC_TOOLS_PATH
+	TargetDir = C.NSEXEC_TARGET_DIR
+)
 
 // The confinement's layout: its leading 32-bit words, and the index of each
 // capability set among its NCaps 64-bit ones.
@@ -53,13 +70,14 @@ const (
 
 // The child's fd slots.
 const (
-	fdPidfd   = C.NSEXEC_FD_PIDFD
-	fdErr     = C.NSEXEC_FD_ERR
-	fdSelf    = C.NSEXEC_FD_SELF
-	fdPayload = C.NSEXEC_FD_PAYLOAD
-	fdConfine = C.NSEXEC_FD_CONFINE
-	fdTools   = C.NSEXEC_FD_TOOLS
-	fdCgroups = C.NSEXEC_FD_CGROUPS
+	fdPidfd     = C.NSEXEC_FD_PIDFD
+	fdErr       = C.NSEXEC_FD_ERR
+	fdSelf      = C.NSEXEC_FD_SELF
+	fdPayload   = C.NSEXEC_FD_PAYLOAD
+	fdConfine   = C.NSEXEC_FD_CONFINE
+	fdTools     = C.NSEXEC_FD_TOOLS
+	fdLaunchers = C.NSEXEC_FD_LAUNCHERS
+	fdCgroups   = C.NSEXEC_FD_CGROUPS
 )
 
 // planKeys are the plan's keys in the order the constructor reads them.

@@ -16,8 +16,21 @@
 #define NSEXEC_EXIT_CANNOT_EXEC 126 // the command was found but could not be executed
 #define NSEXEC_EXIT_NOT_FOUND 127   // the command was not found
 
-// Where the tools appear in the session, under its root (enter.ToolsDir).
+// A session with tools: what it holds under its root (enter.ToolsDir and
+// its siblings). The launchers' view (NSEXEC_FD_LAUNCHERS) is mounted at
+// NSEXEC_TOOLS_DIR and holds ctr-enter itself (NSEXEC_LAUNCHER), one link
+// to it per program of the tools (NSEXEC_TOOLS_BIN), and the mount point
+// of the tools' tree (NSEXEC_TOOLS_ROOT). launch.c says how a link runs
+// its program.
 #define NSEXEC_TOOLS_DIR ".ctr-enter"
+#define NSEXEC_TOOLS_ROOT "root"
+#define NSEXEC_TOOLS_BIN "bin"
+#define NSEXEC_LAUNCHER "ctr-enter"
+// Where a session of its own (plan field own) shows the target's root.
+#define NSEXEC_TARGET_DIR "target"
+// The tools' program directories, in the order PATH lists them: the first
+// that holds a name gives its program.
+#define NSEXEC_TOOLS_PATH "usr/local/sbin:usr/local/bin:usr/sbin:usr/bin:sbin:bin"
 
 // The child's fds. Fixed slots, so that the constructor knows where its
 // error pipe is before it has read anything, and can report a plan it
@@ -28,7 +41,8 @@
 #define NSEXEC_FD_PAYLOAD 6 // the payload's sealed executable (plan field exec)
 #define NSEXEC_FD_CONFINE 7 // the confinement memfd (plan field confine)
 #define NSEXEC_FD_TOOLS 8   // a detached read-only mount of the tools (plan field tools)
-#define NSEXEC_FD_CGROUPS 9 // and up: the target's cgroup.procs, as many as the confinement says
+#define NSEXEC_FD_LAUNCHERS 9 // with the tools: a detached read-only mount of their launchers
+#define NSEXEC_FD_CGROUPS 10 // and up: the target's cgroup.procs, as many as the confinement says
 
 // The plan, as the parent writes it in NSEXEC_ENV: these integer fields as
 // "key=value" words, in this order, each followed by one space, then
@@ -39,7 +53,7 @@
 #define NSEXEC_PLAN_FIELDS(X)                                                   \
 	X(ns, nsflags) /* CLONE_NEW* flags, joined through the pidfd in one setns */ \
 	X(exec, exec)       /* 1: the payload is at NSEXEC_FD_PAYLOAD; 0: execvp */ \
-	X(own, ownroot)     /* 1: a root of the session's own (pid joined, mnt not) */ \
+	X(own, ownroot)     /* 1: a root of the session's own, the target's at /target */ \
 	X(tty, tty)         /* 1: stdin is the payload's pty, to be its terminal */ \
 	X(uid, uid)         /* -1, or the uid to take on after joining */           \
 	X(gid, gid)         /* -1, or the gid to take on after joining */           \

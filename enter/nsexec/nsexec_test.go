@@ -314,15 +314,15 @@ func TestPlanString(t *testing.T) {
 // Each fd lands in its slot, the cgroup files after the last, and the child
 // executes the one in the self slot.
 func TestPlanSlots(t *testing.T) {
-	files := make([]*os.File, 8)
+	files := make([]*os.File, 9)
 	for i := range files {
 		files[i] = os.NewFile(uintptr(100+i), fmt.Sprint(i))
 	}
 	p := &Plan{Pidfd: files[0], ErrPipe: files[1], Self: files[2], Payload: files[3], Confinement: files[4], Tools: files[5],
-		Cgroups: files[6:]}
+		Launchers: files[6], Cgroups: files[7:]}
 	cmd := p.Command([]string{"x"}, []string{"A=1"})
 	want := map[int]*os.File{fdPidfd: files[0], fdErr: files[1], fdSelf: files[2], fdPayload: files[3], fdConfine: files[4],
-		fdTools: files[5], fdCgroups: files[6], fdCgroups + 1: files[7]}
+		fdTools: files[5], fdLaunchers: files[6], fdCgroups: files[7], fdCgroups + 1: files[8]}
 	if len(cmd.ExtraFiles) != len(want) {
 		t.Fatalf("%d extra files, want %d", len(cmd.ExtraFiles), len(want))
 	}
@@ -686,9 +686,9 @@ func TestConstructorJoinsUserNamespace(t *testing.T) {
 	}
 }
 
-// detachedTmpfs is a detached tmpfs holding a file "marker", as the tools
-// a session gets.
-func detachedTmpfs(t *testing.T) *os.File {
+// detachedTmpfs is a detached tmpfs holding a file "marker" (as the tools
+// a session gets) and the directories names.
+func detachedTmpfs(t *testing.T, names ...string) *os.File {
 	t.Helper()
 	fs, err := unix.Fsopen("tmpfs", unix.FSOPEN_CLOEXEC)
 	if err != nil {
@@ -710,11 +710,17 @@ func detachedTmpfs(t *testing.T) *os.File {
 	}
 	unix.Write(marker, []byte("tools"))
 	unix.Close(marker)
+	for _, name := range names {
+		if err := unix.Mkdirat(mnt, name, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
 	return f
 }
 
-// The tools appear at ToolsDir in a read-only root of the session's own
-// that shows the (here: the host's) root's entries.
+// The tools appear at ToolsDir/ToolsRoot, under their launchers' view at
+// ToolsDir, in a read-only root of the session's own that shows the (here:
+// the host's) root's entries.
 func TestConstructorMountsTools(t *testing.T) {
 	requireRoot(t)
 	dir := t.TempDir()
@@ -722,12 +728,13 @@ func TestConstructorMountsTools(t *testing.T) {
 	if err := os.WriteFile(hosts, []byte("host"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	pl := &Plan{Payload: payloadFile(t), Tools: detachedTmpfs(t), Cwd: dir}
-	marker := "/" + ToolsDir + "/marker"
-	env := helperEnviron(reportFiles+"="+marker+":"+hosts, writeRoot)
+	pl := &Plan{Payload: payloadFile(t), Tools: detachedTmpfs(t), Launchers: detachedTmpfs(t, ToolsRoot), Cwd: dir}
+	marker := "/" + ToolsDir + "/" + ToolsRoot + "/marker"
+	launchers := "/" + ToolsDir + "/marker"
+	env := helperEnviron(reportFiles+"="+marker+":"+launchers+":"+hosts, writeRoot)
 	got := start(t, pl, []string{"payload"}, env, how{}).ran(t)
-	if m := got.Files[marker]; m != "tools" {
-		t.Errorf("tools' marker: %q", m)
+	if m, l := got.Files[marker], got.Files[launchers]; m != "tools" || l != "tools" {
+		t.Errorf("tools' marker: %q, launchers' %q", m, l)
 	}
 	if got.Cwd != dir || got.Files[hosts] != "host" {
 		t.Errorf("cwd %q, a file of the root's %q: the root's entries should be there", got.Cwd, got.Files[hosts])

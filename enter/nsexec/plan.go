@@ -21,9 +21,11 @@ type Plan struct {
 	// namespace, as with nsenter). Nil keeps ctr-enter's, or the
 	// Confinement's.
 	IDs *IDs
-	// OwnRoot gives the session a root of its own made of the Tools (the
-	// pid namespace joined, the mount namespace not), with the target's
-	// procfs.
+	// OwnRoot gives the session a root of its own made of the Tools,
+	// with the target's root at /target and a procfs of the pid namespace
+	// it runs in. The mount namespace is joined for the target's root
+	// only: the session's is a copy, and nothing is mounted in the
+	// target's.
 	OwnRoot bool
 	// TTY: stdin is the payload's own pty, to become its controlling
 	// terminal.
@@ -48,8 +50,10 @@ type Plan struct {
 	// nsexec.h's); Cgroups are the target's cgroup.procs files it counts.
 	Confinement *os.File
 	Cgroups     []*os.File
-	// Tools is a detached read-only mount of the debug tools.
-	Tools *os.File
+	// Tools is a detached read-only mount of the debug tools; Launchers,
+	// needed with it, one of their launchers (enter/nsexec/launch.c).
+	Tools     *os.File
+	Launchers *os.File
 }
 
 // IDs are a uid and a gid.
@@ -76,6 +80,7 @@ func (p *Plan) extraFiles() []*os.File {
 	for fd, f := range map[int]*os.File{
 		fdPidfd: p.Pidfd, fdErr: p.ErrPipe, fdSelf: p.Self,
 		fdPayload: p.Payload, fdConfine: p.Confinement, fdTools: p.Tools,
+		fdLaunchers: p.Launchers,
 	} {
 		extra[fd-3] = f
 	}

@@ -1,0 +1,262 @@
+package enter
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/ctr-enter/ctr-enter/enter/nsexec"
+)
+
+// A session's tools run through launchers (enter/nsexec/launch.c): their
+// dynamically linked programs would otherwise load the target's loader and
+// libraries. The launchers' view, mounted at ToolsDir, is two directories
+// of the cache overlaid read-only:
+//
+//	launchers/tools-KEY/bin/NAME   -> /.ctr-enter/ctr-enter, a link per program of the tools
+//	launchers/tools-KEY/root/      where the tools are mounted (root/usr on a merged /usr)
+//	launchers/exe-KEY/ctr-enter    ctr-enter's own executable: the launcher
+//
+// Both are made once and reused: a link per program costs about 10 ms for
+// a Debian /usr, a session must not pay it. A tools directory is keyed by
+// the identity of the tools' program directories (a package installed
+// changes their mtime), the executable's by its own. The executable is a
+// hard link where the cache shares its filesystem, a copy otherwise;
+// either way the session sees it through an overlayfs without an upper
+// layer, which nothing can remount writable (CVE-2019-5736, as openSealed).
+const launchersDir = "launchers"
+
+// launchersView returns a detached, read-only mount of the launchers for
+// the tools in root, made in cache if they are not there yet. The
+// directories stay locked (shared) until the returned file is closed, so
+// that no other ctr-enter prunes them while a session can use them.
+func launchersView(cache, root string) (view *os.File, err error) {
+	dir := filepath.Join(cache, launchersDir)
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, fmt.Errorf("make the launchers' directory: %w", err)
+	}
+	key := toolsKey(root)
+	tools, err := ensure(dir, "tools-", key, func(tmp string) error { return fillLaunchers(tmp, root) },
+		func(name string) bool {
+			// Made for tools that changed or went (an image removed).
+			src, err := os.ReadFile(filepath.Join(dir, name+".src"))
+			return err != nil || toolsKey(string(src)) != strings.TrimPrefix(name, "tools-")
+		})
+	if err != nil {
+		return nil, fmt.Errorf("make the tools' launchers: %w", err)
+	}
+	defer tools.Close()
+	if src := tools.Name() + ".src"; !exists(src) {
+		if err := os.WriteFile(src, []byte(root), 0o600); err != nil {
+			return nil, fmt.Errorf("make the tools' launchers: %w", err)
+		}
+	}
+	exe, err := ensure(dir, "exe-", exeKey(), linkSelf, func(string) bool { return true })
+	if err != nil {
+		return nil, fmt.Errorf("make the tools' launcher: %w", err)
+	}
+	defer exe.Close()
+	mnt, err := readOnlyView(tools.Name(), exe.Name())
+	if err != nil {
+		return nil, err
+	}
+	return os.NewFile(uintptr(mnt), "launchers"), nil
+}
+
+// ensure returns dir/PREFIXkey, opened and share-locked, made by fill in a
+// temporary directory renamed into place if it does not exist yet. Another
+// ctr-enter making the same one at the same time is no harm: the first
+// rename wins. Once a new one is made, the others of prefix that are stale
+// and that no session holds go, with what a killed ctr-enter left.
+func ensure(dir, prefix, key string, fill func(tmp string) error, stale func(name string) bool) (*os.File, error) {
+	path := filepath.Join(dir, prefix+key)
+	if f, err := openShared(path); err == nil || !errors.Is(err, os.ErrNotExist) {
+		return f, err
+	}
+	tmp, err := os.MkdirTemp(dir, ".tmp-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(tmp)
+	// Seen through the overlay by whoever the command runs as.
+	if err := os.Chmod(tmp, 0o755); err != nil {
+		return nil, err
+	}
+	if err := fill(tmp); err != nil {
+		return nil, err
+	}
+	if err := os.Rename(tmp, path); err != nil && !errors.Is(err, os.ErrExist) && !errors.Is(err, unix.ENOTEMPTY) {
+		return nil, err
+	}
+	f, err := openShared(path)
+	if err != nil {
+		return nil, err
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		name := e.Name()
+		if strings.HasPrefix(name, ".tmp-") || e.IsDir() && strings.HasPrefix(name, prefix) && name != prefix+key && stale(name) {
+			removeUnlocked(filepath.Join(dir, name))
+		}
+	}
+	return f, nil
+}
+
+func openShared(path string) (*os.File, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_SH); err != nil {
+		f.Close()
+		return nil, &os.PathError{Op: "flock", Path: path, Err: err}
+	}
+	// Removed while we waited for the lock.
+	var st unix.Stat_t
+	if err := unix.Fstat(int(f.Fd()), &st); err != nil || st.Nlink == 0 {
+		f.Close()
+		return nil, &os.PathError{Op: "open", Path: path, Err: os.ErrNotExist}
+	}
+	return f, nil
+}
+
+// removeUnlocked removes path unless a session holds it. A temporary
+// directory is held by nobody: one that a live ctr-enter is filling goes
+// too, and its rename then fails. That is rare (two sessions making
+// launchers at once) and harmless: the next session makes them again.
+func removeUnlocked(path string) {
+	f, err := os.Open(path)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	if unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB) == nil {
+		os.RemoveAll(path)
+		os.Remove(path + ".src")
+	}
+}
+
+// toolsKey identifies the programs of the tools in root: the directories
+// fillLaunchers lists, by device, inode and modification time.
+func toolsKey(root string) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\n", root)
+	for _, dir := range programDirsOf(root) {
+		var st unix.Stat_t
+		if unix.Stat(dir, &st) == nil {
+			fmt.Fprintf(h, "%s %d %d %d.%d\n", dir, st.Dev, st.Ino, st.Mtim.Sec, st.Mtim.Nsec)
+		}
+	}
+	return hex.EncodeToString(h.Sum(nil))[:32]
+}
+
+// exeKey identifies ctr-enter's own executable.
+func exeKey() string {
+	var st unix.Stat_t
+	if err := unix.Stat("/proc/self/exe", &st); err != nil {
+		return "unknown"
+	}
+	return fmt.Sprintf("%x-%x-%x-%d.%d", st.Dev, st.Ino, st.Size, st.Mtim.Sec, st.Mtim.Nsec)
+}
+
+// programDirsOf are the host's paths of the tools' program directories.
+// ctr-enter's own tools are its root's (root is then / or /usr, but the
+// tools see a whole root either way: see fillLaunchers).
+func programDirsOf(root string) []string {
+	base := root
+	if root == ownToolsRoot() {
+		base = "/"
+	}
+	var dirs []string
+	for _, d := range filepath.SplitList(nsexec.ToolsPath) {
+		dirs = append(dirs, filepath.Join(base, d))
+	}
+	return dirs
+}
+
+// maxPrograms bounds the links made for one set of tools.
+const maxPrograms = 1 << 16
+
+// fillLaunchers makes the tools' part of the launchers' view in tmp: a
+// link to the launcher per program, the first directory in PATH's order
+// giving a name, and where the tools go. ctr-enter's own tools on a merged
+// /usr are /usr alone: they are mounted at root/usr, beside links such as
+// the host's /bin -> usr/bin, so that they see the paths their programs
+// were built with (/usr/bin/perl, /usr/lib/x86_64-linux-gnu).
+func fillLaunchers(tmp, root string) error {
+	bin, top := filepath.Join(tmp, nsexec.ToolsBin), filepath.Join(tmp, nsexec.ToolsRoot)
+	for _, d := range []string{bin, top} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			return err
+		}
+	}
+	if root == "/usr" {
+		if err := os.Mkdir(filepath.Join(top, "usr"), 0o755); err != nil {
+			return err
+		}
+		for _, name := range programDirs {
+			if link, err := os.Readlink("/" + name); err == nil {
+				if err := os.Symlink(link, filepath.Join(top, name)); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	launcher := ToolsDir + "/" + nsexec.Launcher
+	seen := map[string]bool{}
+	for _, dir := range programDirsOf(root) {
+		entries, err := os.ReadDir(dir)
+		if err != nil {
+			continue // the tools lack it
+		}
+		for _, e := range entries {
+			if e.IsDir() || seen[e.Name()] {
+				continue
+			}
+			if len(seen) >= maxPrograms {
+				return fmt.Errorf("more than %d programs in the tools", maxPrograms)
+			}
+			seen[e.Name()] = true
+			if err := os.Symlink(launcher, filepath.Join(bin, e.Name())); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// linkSelf puts ctr-enter's own executable in tmp: a hard link, or a copy
+// where the cache is on another filesystem.
+func linkSelf(tmp string) error {
+	dst := filepath.Join(tmp, nsexec.Launcher)
+	err := unix.Linkat(unix.AT_FDCWD, "/proc/self/exe", unix.AT_FDCWD, dst, unix.AT_SYMLINK_FOLLOW)
+	if err == nil {
+		return nil
+	}
+	src, err := os.Open("/proc/self/exe")
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o755)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, src); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+func exists(path string) bool {
+	_, err := os.Lstat(path)
+	return err == nil
+}
