@@ -100,8 +100,12 @@ func TestToolsAreReadOnlyToTheTarget(t *testing.T) {
 	spid := innerPID(t, startPayload(t, session))
 	// ": >>" opens for appending and writes nothing: if it succeeds, the
 	// host's file was writable, and is still unchanged.
+	// The tool, ctr-enter itself (the launcher: a hard link of the
+	// host's binary where the cache shares its filesystem), and the
+	// process's executable (the tools' loader).
 	targetCannotWrite(t, "e2e-tools-ptrace", ": >> %s",
-		fmt.Sprintf("/proc/%d/root%s/bin/env", spid, ToolsDir),
+		fmt.Sprintf("/proc/%d/root%s/root/usr/bin/env", spid, ToolsDir),
+		fmt.Sprintf("/proc/%d/root%s/ctr-enter", spid, ToolsDir),
 		fmt.Sprintf("/proc/%d/exe", spid))
 	if after := digest(t, tool); after != before {
 		t.Errorf("%s changed", tool)
@@ -184,8 +188,9 @@ func TestToolsFromImage(t *testing.T) {
 	session := command("docker://e2e-image-ptrace", "--trust-target", "--image", ref, "--", ToolsDir+"/bin/sleep", "1000")
 	spid := innerPID(t, startPayload(t, session))
 	targetCannotWrite(t, "e2e-image-ptrace", "echo pwned >> %s",
-		fmt.Sprintf("/proc/%d/root%s/bin/busybox", spid, ToolsDir),
-		fmt.Sprintf("/proc/%d/root%s/etc/passwd", spid, ToolsDir),
+		fmt.Sprintf("/proc/%d/root%s/root/bin/busybox", spid, ToolsDir),
+		fmt.Sprintf("/proc/%d/root%s/root/etc/passwd", spid, ToolsDir),
+		fmt.Sprintf("/proc/%d/root%s/ctr-enter", spid, ToolsDir),
 		fmt.Sprintf("/proc/%d/exe", spid))
 	session.Process.Signal(syscall.SIGTERM)
 	session.Wait()

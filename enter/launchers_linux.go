@@ -2,12 +2,15 @@ package enter
 
 import (
 	"crypto/sha256"
+	"debug/elf"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"golang.org/x/sys/unix"
@@ -184,16 +187,19 @@ func programDirsOf(root string) []string {
 // maxPrograms bounds the links made for one set of tools.
 const maxPrograms = 1 << 16
 
-// fillLaunchers makes the tools' part of the launchers' view in tmp: a
-// link to the launcher per program, the first directory in PATH's order
-// giving a name, and where the tools go. ctr-enter's own tools on a merged
-// /usr are /usr alone: they are mounted at root/usr, beside links such as
-// the host's /bin -> usr/bin, so that they see the paths their programs
+// fillLaunchers makes the tools' part of the launchers' view in tmp, for
+// each program of the tools (the first directory in PATH's order giving a
+// name): bin/NAME, a link to the launcher; which/NAME, to the program
+// (resolved here: ctr-enter's own tools' links may go through the host's
+// /etc/alternatives, which the session lacks); ld/NAME, to its loader if
+// it is dynamically linked. And where the tools go: ctr-enter's own tools
+// on a merged /usr are /usr alone, mounted at root/usr beside links such
+// as the host's /bin -> usr/bin, so that they see the paths their programs
 // were built with (/usr/bin/perl, /usr/lib/x86_64-linux-gnu).
 func fillLaunchers(tmp, root string) error {
-	bin, top := filepath.Join(tmp, nsexec.ToolsBin), filepath.Join(tmp, nsexec.ToolsRoot)
-	for _, d := range []string{bin, top} {
-		if err := os.Mkdir(d, 0o755); err != nil {
+	top := filepath.Join(tmp, nsexec.ToolsRoot)
+	for _, d := range []string{nsexec.ToolsBin, nsexec.ToolsWhich, nsexec.ToolsLd, nsexec.ToolsRoot} {
+		if err := os.Mkdir(filepath.Join(tmp, d), 0o755); err != nil {
 			return err
 		}
 	}
@@ -209,7 +215,12 @@ func fillLaunchers(tmp, root string) error {
 			}
 		}
 	}
+	t := toolsTree{host: root}
+	if root == ownToolsRoot() {
+		t.host = "/"
+	}
 	launcher := ToolsDir + "/" + nsexec.Launcher
+	loaders := map[string]string{} // PT_INTERP -> the loader in the session
 	seen := map[string]bool{}
 	for _, dir := range programDirsOf(root) {
 		entries, err := os.ReadDir(dir)
@@ -224,12 +235,84 @@ func fillLaunchers(tmp, root string) error {
 				return fmt.Errorf("more than %d programs in the tools", maxPrograms)
 			}
 			seen[e.Name()] = true
-			if err := os.Symlink(launcher, filepath.Join(bin, e.Name())); err != nil {
-				return err
+			host, program := t.resolve(filepath.Join(dir, e.Name()))
+			if program == "" {
+				continue // a dangling link, or one out of the tools
+			}
+			links := map[string]string{nsexec.ToolsBin: launcher, nsexec.ToolsWhich: program}
+			if interp := elfInterp(host); interp != "" {
+				if _, ok := loaders[interp]; !ok {
+					_, loaders[interp] = t.resolve(filepath.Join(t.host, interp))
+				}
+				if loaders[interp] != "" {
+					links[nsexec.ToolsLd] = loaders[interp]
+				}
+			}
+			for d, target := range links {
+				if err := os.Symlink(target, filepath.Join(tmp, d, e.Name())); err != nil {
+					return err
+				}
 			}
 		}
 	}
 	return nil
+}
+
+// toolsTree maps the tools' files between the host and the session.
+type toolsTree struct {
+	host string // the tools' / on the host: / for ctr-enter's own, else an image's tree
+}
+
+// resolve follows the links of path, on the host, to the file it is, and
+// returns that file's host path and its path in the session; "" if it
+// does not exist or is not the tools' (a link out of an image's tree, or
+// into the host's /etc).
+func (t toolsTree) resolve(path string) (host, session string) {
+	real, err := filepath.EvalSymlinks(path)
+	if err != nil {
+		return "", ""
+	}
+	rel, err := filepath.Rel(t.host, real)
+	if err != nil || rel == ".." || strings.HasPrefix(rel, "../") {
+		return "", ""
+	}
+	if first, _, _ := strings.Cut(rel, "/"); t.host == "/" && !slices.Contains(programDirs, first) {
+		return "", ""
+	}
+	return real, ToolsDir + "/" + nsexec.ToolsRoot + "/" + rel
+}
+
+// elfInterp is the loader an executable at path names (PT_INTERP), if
+// it is a dynamically linked 64-bit ELF program of this machine's byte
+// order. Only the headers are read: debug/elf parses every section, which
+// takes seconds over a Debian /usr.
+func elfInterp(path string) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return ""
+	}
+	defer f.Close()
+	var eh elf.Header64
+	if binary.Read(f, binary.NativeEndian, &eh) != nil || string(eh.Ident[:4]) != elf.ELFMAG ||
+		elf.Class(eh.Ident[elf.EI_CLASS]) != elf.ELFCLASS64 || eh.Phentsize < uint16(binary.Size(elf.Prog64{})) {
+		return ""
+	}
+	for i := range min(int(eh.Phnum), 256) {
+		var ph elf.Prog64
+		r := io.NewSectionReader(f, int64(eh.Phoff)+int64(i)*int64(eh.Phentsize), int64(eh.Phentsize))
+		if binary.Read(r, binary.NativeEndian, &ph) != nil {
+			return ""
+		}
+		if elf.ProgType(ph.Type) != elf.PT_INTERP || ph.Filesz < 2 || ph.Filesz > unix.PathMax {
+			continue
+		}
+		b := make([]byte, ph.Filesz)
+		if _, err := f.ReadAt(b, int64(ph.Off)); err != nil || b[0] != '/' {
+			return ""
+		}
+		return strings.TrimRight(string(b), "\x00")
+	}
+	return ""
 }
 
 // linkSelf puts ctr-enter's own executable in tmp: a hard link, or a copy

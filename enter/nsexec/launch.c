@@ -142,18 +142,16 @@ static int in_tools(const char *path, char out[PATH_MAX])
 	return access(out, F_OK);
 }
 
-// find_tool is the program name stands for: the first of the tools'
-// program directories that has it, in PATH's order.
-static void find_tool(const char *name, char out[PATH_MAX])
+// read_link reads the link DIR/NAME of the launchers' view into out.
+static int read_link(const char *dir, const char *name, char out[PATH_MAX])
 {
-	char dirs[] = NSEXEC_TOOLS_PATH, path[PATH_MAX];
-	for (char *save, *dir = strtok_r(dirs, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
-		snprintf(path, sizeof(path), "/%s/%s", dir, name);
-		if (in_tools(path, out) == 0)
-			return;
-	}
-	errno = ENOENT;
-	die(NSEXEC_EXIT_NOT_FOUND, "look up in", "the tools");
+	char path[PATH_MAX];
+	snprintf(path, sizeof(path), DIR_ "%s/%s", dir, name);
+	ssize_t n = readlink(path, out, PATH_MAX - 1);
+	if (n < 0)
+		return -1;
+	out[n] = '\0';
+	return 0;
 }
 
 // How the kernel would run a file: as it is, through the ELF loader it
@@ -233,9 +231,13 @@ static void add_dir(char *libs, const char *dir)
 	char path[PATH_MAX];
 	if (dir[0] != '/' || in_tools(dir, path) < 0)
 		return;
-	size_t have = strlen(libs);
-	if (have + 1 + strlen(path) + 1 > 8 * PATH_MAX)
+	size_t have = strlen(libs), len = strlen(path);
+	if (have + 1 + len + 1 > 8 * PATH_MAX)
 		return;
+	// Once each: /lib/x86_64-linux-gnu is /usr/lib/... on a merged /usr.
+	for (const char *s = libs; (s = strstr(s, path)) != NULL; s += len)
+		if ((s == libs || s[-1] == ':') && (s[len] == ':' || s[len] == '\0'))
+			return;
 	if (have > 0)
 		strcat(libs, ":");
 	strcat(libs, path);
@@ -319,6 +321,22 @@ static void __attribute__((noreturn)) exec_with_loader(const char *loader, const
 	die(NSEXEC_EXIT_CANNOT_EXEC, "execute", loader);
 }
 
+// loader_of is what to execute as the loader of the tools' program path,
+// whose PT_INTERP is interp: ld/NAME when NAME is that program, so that
+// the process is named NAME as the kernel names it after the path it
+// executes, else the loader itself.
+static int loader_of(const char *path, const char *interp, char out[PATH_MAX])
+{
+	char which[PATH_MAX];
+	const char *name = strrchr(path, '/') + 1;
+	if (read_link(NSEXEC_TOOLS_WHICH, name, which) == 0 && strcmp(which, path) == 0 &&
+	    read_link(NSEXEC_TOOLS_LD, name, out) == 0) {
+		snprintf(out, PATH_MAX, DIR_ NSEXEC_TOOLS_LD "/%s", name);
+		return 0;
+	}
+	return in_tools(interp, out);
+}
+
 void ctr_enter_launch(int argc, char **argv, char **envp)
 {
 	(void)envp;
@@ -329,7 +347,11 @@ void ctr_enter_launch(int argc, char **argv, char **envp)
 
 	char path[PATH_MAX], interp[PATH_MAX], arg[PATH_MAX], file[PATH_MAX];
 	char **args = argv;
-	find_tool(name, path);
+	// Resolved when the links were made: ctr-enter's own tools' links
+	// may go through the host's /etc/alternatives, which the session
+	// does not have.
+	if (read_link(NSEXEC_TOOLS_WHICH, name, path) < 0)
+		die(NSEXEC_EXIT_NOT_FOUND, "look up", "among the tools");
 	enum kind k = interpreter(path, interp, arg);
 	if (k == SCRIPT && in_tools(interp, file) == 0) {
 		// A script of the tools': their interpreter runs it, with argv
@@ -348,8 +370,14 @@ void ctr_enter_launch(int argc, char **argv, char **envp)
 		strcpy(path, file);
 		k = interpreter(path, interp, arg);
 	}
-	if (k == LOADED && in_tools(interp, file) == 0)
+	if (k == LOADED && loader_of(path, interp, file) == 0)
 		exec_with_loader(file, interp, path, args);
+	if (args == argv) {
+		// Through which/NAME, so that the process is named NAME (a
+		// busybox applet would otherwise be "busybox").
+		snprintf(file, sizeof(file), DIR_ NSEXEC_TOOLS_WHICH "/%s", name);
+		execv(file, args);
+	}
 	execv(path, args);
 	die(errno == ENOENT ? NSEXEC_EXIT_NOT_FOUND : NSEXEC_EXIT_CANNOT_EXEC, "execute", path);
 }

@@ -21,11 +21,16 @@
 // NSEXEC_TOOLS_DIR and holds ctr-enter itself (NSEXEC_LAUNCHER), one link
 // to it per program of the tools (NSEXEC_TOOLS_BIN), and the mount point
 // of the tools' tree (NSEXEC_TOOLS_ROOT). launch.c says how a link runs
-// its program.
+// its program; enter/launchers_linux.go makes them.
 #define NSEXEC_TOOLS_DIR ".ctr-enter"
 #define NSEXEC_TOOLS_ROOT "root"
 #define NSEXEC_TOOLS_BIN "bin"
 #define NSEXEC_LAUNCHER "ctr-enter"
+// Made with the links, for the launcher: which/NAME links to the program
+// NAME stands for, ld/NAME to its loader if it is dynamically linked (so
+// that the process is named NAME, not ld-linux-x86-64.so.2).
+#define NSEXEC_TOOLS_WHICH "which"
+#define NSEXEC_TOOLS_LD "ld"
 // Where a session of its own (plan field own) shows the target's root.
 #define NSEXEC_TARGET_DIR "target"
 // The tools' program directories, in the order PATH lists them: the first
