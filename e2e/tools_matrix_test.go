@@ -12,6 +12,7 @@ package e2e
 
 import (
 	"fmt"
+	"os"
 	"os/exec"
 	"regexp"
 	"slices"
@@ -198,6 +199,14 @@ func TestToolsNetOnlyImage(t *testing.T) {
 		if r.code != 0 || !strings.HasPrefix(r.stdout, "redis-server") {
 			t.Errorf("--pid: /proc/1 is not the target's: %v", r)
 		}
+		// Its tcpdump (libpcap) sees the target's interfaces, as the host
+		// sees them in the target's network namespace.
+		r = net("tcpdump", "-D")
+		for _, iface := range regexp.MustCompile(`(?m)^\d+: ([^:@ ]+)`).FindAllStringSubmatch(sh(t, "nsenter", "-t", fmt.Sprint(pid), "-n", "ip", "-o", "link"), -1) {
+			if r.code != 0 || !regexpMatch(`(?m)^\d+\.`+regexp.QuoteMeta(iface[1])+`\s`, r.stdout) {
+				t.Errorf("tcpdump -D does not list the target's %s: %v", iface[1], r)
+			}
+		}
 		listening(t, "--net --image musl-tools ss", run(t, rt.args(rt.taka, "--net", "--image", muslTools, "--", "ss", "-tln")...), "6379")
 		if after := strings.Join(mountinfo(t, pid), "\n"); after != before {
 			t.Errorf("the target's mount table changed:\nbefore:\n%s\nafter:\n%s", before, after)
@@ -259,4 +268,65 @@ func ownImage(t *testing.T, tag string) func(args ...string) result {
 			"-v", "/var/run/docker.sock:/var/run/docker.sock", tag}, args...)...)
 		return runCmd(t, cmd)
 	}
+}
+
+// readmeExamples are the command lines of the README's opening block and
+// of its Debug tools section, as written (comments cut), split into words.
+func readmeExamples(t *testing.T) [][]string {
+	t.Helper()
+	b, err := os.ReadFile("../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out [][]string
+	section := "opening"
+	for _, line := range strings.Split(string(b), "\n") {
+		if h, ok := strings.CutPrefix(line, "## "); ok {
+			section = h
+			continue
+		}
+		if section != "opening" && section != "Debug tools" {
+			continue
+		}
+		cmd, ok := strings.CutPrefix(line, "    ctr-enter ")
+		if !ok {
+			continue
+		}
+		cmd, _, _ = strings.Cut(cmd, "#")
+		if strings.ContainsAny(cmd, `'"\$|&;<>`) {
+			t.Fatalf("README example %q needs a shell: run it through one here", line)
+		}
+		out = append(out, strings.Fields(cmd))
+	}
+	if len(out) < 5 {
+		t.Fatalf("only %d examples found in the README: has it changed shape?", len(out))
+	}
+	return out
+}
+
+// TestReadmeToolsExamples runs the README's opening examples and those of
+// its Debug tools section as written, in the README's own environment
+// (e2e/env.sh demo: taka and noshell are Docker's, so containerd is out of
+// sight here). Each must succeed; one with no command is an interactive
+// shell (TestShellWithToolsInNoShellTarget and the tty tests have those).
+func TestReadmeToolsExamples(t *testing.T) {
+	t.Setenv("CTR_ENTER_IMAGES", t.TempDir())
+	t.Setenv("CONTAINERD_ADDRESS", "/nonexistent")
+	ran := 0
+	for _, ex := range readmeExamples(t) {
+		if len(ex) == 1 {
+			continue
+		}
+		// A capture runs until interrupted (TestToolsNetOnlyImage runs the
+		// image's tcpdump in the target's network namespace).
+		if i := slices.Index(ex, "tcpdump"); i >= 0 && !slices.Contains(ex[i:], "-c") {
+			t.Logf("not run, it captures until interrupted: %q", ex)
+			continue
+		}
+		ran++
+		if r := run(t, ex...); r.code != 0 || r.stdout == "" {
+			t.Errorf("ctr-enter %s: %v", strings.Join(ex, " "), r)
+		}
+	}
+	t.Logf("%d examples run", ran)
 }
