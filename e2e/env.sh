@@ -477,6 +477,9 @@ fill_busybox_rootfs() { # fill_busybox_rootfs DIR
 	cp -a "$BUSYBOX_BASE/." "$1/"
 }
 
+ldd_files() { # ldd_files EXE: the libraries and the loader ldd lists for EXE, one a line
+	ldd "$1" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}' | sort -u
+}
 fill_redis_rootfs() { # fill_redis_rootfs DIR: busybox + redis-server + the libs ldd lists (same paths)
 	local root=$1 rs lib
 	fill_busybox_rootfs "$root"
@@ -486,7 +489,7 @@ fill_redis_rootfs() { # fill_redis_rootfs DIR: busybox + redis-server + the libs
 	while read -r lib; do
 		mkdir -p "$root${lib%/*}"
 		cp -L "$lib" "$root$lib"
-	done < <(ldd "$rs" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}' | sort -u)
+	done < <(ldd_files "$rs")
 	[[ -n $(find "$root" -name 'ld-linux*' -print -quit) ]] || die "dynamic loader missing from redis image (ldd output?)"
 }
 
@@ -578,6 +581,13 @@ copy_host_file() {
 
 GLIBC_TOOLS=(/usr/bin/ss /usr/bin/tcpdump /usr/bin/strace /usr/bin/curl /usr/bin/dash
 	/usr/bin/ls /usr/bin/cat /usr/bin/true /usr/bin/sleep /usr/bin/id)
+glibc_tools_files() { # the glibc tools and their libraries, each once
+	local t
+	for t in "${GLIBC_TOOLS[@]}"; do
+		echo "$t"
+		ldd_files "$t"
+	done | sort -u
+}
 fill_glibc_tools_rootfs() { # fill_glibc_tools_rootfs DIR: Debian's dynamically linked tools, libs, loader; no busybox
 	local root=$1 t lib
 	mkdir -p "$root"/{usr/bin,usr/sbin,usr/lib,usr/lib64,etc,tmp,root}
@@ -592,7 +602,7 @@ fill_glibc_tools_rootfs() { # fill_glibc_tools_rootfs DIR: Debian's dynamically 
 		copy_host_file "$root" "$t"
 		while read -r lib; do
 			copy_host_file "$root" "$lib"
-		done < <(ldd "$t" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}' | sort -u)
+		done < <(ldd_files "$t")
 	done
 	ln -s dash "$root/usr/bin/sh"
 	[[ -L $root/usr/lib64/ld-linux-x86-64.so.2 ]] || die "the glibc loader is missing from the glibc tools image"
@@ -617,7 +627,7 @@ recipe() {
 		dpkg-query -W busybox-static redis-tools 2>/dev/null || true
 		case $1 in
 		musl | musl-tools) dpkg-query -W musl musl-tools 2>/dev/null || true ;;
-		glibc-tools) dpkg-query -W libc6 iproute2 tcpdump strace curl dash coreutils 2>/dev/null || true ;;
+		glibc-tools) glibc_tools_files | xargs -r sha256sum ;; # the tools and every library they load
 		esac
 	} | sha256sum | cut -d' ' -f1
 }

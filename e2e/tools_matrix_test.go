@@ -152,21 +152,32 @@ func TestToolsMatrix(t *testing.T) {
 	noToolMounts(t)
 }
 
-// TestToolsReadmeExamples: the README's ss -tlnp with ctr-enter's own
-// tools, and a short strace, in each taka.
-func TestToolsReadmeExamples(t *testing.T) {
+// TestToolsSsAndStrace: the README's ss -tlnp with ctr-enter's own tools
+// names taka's redis-server; strace, from ctr-enter's own tools and from the
+// glibc image, traces a command, a process of the target's (-p), and
+// another tool it starts by name (a tool running a tool).
+func TestToolsSsAndStrace(t *testing.T) {
+	cacheToolImages(t)
 	forEachRuntime(t, allRuntimes, func(t *testing.T, rt containerRuntime) {
 		r := run(t, rt.args(rt.taka, "--tools", "--", "ss", "-tlnp")...)
 		listening(t, "ss -tlnp", r, "6379")
 		if !strings.Contains(r.stdout, `users:(("redis-server"`) {
 			t.Errorf("ss -tlnp does not name redis-server:\n%v", r)
 		}
-		if r := run(t, rt.args(rt.taka, "--tools", "--", "strace", "-f", "-e", "trace=none", "-o", "/dev/null", "true")...); r.code != 0 {
-			t.Errorf("strace -f true: %v", r)
-		}
-		// strace -p of a process of the target's, which exits by itself.
-		if r := run(t, rt.args(rt.taka, "--tools", "--", "sh", "-c", "sleep 1 & strace -e trace=none -o /dev/null -p $!")...); r.code != 0 {
-			t.Errorf("strace -p: %v", r)
+		for _, src := range toolSources[:2] {
+			session := func(cmd ...string) result {
+				t.Helper()
+				return run(t, rt.args(append(append(append([]string{rt.taka}, src.flags...), "--"), cmd...)...)...)
+			}
+			strace := []string{"strace", "-f", "-e", "trace=none", "-o", "/dev/null"}
+			if r := session(append(strace, "true")...); r.code != 0 {
+				t.Errorf("%s: strace -f true: %v", src.name, r)
+			}
+			// -p of a process of the target's, which exits by itself.
+			if r := session("sh", "-c", "sleep 1 & strace -e trace=none -o /dev/null -p $!"); r.code != 0 {
+				t.Errorf("%s: strace -p: %v", src.name, r)
+			}
+			listening(t, src.name+": strace -f ss", session(append(strace, "ss", "-tln")...), "6379")
 		}
 	})
 	noToolMounts(t)
@@ -304,12 +315,12 @@ func readmeExamples(t *testing.T) [][]string {
 	return out
 }
 
-// TestReadmeToolsExamples runs the README's opening examples and those of
+// TestReadmeExamplesRunAsWritten runs the README's opening examples and those of
 // its Debug tools section as written, in the README's own environment
 // (e2e/env.sh demo: taka and noshell are Docker's, so containerd is out of
 // sight here). Each must succeed; one with no command is an interactive
 // shell (TestShellWithToolsInNoShellTarget and the tty tests have those).
-func TestReadmeToolsExamples(t *testing.T) {
+func TestReadmeExamplesRunAsWritten(t *testing.T) {
 	t.Setenv("CTR_ENTER_IMAGES", t.TempDir())
 	t.Setenv("CONTAINERD_ADDRESS", "/nonexistent")
 	ran := 0
