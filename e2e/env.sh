@@ -15,12 +15,21 @@
 #   containerd ns e2e:  taka    docker.io/ctr-enter-test/redis:latest    redis-server, TAKA_VAR=containerd-taka
 #                       userns  docker.io/ctr-enter-test/busybox:latest  sleep 1000000, uid/gid map 0:100000:65536
 #                       noshell docker.io/ctr-enter-test/noshell:latest  /pause, read-only rootfs
+#                       musl    docker.io/ctr-enter-test/musl:latest     listen 7070 (musl-linked), busybox
+#                       distroless docker.io/ctr-enter-test/distroless:latest  /serve :8080, read-only, uid 65534
 #   docker:             taka         ctr-enter-test/redis:latest    TAKA_VAR=docker-taka, --cgroupns=private
 #                       taka-sidecar ctr-enter-test/busybox:latest  sleep 1000000, --net=container:taka
 #                       noshell      ctr-enter-test/noshell:latest  /pause, --read-only
+#                       musl         ctr-enter-test/musl:latest     listen 7070
+#                       distroless   ctr-enter-test/distroless:latest  /serve :8080, --read-only --user 65534:65534
 #   containerd 2.x:     taka    docker.io/ctr-enter-test/redis:latest    TAKA_VAR=containerd2-taka
+#                       musl, distroless as in containerd 1.6
 #     (socket /run/ctr-enter-e2e/containerd2.sock, built from the Go module proxy, namespace e2e)
 #   registry:           127.0.0.1:5000/busybox:latest
+#                       127.0.0.1:5000/glibc-tools:latest  ss tcpdump strace curl dash ls cat...: Debian's, glibc,
+#                                                          merged /usr (also ctr-enter-test/glibc-tools in Docker)
+#                       127.0.0.1:5000/musl-tools:latest   ss and sh built by musl-gcc, Alpine's layout
+#                                                          (also ctr-enter-test/musl-tools in Docker)
 #   busybox:latest (docker.io/library/busybox:latest) is ctr-enter-test/busybox in Docker and in both
 #   containerds' namespace e2e: nothing on the internet is reachable.
 #
@@ -59,9 +68,17 @@ REGISTRY_HOST=127.0.0.1
 REGISTRY_PORT=5000
 REGISTRY=$REGISTRY_HOST:$REGISTRY_PORT
 WAIT_SECS=20
-PKGS=(containerd runc docker.io docker-registry busybox-static redis-tools iproute2 procps util-linux file)
-DOCKER_NAMES=(taka-sidecar taka noshell) # removal order
-CTR_NAMES=(taka userns noshell)
+PKGS=(containerd runc docker.io docker-registry busybox-static redis-tools iproute2 procps util-linux file
+	musl-tools tcpdump strace curl dash coreutils)
+DOCKER_NAMES=(taka-sidecar taka noshell musl distroless) # removal order
+CTR_NAMES=(taka userns noshell musl distroless)
+CTR2_NAMES=(taka musl distroless)
+# The ports the musl and distroless targets listen on (taka's redis: 6379).
+MUSL_PORT=7070
+DISTROLESS_PORT=8080
+# The images built here: targets (in both containerds and Docker) and tool images (Docker and the registry).
+TARGET_IMAGES=(busybox redis noshell musl distroless)
+TOOL_IMAGES=(glibc-tools musl-tools)
 LABEL=ctr-enter-e2e=1
 PATH_ENV=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
@@ -460,6 +477,9 @@ fill_busybox_rootfs() { # fill_busybox_rootfs DIR
 	cp -a "$BUSYBOX_BASE/." "$1/"
 }
 
+ldd_files() { # ldd_files EXE: the libraries and the loader ldd lists for EXE, one a line
+	ldd "$1" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}' | sort -u
+}
 fill_redis_rootfs() { # fill_redis_rootfs DIR: busybox + redis-server + the libs ldd lists (same paths)
 	local root=$1 rs lib
 	fill_busybox_rootfs "$root"
@@ -469,17 +489,17 @@ fill_redis_rootfs() { # fill_redis_rootfs DIR: busybox + redis-server + the libs
 	while read -r lib; do
 		mkdir -p "$root${lib%/*}"
 		cp -L "$lib" "$root$lib"
-	done < <(ldd "$rs" | awk '$2 == "=>" && $3 ~ /^\// {print $3} $1 ~ /^\// {print $1}' | sort -u)
+	done < <(ldd_files "$rs")
 	[[ -n $(find "$root" -name 'ld-linux*' -print -quit) ]] || die "dynamic loader missing from redis image (ldd output?)"
 }
 
-build_pause() { # build_pause OUT: the static /pause of the noshell image
-	local out=$1 src=$E2E_DIR/testdata/pause/main.go work=$STATE/build/pause-src
+build_static_go() { # build_static_go NAME OUT: the static Go program e2e/testdata/NAME/main.go
+	local name=$1 out=$2 src=$E2E_DIR/testdata/$1/main.go work=$STATE/build/$1-src
 	[[ -f $src ]] || die "missing $src"
-	command -v go >/dev/null || die "the Go toolchain is needed to build $src (noshell image)"
+	command -v go >/dev/null || die "the Go toolchain is needed to build $src"
 	rm -rf "$work" && mkdir -p "$work"
 	cp "$src" "$work/main.go"
-	printf 'module ctr-enter-e2e/pause\n\ngo 1.21\n' >"$work/go.mod"
+	printf 'module ctr-enter-e2e/%s\n\ngo 1.21\n' "$name" >"$work/go.mod"
 	# Built outside the repo's module so that its go.mod (edited by others) cannot break this.
 	# (go needs a cache dir: $HOME/.cache by default; CI may run without HOME)
 	[[ -n ${HOME:-} || -n ${GOCACHE:-} ]] || export GOCACHE=$STATE/gocache
@@ -488,18 +508,131 @@ build_pause() { # build_pause OUT: the static /pause of the noshell image
 		{ tail_log "$LOGS/go-build.log"; die "go build of $src failed"; }
 	rm -rf "$work"
 	file "$out" | grep -q 'statically linked' || die "$out is not static"
+	chmod 755 "$out"
+}
+
+# build_musl OUT: the programs of e2e/testdata/musl, dynamically linked against musl by Debian's
+# musl-gcc (interpreter /lib/ld-musl-x86_64.so.1, as on Alpine): listen (the musl target's), sh and
+# ss (the musl tool image's) and libnetfmt.so, which ss needs beside libc (only a library path finds it).
+build_musl() {
+	local out=$1 src=$E2E_DIR/testdata/musl f
+	command -v musl-gcc >/dev/null || die "musl-gcc is needed to build $src (package musl-tools)"
+	mkdir -p "$out"
+	if ! {
+		musl-gcc -O2 -s -o "$out/listen" "$src/listen.c" &&
+			musl-gcc -O2 -s -o "$out/sh" "$src/sh.c" &&
+			musl-gcc -O2 -s -fPIC -shared -Wl,-soname,libnetfmt.so -o "$out/libnetfmt.so" "$src/netfmt.c" &&
+			musl-gcc -O2 -s -o "$out/ss" "$src/ss.c" -L"$out" -lnetfmt
+	} >>"$LOGS/musl-build.log" 2>&1; then
+		tail_log "$LOGS/musl-build.log"
+		die "musl-gcc of $src failed"
+	fi
+	for f in listen sh ss; do
+		file "$out/$f" | grep -q 'interpreter /lib/ld-musl-x86_64.so.1' || die "$out/$f is not linked against musl"
+	done
+}
+
+# musl_loader ROOT: musl's loader (which is its libc too) at /lib/ld-musl-x86_64.so.1, as Alpine has it.
+musl_loader() {
+	local root=$1 ld
+	ld=$(readlink -f /lib/ld-musl-x86_64.so.1) || die "no musl loader (package musl)"
+	mkdir -p "$root/lib"
+	cp "$ld" "$root/lib/ld-musl-x86_64.so.1"
+	chmod 755 "$root/lib/ld-musl-x86_64.so.1"
+	ln -s ld-musl-x86_64.so.1 "$root/lib/libc.musl-x86_64.so.1"
+}
+
+fill_musl_rootfs() { # fill_musl_rootfs DIR: busybox (the target's shell) + listen, musl's /lib, no glibc
+	local root=$1
+	fill_busybox_rootfs "$root"
+	build_musl "$STATE/build/musl-bin"
+	musl_loader "$root"
+	install -m 755 "$STATE/build/musl-bin/listen" "$root/usr/bin/listen"
+	[[ -z $(find "$root" -name 'ld-linux*' -o -name 'libc.so.6' | head -n 1) ]] || die "glibc in the musl image"
+}
+
+fill_musl_tools_rootfs() { # fill_musl_tools_rootfs DIR: sh, ss, libnetfmt.so and musl's loader: nothing static
+	local root=$1
+	build_musl "$STATE/build/musl-bin"
+	musl_loader "$root"
+	mkdir -p "$root"/{bin,usr/lib,etc,tmp}
+	chmod 1777 "$root/tmp"
+	install -m 755 "$STATE/build/musl-bin/sh" "$STATE/build/musl-bin/ss" "$root/bin/"
+	install -m 755 "$STATE/build/musl-bin/libnetfmt.so" "$root/usr/lib/libnetfmt.so"
+	printf 'root:x:0:0:root:/root:/bin/sh\n' >"$root/etc/passwd"
+	printf 'root:x:0:\n' >"$root/etc/group"
+}
+
+# copy_host_file ROOT PATH: the host's PATH under ROOT in its directory's canonical place (the host
+# has a merged /usr, and so has the image); a symlink stays one (absolute ones too, such as Debian's
+# /lib64/ld-linux-x86-64.so.2), and what it points to is copied as well.
+copy_host_file() {
+	local root=$1 p=$2 dir
+	dir=$(readlink -f "$(dirname "$p")")
+	mkdir -p "$root$dir"
+	[[ -e $root$dir/${p##*/} || -L $root$dir/${p##*/} ]] && return 0
+	if [[ -L $p ]]; then
+		cp -P "$p" "$root$dir/"
+		copy_host_file "$root" "$(readlink -f "$p")"
+	else
+		cp "$p" "$root$dir/"
+	fi
+}
+
+GLIBC_TOOLS=(/usr/bin/ss /usr/bin/tcpdump /usr/bin/strace /usr/bin/curl /usr/bin/dash
+	/usr/bin/ls /usr/bin/cat /usr/bin/true /usr/bin/sleep /usr/bin/id)
+glibc_tools_files() { # the glibc tools and their libraries, each once
+	local t
+	for t in "${GLIBC_TOOLS[@]}"; do
+		echo "$t"
+		ldd_files "$t"
+	done | sort -u
+}
+fill_glibc_tools_rootfs() { # fill_glibc_tools_rootfs DIR: Debian's dynamically linked tools, libs, loader; no busybox
+	local root=$1 t lib
+	mkdir -p "$root"/{usr/bin,usr/sbin,usr/lib,usr/lib64,etc,tmp,root}
+	chmod 1777 "$root/tmp"
+	# Debian's merged /usr, as its images have it.
+	ln -s usr/bin "$root/bin"
+	ln -s usr/sbin "$root/sbin"
+	ln -s usr/lib "$root/lib"
+	ln -s usr/lib64 "$root/lib64"
+	for t in "${GLIBC_TOOLS[@]}"; do
+		[[ -x $t ]] || die "missing $t"
+		copy_host_file "$root" "$t"
+		while read -r lib; do
+			copy_host_file "$root" "$lib"
+		done < <(ldd_files "$t")
+	done
+	ln -s dash "$root/usr/bin/sh"
+	[[ -L $root/usr/lib64/ld-linux-x86-64.so.2 ]] || die "the glibc loader is missing from the glibc tools image"
+	[[ -z $(find "$root" -name busybox | head -n 1) ]] || die "busybox in the glibc tools image"
+	cat >"$root/etc/passwd" <<'EOF2'
+root:x:0:0:root:/root:/bin/sh
+nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin
+tcpdump:x:107:113::/nonexistent:/usr/sbin/nologin
+EOF2
+	printf 'root:x:0:\nnogroup:x:65534:\ntcpdump:x:113:\n' >"$root/etc/group"
 }
 
 # A recipe stamp per image: rebuild when the script, the sources or the packages change.
 recipe() {
 	{
 		sha256sum "$SCRIPT_PATH"
-		[[ $1 != noshell ]] || sha256sum "$E2E_DIR/testdata/pause/main.go"
+		case $1 in
+		noshell) sha256sum "$E2E_DIR/testdata/pause/main.go" ;;
+		distroless) sha256sum "$E2E_DIR/testdata/serve/main.go" ;;
+		musl | musl-tools) sha256sum "$E2E_DIR"/testdata/musl/* ;;
+		esac
 		dpkg-query -W busybox-static redis-tools 2>/dev/null || true
+		case $1 in
+		musl | musl-tools) dpkg-query -W musl musl-tools 2>/dev/null || true ;;
+		glibc-tools) glibc_tools_files | xargs -r sha256sum ;; # the tools and every library they load
+		esac
 	} | sha256sum | cut -d' ' -f1
 }
 
-build_image() { # build_image busybox|redis|noshell
+build_image() { # build_image busybox|redis|noshell|musl|distroless|glibc-tools|musl-tools
 	local name=$1 stamp root
 	stamp=$(recipe "$name")
 	if [[ -f $IMAGES/$name.tar && -f $IMAGES/$name.id && $(cat "$IMAGES/$name.recipe" 2>/dev/null) == "$stamp" ]]; then
@@ -521,10 +654,30 @@ build_image() { # build_image busybox|redis|noshell
 			"\"Env\":[$(json_strings "PATH=$PATH_ENV" REDIS_TEST_VAR=from-image)],\"Cmd\":[$(json_strings redis-server --save "" --appendonly no --protected-mode no)],\"ExposedPorts\":{\"6379/tcp\":{}}"
 		;;
 	noshell)
-		build_pause "$root/pause"
-		chmod 755 "$root/pause"
+		build_static_go pause "$root/pause"
 		make_archive noshell ctr-enter-test/noshell:latest "$root" \
 			"\"Env\":[$(json_strings "PATH=$PATH_ENV")],\"Entrypoint\":[\"/pause\"]"
+		;;
+	musl)
+		fill_musl_rootfs "$root"
+		make_archive musl ctr-enter-test/musl:latest "$root" \
+			"\"Env\":[$(json_strings "PATH=$PATH_ENV")],\"Cmd\":[$(json_strings listen "$MUSL_PORT")],\"ExposedPorts\":{\"$MUSL_PORT/tcp\":{}}"
+		;;
+	distroless)
+		# scratch + one static binary, run as nobody: what a distroless image's USER nonroot gives.
+		build_static_go serve "$root/serve"
+		make_archive distroless ctr-enter-test/distroless:latest "$root" \
+			"\"User\":\"65534:65534\",\"Env\":[$(json_strings "PATH=$PATH_ENV")],\"Entrypoint\":[$(json_strings /serve ":$DISTROLESS_PORT")],\"ExposedPorts\":{\"$DISTROLESS_PORT/tcp\":{}}"
+		;;
+	glibc-tools)
+		fill_glibc_tools_rootfs "$root"
+		make_archive glibc-tools ctr-enter-test/glibc-tools:latest "$root" \
+			"\"Env\":[$(json_strings "PATH=$PATH_ENV")],\"Cmd\":[\"sh\"]"
+		;;
+	musl-tools)
+		fill_musl_tools_rootfs "$root"
+		make_archive musl-tools ctr-enter-test/musl-tools:latest "$root" \
+			"\"Env\":[$(json_strings "PATH=$PATH_ENV")],\"Cmd\":[\"sh\"]"
 		;;
 	esac
 	rm -rf "$root"
@@ -577,9 +730,9 @@ import_docker() { # import_docker NAME
 	[[ $(dk image inspect -f '{{.Id}}' "$ref") == "$id" ]] || die "docker load did not give $ref the id $id"
 }
 
-push_registry() {
-	local ref=$REGISTRY/busybox:latest
-	dk tag ctr-enter-test/busybox:latest "$ref"
+push_registry() { # push_registry NAME: ctr-enter-test/NAME:latest as $REGISTRY/NAME:latest
+	local ref=$REGISTRY/$1:latest
+	dk tag "ctr-enter-test/$1:latest" "$ref"
 	log "pushing $ref"
 	dk push "$ref" >"$LOGS/push.log" 2>&1 || { tail_log "$LOGS/push.log"; die "docker push $ref failed"; }
 }
@@ -674,6 +827,27 @@ wait_redis() { # wait_redis WHAT PID: redis answers PING on 127.0.0.1:6379 insid
 	die "$what: redis-server (pid $pid) does not answer PING within ${WAIT_SECS}s"
 }
 
+wait_port() { # wait_port WHAT PID PORT: something accepts on 127.0.0.1:PORT inside PID's net ns
+	local what=$1 pid=$2 port=$3 deadline=$((SECONDS + WAIT_SECS))
+	while ((SECONDS < deadline)); do
+		timeout 3 nsenter -t "$pid" -n bash -c "exec 3<>/dev/tcp/127.0.0.1/$port" 2>/dev/null && return 0
+		proc_alive "$pid" || die "$what (pid $pid) exited"
+		sleep 0.2
+	done
+	die "$what (pid $pid) does not accept on port $port within ${WAIT_SECS}s"
+}
+
+# check_musl_distroless WHAT PID-OF-MUSL PID-OF-DISTROLESS: both listen; distroless runs as nobody
+# on a read-only root.
+check_musl_distroless() {
+	local what=$1 uid
+	wait_port "$what musl" "$2" "$MUSL_PORT"
+	wait_port "$what distroless" "$3" "$DISTROLESS_PORT"
+	uid=$(awk '$1 == "Uid:" {print $2}' "/proc/$3/status")
+	[[ $uid == 65534 ]] || die "$what distroless (pid $3) runs as uid $uid, want 65534"
+	rootfs_readonly "$3" || die "$what distroless (pid $3): rootfs is not read-only"
+}
+
 rootfs_readonly() { # the mount at / of PID is read-only
 	awk '$5 == "/" {split($6, o, ","); ro = (o[1] == "ro")} END {exit !ro}' "/proc/$1/mountinfo"
 }
@@ -693,12 +867,22 @@ up_containerd_containers() {
 	[[ $map == "0 100000 65536" ]] || die "containerd $NS/userns (pid $pid): gid_map is '$map', want '0 100000 65536'"
 	pid=$(ctr_task_pid noshell)
 	rootfs_readonly "$pid" || die "containerd $NS/noshell (pid $pid): rootfs is not read-only"
+	up_containerd_musl_distroless
+}
+
+# musl and distroless, on the containerd ctr_ talks to (the user comes from the image's config:
+# containerd 1.6's ctr run has no --user). OPTS: ctr run options for both.
+up_containerd_musl_distroless() {
+	ctr_up musl "$(ctr_ref musl)" "$@" --
+	ctr_up distroless "$(ctr_ref distroless)" --read-only "$@" --
+	check_musl_distroless "$CTR_WHICH $NS/" "$(ctr_task_pid musl)" "$(ctr_task_pid distroless)"
 }
 
 # On containerd 2.x: the same taka (its runc state under its own root, see CTRD2_RUNC_ROOT).
 up_containerd2_containers() {
 	ctr_up taka "$(ctr_ref redis)" --env TAKA_VAR=containerd2-taka --runc-root "$CTRD2_RUNC_ROOT" --
 	wait_redis "containerd $CTRD2_VERSION $NS/taka" "$(ctr_task_pid taka)"
+	up_containerd_musl_distroless --runc-root "$CTRD2_RUNC_ROOT"
 }
 
 up_docker_taka() {
@@ -719,12 +903,15 @@ up_docker_containers() {
 	fi
 	docker_up_container taka-sidecar "$force" --net=container:taka ctr-enter-test/busybox:latest sleep 1000000
 	docker_up_container noshell no --read-only ctr-enter-test/noshell:latest
+	docker_up_container musl no ctr-enter-test/musl:latest
+	docker_up_container distroless no --read-only --user 65534:65534 ctr-enter-test/distroless:latest
 
 	pid_side=$(docker_pid taka-sidecar)
 	pid_taka=$(docker_pid taka)
 	[[ $(netns_of "$pid_side") == "$(netns_of "$pid_taka")" ]] || die "docker taka-sidecar does not share taka's net ns"
 	[[ $(dk inspect -f '{{.HostConfig.ReadonlyRootfs}}' noshell) == true ]] || die "docker noshell is not read-only"
 	rootfs_readonly "$(docker_pid noshell)" || die "docker noshell: rootfs is not read-only"
+	check_musl_distroless "docker " "$(docker_pid musl)" "$(docker_pid distroless)"
 }
 
 summary() { # summary [demo]
@@ -739,18 +926,20 @@ summary() { # summary [demo]
 	fi
 	if [[ ${1:-} != demo ]] && containerd2_up; then
 		echo "containerd $CTRD2_VERSION (socket $CTRD2_SOCK), namespace $NS:"
-		printf '  %-13s pid %-8s %s\n' taka "$(on_containerd2 ctr_task_pid taka)" "$(on_containerd2 ctr_task_status taka)"
+		for id in "${CTR2_NAMES[@]}"; do
+			printf '  %-13s pid %-8s %s\n' "$id" "$(on_containerd2 ctr_task_pid "$id")" "$(on_containerd2 ctr_task_status "$id")"
+		done
 	fi
 	if docker_up; then
 		echo "docker (socket $DOCKER_SOCK):"
-		for id in taka taka-sidecar noshell; do
+		for id in taka taka-sidecar noshell musl distroless; do
 			[[ $(docker_state "$id") != missing ]] || continue
 			printf '  %-13s pid %-8s %s\n' "$id" "$(docker_pid "$id")" \
 				"$(dk container inspect -f '{{.Config.Image}} {{.State.Status}} id={{.Id}}' "$id")"
 		done
 	fi
 	if [[ ${1:-} != demo ]] && registry_up; then
-		echo "registry: http://$REGISTRY (image $REGISTRY/busybox:latest)"
+		echo "registry: http://$REGISTRY (images $REGISTRY/busybox:latest, $REGISTRY/glibc-tools:latest, $REGISTRY/musl-tools:latest)"
 	fi
 	echo "state dir: $STATE"
 }
@@ -825,7 +1014,7 @@ docker_has_ours() {
 	local f
 	for f in /var/lib/docker/containers/*/config.v2.json; do
 		[[ -f $f ]] || continue
-		grep -q '"Name":"/\(taka\|taka-sidecar\|noshell\)"' "$f" && return 0
+		grep -q '"Name":"/\(taka\|taka-sidecar\|noshell\|musl\|distroless\)"' "$f" && return 0
 	done
 	return 1
 }
@@ -952,17 +1141,18 @@ do_up() {
 	start_registry
 	start_containerd2
 	local n
-	for n in busybox redis noshell; do build_image "$n"; done
+	for n in "${TARGET_IMAGES[@]}" "${TOOL_IMAGES[@]}"; do build_image "$n"; done
 	rm -rf "$STATE/build"
-	for n in busybox redis noshell; do
+	for n in "${TARGET_IMAGES[@]}"; do
 		import_containerd "$n"
 		import_docker "$n"
 	done
-	for n in busybox redis; do on_containerd2 import_containerd "$n"; done
+	for n in busybox redis musl distroless; do on_containerd2 import_containerd "$n"; done
 	tag_busybox_containerd
 	on_containerd2 tag_busybox_containerd
 	tag_busybox_docker
-	push_registry
+	for n in "${TOOL_IMAGES[@]}"; do import_docker "$n"; done
+	for n in busybox "${TOOL_IMAGES[@]}"; do push_registry "$n"; done
 	up_containerd_containers
 	on_containerd2 up_containerd2_containers
 	up_docker_containers

@@ -3,29 +3,14 @@
 package e2e
 
 import (
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 )
 
 // TestOwnImage builds the Dockerfile's image with the binary under test and
-// runs it as a node debugger would run: host PID namespace, the runtimes'
-// sockets, all privileges. --privileged itself fails on these machines (the
-// bounding set lacks CAP_SYS_RESOURCE), so the test stands in for it.
+// runs it as a node debugger would run (see ownImage).
 func TestOwnImage(t *testing.T) {
-	dir := t.TempDir()
-	sh(t, "../script/image-rootfs", bin, filepath.Join(dir, "rootfs"))
-	sh(t, "docker", "build", "-q", "-t", "ctr-enter:e2e", "-f", "../Dockerfile", dir)
-	t.Cleanup(func() { exec.Command("docker", "rmi", "ctr-enter:e2e").Run() })
-
-	inImage := func(args ...string) result {
-		cmd := exec.Command("docker", append([]string{"run", "--rm", "--pid=host", "--cgroupns=host",
-			"--cap-add", "ALL", "--cap-drop", "SYS_RESOURCE", "--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined",
-			"-v", "/run/containerd/containerd.sock:/run/containerd/containerd.sock",
-			"-v", "/var/run/docker.sock:/var/run/docker.sock", "ctr-enter:e2e"}, args...)...)
-		return runCmd(t, cmd)
-	}
+	inImage := ownImage(t, "ctr-enter:e2e")
 	// The image's own busybox ps, in each taka's pid namespace.
 	for _, ref := range takas {
 		r := inImage(ref, "--net", "--pid", "--", "ps", "-o", "pid,args")

@@ -190,7 +190,7 @@ func TestShellCompletion(t *testing.T) {
 	for line, want := range map[string][]string{
 		"ctr-enter taka-s":           {"taka-sidecar"},
 		"ctr-enter docker://taka-":   {"docker://taka-sidecar"},
-		"ctr-enter containerd://e2e": {"containerd://e2e/noshell", "containerd://e2e/taka", "containerd://e2e/userns"},
+		"ctr-enter containerd://e2e": {"containerd://e2e/distroless", "containerd://e2e/musl", "containerd://e2e/noshell", "containerd://e2e/taka", "containerd://e2e/userns"},
 		"ctr-enter taka --ne":        {"--net"},
 		"ctr-enter compl":            {"completion"},
 		"ctr-enter completion z":     {"zsh"},
