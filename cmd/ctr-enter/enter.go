@@ -24,7 +24,7 @@ type enterCmd struct {
 	nsFlags `group:"Namespaces (default: all in which the target differs)"`
 
 	Tools bool   `help:"Mount ctr-enter's own programs read-only at /.ctr-enter, on PATH after the target's (implied when the target lacks the shell or the command)."`
-	Image string `placeholder:"REF" predictor:"image" help:"Mount this image's tools instead: taken from containerd, Docker or its registry once, then cached (see ctr-enter images)."`
+	Image string `placeholder:"REF" predictor:"image" help:"Mount this image's tools instead: taken from containerd, Docker or its registry once, then cached (see ctr-enter images). Without --mount, the image is the command's root, the target's at /target."`
 
 	AsTarget    bool `name:"as-target" help:"Run as the target's processes run: its uid and gids, capabilities, no_new_privs, seccomp filters and cgroups (default: ctr-enter's own privileges, as nsenter)."`
 	TrustTarget bool `name:"trust-target" help:"Join the pid namespace of a target whose processes may hold CAP_SYS_PTRACE, with which they can take over ctr-enter's process there (refused otherwise)."`
@@ -59,11 +59,12 @@ Examples:
   ctr-enter taka -d sleep 600                start it and return at once
   ctr-enter noshell                          a shell from ctr-enter's tools, in a target with none
   ctr-enter taka --image busybox ls /        tools from an image, cached after the first use
+  ctr-enter taka --net --image busybox netstat -tln   the image's root (taka's at /target), taka's network
 
 The command runs with the target's environment (never the host's), in the
 target's working directory, with no open files but stdin, stdout and stderr.
 Without --mount it comes from the host's filesystem, executed from a
-read-only view so the target cannot rewrite it.`
+read-only view so the target cannot rewrite it, or from --image's.`
 }
 
 // checkArgs refuses what the flags cannot do together, before the root
