@@ -341,3 +341,19 @@ func TestReadmeExamplesRunAsWritten(t *testing.T) {
 	}
 	t.Logf("%d examples run", ran)
 }
+
+// TestToolsIgnoreTargetPreload: the session's environment is the target's,
+// and its LD_PRELOAD names the target's files; the tools' loader must not
+// load them into a tool (which holds ctr-enter's privileges). The target's
+// own programs still get it.
+func TestToolsIgnoreTargetPreload(t *testing.T) {
+	startDocker(t, "e2e-preload", "-e", "LD_PRELOAD=/tmp/planted.so", "ctr-enter-test/redis", "sleep", "1000000")
+	r := run(t, "docker://e2e-preload", "--tools", "--", "ss", "-V")
+	if r.code != 0 || !strings.Contains(r.stdout, "iproute2") || r.stderr != "" {
+		t.Errorf("ss -V with the target's LD_PRELOAD: %v", r)
+	}
+	if r := run(t, "docker://e2e-preload", "--tools", "--", "sh", "-c", "echo $LD_PRELOAD"); r.code != 0 || strings.TrimSpace(r.stdout) != "/tmp/planted.so" {
+		t.Errorf("the target's shell lost its LD_PRELOAD: %v", r)
+	}
+	noToolMounts(t)
+}

@@ -317,6 +317,14 @@ static void __attribute__((noreturn)) exec_with_loader(const char *loader, const
 	args[i++] = (char *)path;
 	for (int j = 1; j < argc; j++)
 		args[i++] = argv[j];
+	// The session's environment is the target's: its LD_PRELOAD and
+	// LD_AUDIT name the target's libraries (its jemalloc, or anything a
+	// hostile target likes), which the tools' loader would load into a
+	// tool that holds ctr-enter's privileges. LD_LIBRARY_PATH stays: the
+	// loader takes --library-path instead, and the target's programs a
+	// tool starts still get it.
+	unsetenv("LD_PRELOAD");
+	unsetenv("LD_AUDIT");
 	execv(loader, args);
 	die(NSEXEC_EXIT_CANNOT_EXEC, "execute", loader);
 }
