@@ -82,7 +82,8 @@ func completeLine(parser *kong.Kong, out io.Writer, targets, imageRefs, sidecars
 	if commandStarted(os.Getenv("COMP_LINE"), os.Getenv("COMP_POINT")) {
 		return nil // the words are the command's: nothing of ctr-enter's fits
 	}
-	cmd, err := kongplete.Command(parser, kongplete.WithPredictor("target", targets), kongplete.WithPredictor("image", imageRefs), kongplete.WithPredictor("sidecar", sidecars))
+	cmd, err := kongplete.Command(parser, kongplete.WithPredictor("target", targets), kongplete.WithPredictor("image", imageRefs), kongplete.WithPredictor("sidecar", sidecars),
+		kongplete.WithPredictor("target-path", targetPathPredictor(targets)))
 	if err != nil {
 		return err
 	}
@@ -149,6 +150,19 @@ func commandStarted(line, point string) bool {
 // completionExit is what kong.Exit panics with while commandStarted
 // parses (--help, --version): the line is ctr-enter's, not a command's.
 type completionExit struct{}
+
+// targetPathPredictor completes cp's words: TARGET: for each target
+// (a path in a target is not completed: that would read its files), or a
+// host path.
+func targetPathPredictor(targets complete.Predictor) complete.Predictor {
+	return complete.PredictFunc(func(args complete.Args) []string {
+		var out []string
+		for _, t := range targets.Predict(args) {
+			out = append(out, t+":")
+		}
+		return append(out, complete.PredictFiles("*").Predict(args)...)
+	})
+}
 
 // imagePredictor completes the references of cached images: reading the
 // cache's index asks no daemon.

@@ -79,7 +79,10 @@ func TestCompleteLine(t *testing.T) {
 		want []string
 	}{
 		// Commands, and targets: enter is the default command.
-		{"ctr-enter ", []string{"attach", "completion", "docker://taka", "enter", "gc", "help", "igor", "images", "inspect", "ls", "taka", "update", "version"}},
+		{"ctr-enter ", []string{"attach", "completion", "cp", "docker://taka", "enter", "gc", "help", "igor", "images", "inspect", "ls", "port-forward", "taka", "update", "version"}},
+		// cp's words are a target's path or a host path.
+		{"ctr-enter cp ta", []string{"taka:"}},
+		{"ctr-enter port-forward ", []string{"docker://taka", "igor", "taka"}},
 		{"ctr-enter i", []string{"igor", "images", "inspect"}},
 		{"ctr-enter --ne", []string{"--net"}},
 		{"ctr-enter taka --p", []string{"--pid", "--privileged"}},

@@ -45,16 +45,18 @@ type cli struct {
 	Globals
 	VersionFlag kong.VersionFlag `name:"version" help:"Print the version and exit."`
 
-	Enter      enterCmd      `cmd:"" default:"withargs" help:"Run a command inside a container's namespaces (the default command)."`
-	Attach     attachCmd     `cmd:"" help:"Start, list and remove sidecars: containers sharing a target's namespaces."`
-	Inspect    inspectCmd    `cmd:"" help:"Show what makes a process a container: processes, env, namespaces, cgroups, security."`
-	Ls         lsCmd         `cmd:"" help:"List containers across runtimes and namespaces, with PIDs and shared namespaces."`
-	Update     updateCmd     `cmd:"" help:"Change a running container's memory limit through its runtime."`
-	Images     imagesCmd     `cmd:"" help:"Pull, list, import and remove the images debug tools come from."`
-	Gc         gcCmd         `cmd:"" name:"gc" help:"Remove ephemeral containers left by a killed ctr-enter."`
-	Completion completionCmd `cmd:"" help:"Print a shell completion script (bash, zsh or fish)."`
-	Version    versionCmd    `cmd:"" help:"Print the version."`
-	Help       helpCmd       `cmd:"" help:"Show help for a command (ctr-enter help attach run)."`
+	Enter       enterCmd       `cmd:"" default:"withargs" help:"Run a command inside a container's namespaces (the default command)."`
+	Attach      attachCmd      `cmd:"" help:"Start, list and remove sidecars: containers sharing a target's namespaces."`
+	Inspect     inspectCmd     `cmd:"" help:"Show what makes a process a container: processes, env, namespaces, cgroups, security."`
+	Ls          lsCmd          `cmd:"" help:"List containers across runtimes and namespaces, with PIDs and shared namespaces."`
+	Update      updateCmd      `cmd:"" help:"Change a running container's memory limit through its runtime."`
+	Cp          cpCmd          `cmd:"" name:"cp" help:"Copy files between a running container and the host, with no tool in the container."`
+	PortForward portForwardCmd `cmd:"" name:"port-forward" help:"Forward host ports to ports inside a container's network namespace, its 127.0.0.1 included."`
+	Images      imagesCmd      `cmd:"" help:"Pull, list, import and remove the images debug tools come from."`
+	Gc          gcCmd          `cmd:"" name:"gc" help:"Remove ephemeral containers left by a killed ctr-enter."`
+	Completion  completionCmd  `cmd:"" help:"Print a shell completion script (bash, zsh or fish)."`
+	Version     versionCmd     `cmd:"" help:"Print the version."`
+	Help        helpCmd        `cmd:"" help:"Show help for a command (ctr-enter help attach run)."`
 }
 
 const description = `Get into a running container: join its namespaces and run a command there.

@@ -160,6 +160,8 @@ var commands = map[string]bool{
 	"inspect":       true,
 	"ls":            true,
 	"update":        true,
+	"cp":            true,
+	"port-forward":  true,
 	"images pull":   true,
 	"images ls":     true,
 	"images rm":     true,
@@ -208,6 +210,8 @@ func TestPrepare(t *testing.T) {
 		"inspect":       {"inspect", "taka"},
 		"ls":            {"ls"},
 		"update":        {"update", "taka", "--memory", "256m"},
+		"cp":            {"cp", "taka:/etc/hosts", "."},
+		"port-forward":  {"port-forward", "taka", "6379"},
 		"images pull":   {"images", "pull", "busybox"},
 		"images ls":     {"images", "ls"},
 		"images rm":     {"images", "rm", "busybox"},
@@ -249,6 +253,8 @@ func TestPrepareChecksArgumentsFirst(t *testing.T) {
 	}{
 		{[]string{"update", "taka", "--memory", "bogus"}, "--memory bogus: invalid size: want a positive number with an optional k, m, g or t suffix, or max"},
 		{[]string{"taka", "--image", "busybox", "--tools", "--", "true"}, "--image and --tools exclude each other: --tools brings ctr-enter's own programs, --image an image's instead"},
+		{[]string{"cp", "a", "b"}, "neither SRC nor DEST names a target: one must be TARGET:PATH"},
+		{[]string{"port-forward", "taka", "x"}, `invalid port forward "x": remote port "x": want a number from 1 to 65535`},
 	} {
 		p := mustParse(t, tc.args...)
 		for _, euid := range []int{0, 65534} {

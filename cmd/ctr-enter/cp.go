@@ -1,0 +1,107 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strings"
+
+	"github.com/ctr-enter/ctr-enter/files"
+)
+
+type cpCmd struct {
+	asRoot
+	Src  string `arg:"" name:"src" placeholder:"SRC" predictor:"target-path" help:"TARGET:PATH, a host path, or - for a tar stream on stdin."`
+	Dest string `arg:"" name:"dest" placeholder:"DEST" predictor:"target-path" help:"TARGET:PATH, a host path, or - for a tar stream on stdout."`
+}
+
+func (c *cpCmd) Help() string {
+	return `Copies files, directories and symlinks between a running target and the
+host, as docker cp does, for every runtime and for targets with no tool at
+all: nothing runs inside the target. Its files are read and written from the
+host as the target's own processes see them (its root, mounts and volumes),
+every path resolved under the target's root: a symlink is copied as a link
+and never followed out of it, and a FIFO, device node or socket is never
+opened (it is skipped, with a warning; a tar stream holds its header).
+
+Modes, numeric owners (as the target sees them) and times are kept; files
+written on the host lose setuid and setgid. A directory lands in a
+destination directory that exists under its own name, or becomes the
+destination; SRC/. copies what a directory holds. Either side may be - : a
+tar stream on stdout (out of the target) or stdin (into a directory of the
+target).
+
+Examples:
+  ctr-enter cp taka:/etc/redis.conf .
+  ctr-enter cp ./dump.rdb docker://taka:/data/
+  ctr-enter cp containerd://e2e/taka:/var/log - | tar -tv
+  tar -c conf | ctr-enter cp - taka:/tmp`
+}
+
+// checkArgs reads which side is the target's before the root check.
+func (c *cpCmd) checkArgs() error {
+	_, _, _, err := c.sides()
+	return err
+}
+
+// sides says which argument names a path in a target, and splits it.
+func (c *cpCmd) sides() (ref, targetPath string, into bool, err error) {
+	sref, spath, sremote := splitTargetPath(c.Src)
+	dref, dpath, dremote := splitTargetPath(c.Dest)
+	switch {
+	case sremote && dremote:
+		return "", "", false, errors.New("copying between targets is not supported: copy to the host, then into the other target")
+	case !sremote && !dremote:
+		return "", "", false, errors.New("neither SRC nor DEST names a target: one must be TARGET:PATH")
+	case sremote && spath == "":
+		return "", "", false, errors.New("empty path in " + c.Src + ": want TARGET:PATH")
+	case dremote && dpath == "":
+		return "", "", false, errors.New("empty path in " + c.Dest + ": want TARGET:PATH")
+	case sremote:
+		return sref, spath, false, nil
+	default:
+		return dref, dpath, true, nil
+	}
+}
+
+// splitTargetPath reads a word as TARGET:PATH, as docker cp reads
+// CONTAINER:PATH: a word that starts with / or . or holds a / before its
+// first colon is a host path (./a:b, /tmp/x:y), and so is one without a
+// colon. The explicit forms keep their own colons and slashes
+// (docker://taka:/etc, containerd://e2e/taka:/etc, pid:42:/etc).
+func splitTargetPath(s string) (ref, p string, remote bool) {
+	if s == "-" || strings.HasPrefix(s, "/") || strings.HasPrefix(s, ".") {
+		return "", s, false
+	}
+	scheme, rest := "", s
+	for _, sc := range []string{"docker://", "containerd://", "pid://", "pid:"} {
+		if strings.HasPrefix(s, sc) {
+			scheme, rest = sc, strings.TrimPrefix(s, sc)
+			break
+		}
+	}
+	name, p, ok := strings.Cut(rest, ":")
+	if !ok || (scheme != "containerd://" && strings.Contains(name, "/")) {
+		return "", s, false
+	}
+	return scheme + name, p, true
+}
+
+func (c *cpCmd) Run(ctx context.Context, g *Globals) error {
+	ref, targetPath, into, err := c.sides()
+	if err != nil {
+		return err
+	}
+	p, err := resolveAndOpen(ctx, g, ref)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	o := files.Options{Target: p, TargetPath: targetPath, TargetName: p.Target.String(), Into: into, Stdin: os.Stdin, Stdout: os.Stdout, Warn: warn}
+	if into {
+		o.HostPath = c.Src
+	} else {
+		o.HostPath = c.Dest
+	}
+	return files.Copy(ctx, o)
+}
