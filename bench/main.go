@@ -25,6 +25,7 @@ func main() {
 	runs := flag.Int("n", 50, "runs of each command")
 	bin := flag.String("bin", "bin/ctr-enter", "ctr-enter binary")
 	ptyMiB := flag.Int("pty-mib", 200, "MiB through the terminal in the pty benchmark (0: skip it)")
+	transferMiB := flag.Int("transfer-mib", 512, "MiB through port-forward and cp in the transfer benchmark (0: skip it)")
 	flag.Parse()
 
 	pid, err := exec.Command("docker", "inspect", "-f", "{{.State.Pid}}", "taka").Output()
@@ -41,6 +42,10 @@ func main() {
 	if *ptyMiB > 0 {
 		fmt.Println()
 		benchPty(*bin, *ptyMiB)
+	}
+	if *transferMiB > 0 {
+		fmt.Println()
+		benchTransfer(*bin, p, *transferMiB, 5)
 	}
 }
 

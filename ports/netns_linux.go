@@ -24,9 +24,14 @@ import (
 // goroutine, and the host's listeners, or the runtimes' clients, could
 // end up made there. When the goroutine returns, still locked, the
 // runtime ends the thread.
+//
+// The thread keeps a few IPv4 sockets made ahead (spare): a connection
+// then costs no wait for that thread to be scheduled, which is most of
+// what a forwarded connection costs over a direct one.
 type netns struct {
-	reqs chan socketReq
-	done chan struct{}
+	reqs  chan socketReq
+	spare chan int
+	done  chan struct{}
 }
 
 type socketReq struct {
@@ -46,7 +51,7 @@ const connectTimeout = 10 * time.Second
 // joinNetns starts the thread that joins the network namespace of the
 // process pidfd names.
 func joinNetns(pidfd *os.File) (*netns, error) {
-	n := &netns{reqs: make(chan socketReq), done: make(chan struct{})}
+	n := &netns{reqs: make(chan socketReq), spare: make(chan int, 4), done: make(chan struct{})}
 	joined := make(chan error, 1)
 	go func() {
 		runtime.LockOSThread()
@@ -56,10 +61,32 @@ func joinNetns(pidfd *os.File) (*netns, error) {
 			return
 		}
 		joined <- nil
+		next := -1 // the next spare, once made
 		for {
+			if next < 0 {
+				// On failure (out of fds) no spare is offered until
+				// the next request.
+				next, _ = unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+			}
+			var offer chan int
+			if next >= 0 {
+				offer = n.spare
+			}
 			select {
 			case <-n.done:
-				return
+				if next >= 0 {
+					unix.Close(next)
+				}
+				for {
+					select {
+					case fd := <-n.spare:
+						unix.Close(fd)
+					default:
+						return
+					}
+				}
+			case offer <- next:
+				next = -1
 			case r := <-n.reqs:
 				fd, err := unix.Socket(r.family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
 				if err != nil {
@@ -81,6 +108,13 @@ func (n *netns) close() { close(n.done) }
 // socket returns a socket of the family made in the namespace,
 // non-blocking, so that os.NewFile registers it with Go's poller.
 func (n *netns) socket(ctx context.Context, family int) (*os.File, error) {
+	if family == unix.AF_INET {
+		select {
+		case fd := <-n.spare:
+			return os.NewFile(uintptr(fd), "socket"), nil
+		default:
+		}
+	}
 	reply := make(chan socketResult, 1)
 	select {
 	case n.reqs <- socketReq{family, reply}:

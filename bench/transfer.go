@@ -1,0 +1,209 @@
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// benchTransfer measures port-forward against connecting straight to
+// taka's address from the host (throughput of mib MiB, and the time to
+// connect and get a first answer), and cp against docker cp.
+func benchTransfer(bin, pid string, mib, runs int) {
+	ip, err := exec.Command("docker", "inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", "taka").Output()
+	if err != nil || strings.TrimSpace(string(ip)) == "" {
+		fail("taka's IP address: %v", err)
+	}
+	port := serveIn(pid)
+	direct := net.JoinHostPort(strings.TrimSpace(string(ip)), strconv.Itoa(port))
+	fw := exec.Command(bin, "port-forward", "docker://taka", ":"+strconv.Itoa(port))
+	out, _ := fw.StdoutPipe()
+	fw.Stderr = os.Stderr
+	if err := fw.Start(); err != nil {
+		fail("port-forward: %v", err)
+	}
+	defer func() { fw.Process.Signal(syscall.SIGINT); fw.Wait() }()
+	var forwarded string
+	var remote int
+	line, _ := bufio.NewReader(out).ReadString('\n')
+	if _, err := fmt.Sscanf(line, "Forwarding from %s -> %d", &forwarded, &remote); err != nil {
+		fail("port-forward printed %q", line)
+	}
+
+	var tput [2][]float64 // MiB/s: direct, forwarded
+	for i := 0; i < runs; i++ {
+		for j, addr := range []string{direct, forwarded} {
+			tput[j] = append(tput[j], sendMiB(addr, mib))
+		}
+	}
+	var lat [2][]time.Duration
+	for i := 0; i < runs*40; i++ {
+		for j, addr := range []string{direct, forwarded} {
+			lat[j] = append(lat[j], latency(addr))
+		}
+	}
+	td, tf := medianF(tput[0]), medianF(tput[1])
+	ld, lf := medianD(lat[0]), medianD(lat[1])
+	fmt.Printf("port-forward to a server in taka's network namespace, against taka's address from the host: medians, interleaved\n")
+	fmt.Printf("  %-52s %9.0f MiB/s\n", fmt.Sprintf("throughput, %d MiB, straight to %s", mib, direct), td)
+	fmt.Printf("  %-52s %9.0f MiB/s  %5.2fx\n", "throughput through ctr-enter port-forward", tf, tf/td)
+	fmt.Printf("  %-52s %9.3f ms\n", "connect and first answer, straight", ms(ld))
+	fmt.Printf("  %-52s %9.3f ms  %5.2fx\n", "connect and first answer, through port-forward", ms(lf), float64(lf)/float64(ld))
+	fmt.Printf("Goal: throughput >= 0.8x: %.2fx (%s); latency <= 1.5x: %.2fx (%s)\n",
+		tf/td, verdict(tf/td >= 0.8), float64(lf)/float64(ld), verdict(float64(lf)/float64(ld) <= 1.5))
+	fmt.Println()
+	benchCp(bin, pid, mib, runs)
+}
+
+// serveIn listens on every address of the network namespace of pid, from
+// a thread that joined it and is never unlocked (it ends with its
+// goroutine): a connection that starts with L is answered at once, one
+// that starts with T is drained and then answered.
+func serveIn(pid string) int {
+	ch := make(chan net.Listener)
+	go func() {
+		runtime.LockOSThread()
+		f, err := os.Open("/proc/" + pid + "/ns/net")
+		if err != nil {
+			fail("%v", err)
+		}
+		if err := unix.Setns(int(f.Fd()), unix.CLONE_NEWNET); err != nil {
+			fail("setns: %v", err)
+		}
+		l, err := net.Listen("tcp", "0.0.0.0:0")
+		if err != nil {
+			fail("listen in taka: %v", err)
+		}
+		ch <- l
+	}()
+	l := <-ch
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				b := make([]byte, 1)
+				if _, err := io.ReadFull(c, b); err != nil {
+					return
+				}
+				if b[0] == 'T' {
+					io.Copy(io.Discard, c)
+				}
+				c.Write(b)
+			}()
+		}
+	}()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// sendMiB sends mib MiB to addr and waits for the answer, in MiB/s.
+func sendMiB(addr string, mib int) float64 {
+	start := time.Now()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		fail("dial %s: %v", addr, err)
+	}
+	defer c.Close()
+	buf := make([]byte, 1<<20)
+	buf[0] = 'T'
+	for i := 0; i < mib; i++ {
+		if _, err := c.Write(buf); err != nil {
+			fail("write to %s: %v", addr, err)
+		}
+	}
+	c.(*net.TCPConn).CloseWrite()
+	if _, err := io.ReadFull(c, buf[:1]); err != nil {
+		fail("read from %s: %v", addr, err)
+	}
+	return float64(mib) / time.Since(start).Seconds()
+}
+
+// latency is the time to connect to addr and get a first answer.
+func latency(addr string) time.Duration {
+	start := time.Now()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		fail("dial %s: %v", addr, err)
+	}
+	defer c.Close()
+	b := []byte{'L'}
+	if _, err := c.Write(b); err != nil {
+		fail("write to %s: %v", addr, err)
+	}
+	if _, err := io.ReadFull(c, b); err != nil {
+		fail("read from %s: %v", addr, err)
+	}
+	return time.Since(start)
+}
+
+// benchCp times copying a file of mib MiB out of taka and into it, with
+// ctr-enter cp and docker cp.
+func benchCp(bin, pid string, mib, runs int) {
+	dir, err := os.MkdirTemp("", "ctr-enter-bench-cp-")
+	if err != nil {
+		fail("%v", err)
+	}
+	defer os.RemoveAll(dir)
+	src := filepath.Join(dir, "src")
+	f, err := os.Create(src)
+	if err != nil {
+		fail("%v", err)
+	}
+	buf := make([]byte, 1<<20)
+	for i := 0; i < mib; i++ {
+		buf[0] = byte(i)
+		f.Write(buf)
+	}
+	f.Close()
+	const inTaka = "/tmp/ctr-enter-bench-cp"
+	// Made and removed from the host: the benchmark's own file in its
+	// own test container.
+	defer os.RemoveAll("/proc/" + pid + "/root" + inTaka)
+	if out, err := exec.Command(bin, "cp", src, "docker://taka:"+inTaka).CombinedOutput(); err != nil {
+		fail("cp into taka: %v\n%s", err, out)
+	}
+	cs := []contender{
+		{"docker cp taka:FILE DIR", []string{"docker", "cp", "taka:" + inTaka, filepath.Join(dir, "out-docker")}},
+		{"ctr-enter cp docker://taka:FILE DIR", []string{bin, "cp", "docker://taka:" + inTaka, filepath.Join(dir, "out-ours")}},
+		{"docker cp FILE taka:FILE", []string{"docker", "cp", src, "taka:" + inTaka + "-in"}},
+		{"ctr-enter cp FILE docker://taka:FILE", []string{bin, "cp", src, "docker://taka:" + inTaka + "-in"}},
+	}
+	defer os.Remove("/proc/" + pid + "/root" + inTaka + "-in")
+	med := measure(cs, runs)
+	fmt.Printf("Copying a %d MiB file out of and into taka: median of %d runs each, interleaved\n", mib, runs)
+	for i, c := range cs {
+		fmt.Printf("  %-52s %9.0f MiB/s\n", c.name, float64(mib)/med[i].Seconds())
+	}
+	out, in := float64(med[0])/float64(med[1]), float64(med[2])/float64(med[3])
+	fmt.Printf("Goal: cp at least as fast as docker cp: out %.2fx (%s), in %.2fx (%s)\n", out, verdict(out >= 1), in, verdict(in >= 1))
+}
+
+func medianF(v []float64) float64 {
+	sort.Float64s(v)
+	return v[len(v)/2]
+}
+
+func medianD(v []time.Duration) time.Duration {
+	sort.Slice(v, func(a, b int) bool { return v[a] < v[b] })
+	return v[len(v)/2]
+}
+
+func fail(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
+	os.Exit(1)
+}
