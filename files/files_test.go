@@ -160,3 +160,20 @@ func TestCopyRefuses(t *testing.T) {
 		t.Errorf("../../f not written beneath the destination: %v", err)
 	}
 }
+
+// TestCopySetID: a set-id file keeps its bits in the target, and loses
+// them on the host.
+func TestCopySetID(t *testing.T) {
+	target, host := t.TempDir(), t.TempDir()
+	p := filepath.Join(host, "suid")
+	must(t, os.WriteFile(p, []byte("x"), 0o755))
+	must(t, os.Chmod(p, 0o755|fs.ModeSetuid|fs.ModeSetgid))
+	must(t, Copy(context.Background(), Options{Target: dirRoot{target}, TargetPath: "/suid", HostPath: p, Into: true, TargetName: "t"}))
+	if fi, err := os.Stat(filepath.Join(target, "suid")); err != nil || fi.Mode() != 0o755|fs.ModeSetuid|fs.ModeSetgid {
+		t.Errorf("in the target: %v, %v; want -rwsr-sr-x", fi.Mode(), err)
+	}
+	must(t, Copy(context.Background(), Options{Target: dirRoot{target}, TargetPath: "/suid", HostPath: filepath.Join(host, "back"), TargetName: "t"}))
+	if fi, err := os.Stat(filepath.Join(host, "back")); err != nil || fi.Mode() != 0o755 {
+		t.Errorf("on the host: %v, %v; want -rwxr-xr-x", fi.Mode(), err)
+	}
+}

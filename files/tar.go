@@ -77,7 +77,7 @@ func readTar(r io.Reader) source {
 			}
 			e := &entry{
 				rel:   strings.TrimPrefix(path.Clean("/"+h.Name), "/"),
-				mode:  fs.FileMode(h.Mode) & (fs.ModePerm),
+				mode:  permissions(uint32(h.Mode & 0o7777)),
 				uid:   h.Uid,
 				gid:   h.Gid,
 				mtime: h.ModTime,
@@ -86,15 +86,6 @@ func readTar(r io.Reader) source {
 			}
 			if e.atime.IsZero() {
 				e.atime = e.mtime
-			}
-			if h.Mode&0o4000 != 0 {
-				e.mode |= fs.ModeSetuid
-			}
-			if h.Mode&0o2000 != 0 {
-				e.mode |= fs.ModeSetgid
-			}
-			if h.Mode&0o1000 != 0 {
-				e.mode |= fs.ModeSticky
 			}
 			var content io.Reader
 			switch h.Typeflag {

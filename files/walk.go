@@ -185,7 +185,7 @@ func readlink(h *os.File) (string, error) {
 
 // fileMode turns st_mode into an fs.FileMode.
 func fileMode(m uint32) fs.FileMode {
-	mode := fs.FileMode(m & 0o777)
+	mode := permissions(m)
 	switch m & unix.S_IFMT {
 	case unix.S_IFDIR:
 		mode |= fs.ModeDir
@@ -200,14 +200,24 @@ func fileMode(m uint32) fs.FileMode {
 	case unix.S_IFBLK:
 		mode |= fs.ModeDevice
 	}
-	if m&unix.S_ISUID != 0 {
-		mode |= fs.ModeSetuid
-	}
-	if m&unix.S_ISGID != 0 {
-		mode |= fs.ModeSetgid
-	}
-	if m&unix.S_ISVTX != 0 {
-		mode |= fs.ModeSticky
+	return mode
+}
+
+// specialBits are the mode bits beyond the permissions, as chmod (and
+// tar) and as fs.FileMode spell them.
+var specialBits = [...]struct {
+	unix uint32
+	mode fs.FileMode
+}{{unix.S_ISUID, fs.ModeSetuid}, {unix.S_ISGID, fs.ModeSetgid}, {unix.S_ISVTX, fs.ModeSticky}}
+
+// permissions are the permission and special bits of a chmod (or tar)
+// mode.
+func permissions(m uint32) fs.FileMode {
+	mode := fs.FileMode(m & 0o777)
+	for _, b := range specialBits {
+		if m&b.unix != 0 {
+			mode |= b.mode
+		}
 	}
 	return mode
 }
@@ -216,14 +226,10 @@ func fileMode(m uint32) fs.FileMode {
 // as chmod takes them.
 func unixMode(m fs.FileMode) uint32 {
 	u := uint32(m.Perm())
-	if m&fs.ModeSetuid != 0 {
-		u |= unix.S_ISUID
-	}
-	if m&fs.ModeSetgid != 0 {
-		u |= unix.S_ISGID
-	}
-	if m&fs.ModeSticky != 0 {
-		u |= unix.S_ISVTX
+	for _, b := range specialBits {
+		if m&b.mode != 0 {
+			u |= b.unix
+		}
 	}
 	return u
 }

@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 )
 
 // Forward is one [ADDRESS:]LOCAL:REMOTE of the command line.
@@ -123,7 +124,10 @@ func Run(ctx context.Context, o Options) error {
 	}()
 
 	f := &forwarder{conns: map[io.Closer]bool{}}
-	defer f.closeAll()
+	defer func() {
+		cancel(nil) // first: a dial under way gives up rather than hold closeAll
+		f.closeAll()
+	}()
 	for _, fw := range o.Forwards {
 		l, err := net.Listen("tcp", net.JoinHostPort(fw.Address, strconv.Itoa(fw.Local)))
 		if err != nil {
@@ -188,7 +192,10 @@ func (f *forwarder) accept(ctx context.Context, l net.Listener, fw Forward, o Op
 		c, err := l.Accept()
 		if err != nil {
 			if ctx.Err() == nil && !errors.Is(err, net.ErrClosed) {
+				// Out of fds, most likely: said, and tried again
+				// once connections have had time to end.
 				o.Warn(fmt.Errorf("accept on %s: %w", l.Addr(), err))
+				time.Sleep(100 * time.Millisecond)
 				continue
 			}
 			return
