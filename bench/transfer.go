@@ -8,7 +8,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -16,6 +15,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/ctr-enter/ctr-enter/internal/thread"
 )
 
 // benchTransfer measures port-forward against connecting straight to
@@ -68,13 +69,11 @@ func benchTransfer(bin, pid string, mib, runs int) {
 }
 
 // serveIn listens on every address of the network namespace of pid, from
-// a thread that joined it and is never unlocked (it ends with its
-// goroutine): a connection that starts with L is answered at once, one
+// a thread that joined it (thread.Dedicate): a connection that starts with L is answered at once, one
 // that starts with T is drained and then answered.
 func serveIn(pid string) int {
 	ch := make(chan net.Listener)
-	go func() {
-		runtime.LockOSThread()
+	thread.Dedicate(func() {
 		f, err := os.Open("/proc/" + pid + "/ns/net")
 		if err != nil {
 			fail("%v", err)
@@ -87,7 +86,7 @@ func serveIn(pid string) int {
 			fail("listen in taka: %v", err)
 		}
 		ch <- l
-	}()
+	})
 	l := <-ch
 	go func() {
 		for {

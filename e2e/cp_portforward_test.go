@@ -17,7 +17,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -26,6 +25,8 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/ctr-enter/ctr-enter/internal/thread"
 )
 
 // inRoot is path in the root of the container whose process is pid, as
@@ -350,9 +351,9 @@ func listenIn(t *testing.T, pid int) int {
 		err error
 	}
 	ch := make(chan res, 1)
-	go func() {
-		// Locked and never unlocked: the thread ends with the goroutine.
-		runtime.LockOSThread()
+	before := nsInode(t, "self", "net")
+	thread.Dedicate(func() {
+		// Never unlocked: the thread ends with the function.
 		f, err := os.Open(fmt.Sprintf("/proc/%d/ns/net", pid))
 		if err != nil {
 			ch <- res{nil, err}
@@ -365,12 +366,17 @@ func listenIn(t *testing.T, pid int) int {
 		}
 		l, err := net.Listen("tcp", "127.0.0.1:0")
 		ch <- res{l, err}
-	}()
+	})
 	r := <-ch
 	if r.err != nil {
 		t.Fatal(r.err)
 	}
 	t.Cleanup(func() { r.l.Close() })
+	// /proc/self is the main thread's view: had it joined, every later
+	// test would take the target's namespace for the host's.
+	if after := nsInode(t, "self", "net"); after != before {
+		t.Fatalf("the test's main thread joined the target's network namespace (%d, was %d)", after, before)
+	}
 	go func() {
 		for {
 			c, err := r.l.Accept()

@@ -6,17 +6,18 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"runtime"
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/ctr-enter/ctr-enter/internal/thread"
 )
 
 // netns makes sockets in a target's network namespace.
 //
 // A socket belongs to the network namespace of the thread that created
 // it, for its whole life, whatever thread uses it later. So one goroutine,
-// locked to its OS thread, joins the target's namespace and from then on
+// locked to an OS thread of its own (thread.Dedicate), joins the target's namespace and from then on
 // only creates sockets on request; connecting, reading and writing happen
 // on any goroutine, through Go's poller, as for any socket. That thread
 // is never unlocked (containerd's mountAt does the same): unlocked, the
@@ -53,8 +54,7 @@ const connectTimeout = 10 * time.Second
 func joinNetns(pidfd *os.File) (*netns, error) {
 	n := &netns{reqs: make(chan socketReq), spare: make(chan int, 4), done: make(chan struct{})}
 	joined := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread()
+	thread.Dedicate(func() {
 		// Never unlocked: see netns.
 		if err := unix.Setns(int(pidfd.Fd()), unix.CLONE_NEWNET); err != nil {
 			joined <- fmt.Errorf("join the target's network namespace: %w", os.NewSyscallError("setns", err))
@@ -96,7 +96,7 @@ func joinNetns(pidfd *os.File) (*netns, error) {
 				r.reply <- socketResult{fd, nil}
 			}
 		}
-	}()
+	})
 	if err := <-joined; err != nil {
 		return nil, err
 	}
