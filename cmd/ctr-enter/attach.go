@@ -154,7 +154,7 @@ func (c *attachRunCmd) Run(ctx context.Context, g *Globals) error {
 		name = unsafeName.ReplaceAllString(p.Name, "-") + "-debug-" + hex.EncodeToString(b)
 	}
 	// Leftovers of killed sessions go first.
-	_, errs := attach.Collect(ctx, g.targetOptions())
+	_, errs := attach.Collect(ctx, g.targetOptions(), false)
 	for _, err := range errs {
 		warn(err)
 	}
@@ -209,7 +209,7 @@ snapshot). Every attach does this first too.`
 }
 
 func (gcCmd) Run(ctx context.Context, g *Globals) error {
-	removed, errs := attach.Collect(ctx, g.targetOptions())
+	removed, errs := attach.Collect(ctx, g.targetOptions(), true)
 	for _, r := range removed {
 		fmt.Println(text.Clean(r))
 	}
