@@ -204,8 +204,10 @@ type gcCmd struct{ asRoot }
 
 func (gcCmd) Help() string {
 	return `Removes the ephemeral containers (attach --rm) whose ctr-enter was killed
-before it could remove them, with what their runtime kept for them (task,
-snapshot). Every attach does this first too.`
+before it could remove them, and what is left of the containers a killed
+attach began to create, with what their runtime kept for them (task, shim,
+bundle, snapshot, lease, FIFOs). Containers whose ctr-enter still runs are
+left to it. Every attach does this first too.`
 }
 
 func (gcCmd) Run(ctx context.Context, g *Globals) error {
