@@ -67,7 +67,7 @@ func RunEphemeral(ctx context.Context, t *resolve.Target, ropts runtimes.Options
 		}
 	}()
 	status, err := b.RunEphemeral(ctx, t.Container, spec, s)
-	if sig, ok := got.Load().(unix.Signal); ok {
+	if sig, ok := got.Load().(unix.Signal); ok && (err == nil || errors.Is(err, context.Canceled)) {
 		// As a shell reports a command a signal ended.
 		return 128 + int(sig), nil
 	}

@@ -79,12 +79,9 @@ func (c *containerd) List(ctx context.Context) ([]*Container, error) {
 	if err := c.connect(); err != nil {
 		return nil, err
 	}
-	nss := []string{c.namespace}
-	if c.namespace == "" {
-		var err error
-		if nss, err = c.client.NamespaceService().List(ctx); err != nil {
-			return nil, unavailable(ctx, Containerd, c.address, err)
-		}
+	nss, err := c.namespaces(ctx)
+	if err != nil {
+		return nil, err
 	}
 	var out []*Container
 	for _, ns := range nss {
@@ -125,6 +122,18 @@ func (c *containerd) List(ctx context.Context) ([]*Container, error) {
 		}
 	}
 	return out, nil
+}
+
+// namespaces are the namespaces searched: the one of c, or every one.
+func (c *containerd) namespaces(ctx context.Context) ([]string, error) {
+	if c.namespace != "" {
+		return []string{c.namespace}, nil
+	}
+	nss, err := c.client.NamespaceService().List(ctx)
+	if err != nil {
+		return nil, unavailable(ctx, Containerd, c.address, err)
+	}
+	return nss, nil
 }
 
 func (c *containerd) Describe(ctx context.Context, t *Container) error {

@@ -97,12 +97,9 @@ func (c *containerd) Unfinished(ctx context.Context) ([]*Container, error) {
 	if err := c.connect(); err != nil {
 		return nil, err
 	}
-	nss := []string{c.namespace}
-	if c.namespace == "" {
-		var err error
-		if nss, err = c.client.NamespaceService().List(ctx); err != nil {
-			return nil, unavailable(ctx, Containerd, c.address, err)
-		}
+	nss, err := c.namespaces(ctx)
+	if err != nil {
+		return nil, err
 	}
 	var out []*Container
 	for _, ns := range nss {
