@@ -23,6 +23,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/creack/pty"
 )
 
 // killCount is how many random kills, and hang-ups, each runtime gets:
@@ -288,26 +290,26 @@ func TestEphemeralHangUpDuringGC(t *testing.T) {
 			}
 		}()
 		for i := 0; i < n; i += batch {
-			var ops []*operator
+			var sessions []*exec.Cmd
+			var masters []*os.File
 			for j := i; j < i+batch && j < n; j++ {
-				o := startOperator(t, rt.args("attach", rt.taka, "--rm", "-it", "--image", "busybox", "--name", fmt.Sprintf("%s%d", prefix, j))...)
-				o.expect(0, `/ # `)
-				ops = append(ops, o)
+				cmd, master := startShell(t, rt.args("attach", rt.taka, "--rm", "-it", "--image", "busybox", "--name", fmt.Sprintf("%s%d", prefix, j))...)
+				sessions, masters = append(sessions, cmd), append(masters, master)
 			}
-			for _, o := range ops {
+			for _, m := range masters {
 				time.Sleep(time.Duration(rand.IntN(50)) * time.Millisecond)
-				o.master.Close() // the terminal goes: SIGHUP
+				m.Close() // the terminal goes: SIGHUP
 			}
-			for _, o := range ops {
+			for _, cmd := range sessions {
 				done := make(chan struct{})
-				go func() { o.cmd.Wait(); close(done) }()
+				go func() { cmd.Wait(); close(done) }()
 				select {
 				case <-done:
 				case <-time.After(30 * time.Second):
 					t.Fatalf("a session did not end after its hang-up")
 				}
-				if code := o.cmd.ProcessState.ExitCode(); code != 128+int(syscall.SIGHUP) {
-					t.Errorf("a hung-up session exited %v, want status %d (it removes its container first)", o.cmd.ProcessState, 128+int(syscall.SIGHUP))
+				if code := cmd.ProcessState.ExitCode(); code != 128+int(syscall.SIGHUP) {
+					t.Errorf("a hung-up session exited %v, want status %d (it removes its container first)", cmd.ProcessState, 128+int(syscall.SIGHUP))
 				}
 			}
 		}
@@ -316,4 +318,55 @@ func TestEphemeralHangUpDuringGC(t *testing.T) {
 		gc(t, rt)
 		sameCensus(t, rt, prefix, before, fmt.Sprintf("%d hang-ups during gc, and gc", n))
 	})
+}
+
+// startShell starts ctr-enter with args under a terminal of its own, and
+// returns once the shell's prompt is seen, with the terminal's master
+// side. Nothing reads the master after that, so that closing it really
+// closes it (a read in progress would hold it open): the shell prints
+// nothing more until it is spoken to.
+func startShell(t *testing.T, args ...string) (*exec.Cmd, *os.File) {
+	t.Helper()
+	master, slave, err := pty.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pty.Setsize(master, &pty.Winsize{Rows: 30, Cols: 100}); err != nil {
+		t.Fatal(err)
+	}
+	cmd := command(args...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = slave, slave, slave
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Setctty: true}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	slave.Close()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+		master.Close()
+	})
+	prompt := make(chan bool, 1)
+	go func() {
+		var out []byte
+		buf := make([]byte, 4096)
+		for !strings.Contains(string(out), "/ # ") {
+			n, err := master.Read(buf)
+			out = append(out, buf[:n]...)
+			if err != nil {
+				prompt <- false
+				return
+			}
+		}
+		prompt <- true
+	}()
+	select {
+	case ok := <-prompt:
+		if !ok {
+			t.Fatalf("%v: no prompt before the terminal closed", args)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatalf("%v: no prompt in 15s", args)
+	}
+	return cmd, master
 }

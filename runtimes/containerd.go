@@ -375,6 +375,10 @@ func (c *containerd) RunEphemeral(ctx context.Context, t *Container, s Sidecar, 
 	}
 	status := <-exited
 	testKillAt("exited")
+	if ctx.Err() != nil {
+		// The session ended first (a hang-up): the container goes.
+		return 0, ctx.Err()
+	}
 	code, _, err := status.Result()
 	return int(code), err
 }

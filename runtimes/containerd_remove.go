@@ -1,24 +1,33 @@
 package runtimes
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"maps"
 	"os"
+	"os/exec"
+	"path"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
 	tasks "github.com/containerd/containerd/api/services/tasks/v1"
+	"github.com/containerd/containerd/api/types/runc/options"
 	"github.com/containerd/containerd/v2/client"
+	"github.com/containerd/containerd/v2/core/containers"
 	"github.com/containerd/containerd/v2/core/leases"
 	"github.com/containerd/containerd/v2/pkg/namespaces"
 	"github.com/containerd/errdefs"
 	"github.com/containerd/errdefs/pkg/errgrpc"
+	"github.com/opencontainers/runtime-spec/specs-go"
 	"golang.org/x/sys/unix"
+	"google.golang.org/protobuf/proto"
 )
 
 // What ctr-enter creates on containerd, and how every piece of it goes
@@ -148,6 +157,14 @@ func (c *containerd) Remove(ctx context.Context, t *Container) error {
 			return err
 		}
 	}
+	if ctr.ID != "" {
+		if err := removeRuncState(ctx, ctr, t.Namespace, t.ID); err != nil {
+			return err
+		}
+		if err := removeEmptyCgroups(ctr, t.ID); err != nil {
+			return err
+		}
+	}
 	// Its log, where it had one: the path follows from its name (the
 	// label is not trusted with a path to remove).
 	if t.Labels[LabelLog] != "" {
@@ -193,6 +210,70 @@ func (c *containerd) removeTask(ctx context.Context, id string) error {
 	}
 	return nil
 }
+
+// removeRuncState deletes a runc container that no shim serves any more,
+// as containerd does after a shim died (the shim binary's delete: runc
+// delete --force): one that containerd's abandoned task create left,
+// created (runc init waiting in its cgroups) or stopped, after the shim
+// that was making it exited. Its runc root and binary are those of the
+// container's runtime options, as the shim's were.
+func removeRuncState(ctx context.Context, info containers.Container, namespace, id string) error {
+	if !strings.HasPrefix(info.Runtime.Name, "io.containerd.runc.") {
+		return nil
+	}
+	root, binary := "/run/containerd/runc", "runc" // the shim's defaults
+	if o := info.Runtime.Options; o != nil && strings.HasSuffix(o.GetTypeUrl(), "containerd.runc.v1.Options") {
+		var opts options.Options
+		if err := proto.Unmarshal(o.GetValue(), &opts); err != nil {
+			return fmt.Errorf("read the runtime options of %s: %w", id, err)
+		}
+		if opts.Root != "" {
+			root = opts.Root
+		}
+		if opts.BinaryName != "" {
+			binary = opts.BinaryName
+		}
+	}
+	root = filepath.Join(root, namespace)
+	if _, err := os.Stat(filepath.Join(root, id, "state.json")); errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if out, err := exec.CommandContext(ctx, binary, "--root", root, "delete", "--force", id).CombinedOutput(); err != nil {
+		return fmt.Errorf("runc delete %s: %w: %s", id, err, bytes.TrimSpace(out))
+	}
+	return nil
+}
+
+// removeEmptyCgroups removes the cgroups of container id that runc made
+// and left: a runc create that containerd's abandoned request cut short
+// makes them before its state, so that no runc delete knows them. Only
+// empty ones go (rmdir: a cgroup with a process in it stays, and is an
+// error), and only those its spec names, after its ID.
+func removeEmptyCgroups(info containers.Container, id string) error {
+	if info.Spec == nil {
+		return nil
+	}
+	var spec specs.Spec
+	if err := json.Unmarshal(info.Spec.GetValue(), &spec); err != nil || spec.Linux == nil {
+		return nil
+	}
+	cg, err := containerdCgroup(spec.Linux.CgroupsPath)
+	if err != nil || !strings.Contains(path.Base(cg), id) {
+		return nil
+	}
+	// Every hierarchy of cgroup v1 (/sys/fs/cgroup/CONTROLLERS), or v2's.
+	dirs, _ := filepath.Glob(filepath.Join(cgroupRoot, "*", cg))
+	dirs = append(dirs, filepath.Join(cgroupRoot, cg))
+	for _, d := range dirs {
+		if err := os.Remove(d); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("remove cgroup %s of %s: %w", d, id, err)
+		}
+	}
+	return nil
+}
+
+// cgroupRoot is where the cgroup hierarchies are mounted.
+const cgroupRoot = "/sys/fs/cgroup"
 
 // removeContainer deletes container id's snapshot, then its record.
 func (c *containerd) removeContainer(ctx context.Context, id string) error {

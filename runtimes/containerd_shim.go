@@ -202,27 +202,32 @@ func stopShim(ctx context.Context, p shimProc, address, namespace, id string) er
 	}
 	bundle, bundleErr := shimBundle(p.pid, namespace, id)
 	err = askShim(ctx, p.pid, id)
+	var removed bool
+	var berr error
 	if err == nil && bundleErr == nil && bundle != "" {
-		// After the delete: the shim has unmounted the rootfs by then.
-		err = removeBundle(bundle, namespace, id)
+		// Before the shutdown, so that a kill in between leaves a shim
+		// that names it; after the delete, which unmounted the rootfs.
+		berr, removed = removeBundle(bundle, namespace, id), true
 	}
 	if err == nil {
 		err = shutdownShim(ctx, p.pid, id)
 	}
-	if exited(pidfd, 5*time.Second) {
-		return err
-	}
-	// It did not answer, or refused: kill it.
-	if kerr := unix.PidfdSendSignal(pidfd, unix.SIGKILL, nil, 0); kerr != nil && !errors.Is(kerr, unix.ESRCH) {
-		return fmt.Errorf("kill shim %d: %w", p.pid, os.NewSyscallError("pidfd_send_signal", kerr))
-	}
+	// Exited, as asked or on its own (a shim containerd is cleaning up
+	// after at the same moment): what it left is the caller's to
+	// remove (runc state, cgroups), and the bundle is ours.
 	if !exited(pidfd, 5*time.Second) {
-		return fmt.Errorf("shim %d of %s/%s did not exit", p.pid, namespace, id)
+		// It did not answer, or refused: kill it.
+		if kerr := unix.PidfdSendSignal(pidfd, unix.SIGKILL, nil, 0); kerr != nil && !errors.Is(kerr, unix.ESRCH) {
+			return fmt.Errorf("kill shim %d: %w (it did not stop: %w)", p.pid, os.NewSyscallError("pidfd_send_signal", kerr), err)
+		}
+		if !exited(pidfd, 5*time.Second) {
+			return fmt.Errorf("shim %d of %s/%s did not exit", p.pid, namespace, id)
+		}
 	}
-	if bundleErr == nil && bundle != "" {
-		return removeBundle(bundle, namespace, id)
+	if !removed && bundleErr == nil && bundle != "" {
+		berr = removeBundle(bundle, namespace, id)
 	}
-	return nil
+	return berr
 }
 
 // exited waits up to d for the process of pidfd to exit.
