@@ -125,7 +125,7 @@ func Remove(ctx context.Context, ropts runtimes.Options, s *resolve.Target) erro
 		return err
 	}
 	defer b.Close()
-	ctx, cancel := context.WithTimeout(ctx, ropts.Timeout)
+	ctx, cancel := context.WithTimeout(ctx, max(ropts.Timeout, runtimes.RemoveTimeout))
 	defer cancel()
 	return b.Remove(ctx, s.Container)
 }

@@ -165,7 +165,7 @@ func collectUnfinished(ctx context.Context, ropts runtimes.Options, b runtimes.B
 			continue
 		}
 		done[u.Ref()] = true
-		rctx, cancel := context.WithTimeout(ctx, ropts.Timeout)
+		rctx, cancel := context.WithTimeout(ctx, max(ropts.Timeout, runtimes.RemoveTimeout))
 		err := b.Remove(rctx, u)
 		cancel()
 		if err != nil {

@@ -71,9 +71,10 @@ const fifoRoot = "/run/ctr-enter/fifo"
 
 func fifoDir(namespace, id string) string { return filepath.Join(fifoRoot, namespace, id) }
 
-// removeTimeout bounds a removal that must run after its caller's
-// context is done (the end of a session, or its failure).
-const removeTimeout = 60 * time.Second
+// RemoveTimeout bounds one container's removal: many requests, and
+// waits (for a task to exit, a shim to stop) that one runtime call's
+// --timeout is too short for.
+const RemoveTimeout = 60 * time.Second
 
 // testKillAt lets the end-to-end tests kill ctr-enter at a named step of
 // creating or removing a container: with CTR_ENTER_TEST_KILL_AT=STEP,
@@ -314,7 +315,7 @@ func (c *containerd) removeLeases(ctx context.Context, id, createdBy string) err
 // removeAfter runs Remove for t once ctx is done with, bounded on its
 // own: the end of a session, or of a failed creation.
 func (c *containerd) removeAfter(ctx context.Context, t *Container) error {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), removeTimeout)
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), RemoveTimeout)
 	defer cancel()
 	return c.Remove(ctx, t)
 }
