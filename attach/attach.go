@@ -55,7 +55,13 @@ func sidecarOf(c *runtimes.Container) Sidecar {
 // Run creates and starts a sidecar of t through t's runtime, and returns
 // once it runs: it outlives ctr-enter.
 func Run(ctx context.Context, t *resolve.Target, ropts runtimes.Options, o Options) (*Sidecar, error) {
-	spec, err := sidecarSpec(t, o, map[string]string{LabelSidecarOf: t.String()})
+	creator, err := selfOwner()
+	if err != nil {
+		return nil, err
+	}
+	// LabelCreatedBy: what a kill during the creation leaves is gc's once
+	// this process is gone.
+	spec, err := sidecarSpec(t, o, map[string]string{LabelSidecarOf: t.String(), runtimes.LabelCreatedBy: creator})
 	if err != nil {
 		return nil, err
 	}
@@ -119,7 +125,7 @@ func Remove(ctx context.Context, ropts runtimes.Options, s *resolve.Target) erro
 		return err
 	}
 	defer b.Close()
-	ctx, cancel := context.WithTimeout(ctx, ropts.Timeout)
+	ctx, cancel := context.WithTimeout(ctx, max(ropts.Timeout, runtimes.RemoveTimeout))
 	defer cancel()
 	return b.Remove(ctx, s.Container)
 }

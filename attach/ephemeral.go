@@ -2,10 +2,17 @@ package attach
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
+	"os/signal"
+	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/ctr-enter/ctr-enter/internal/procfs"
 	"github.com/ctr-enter/ctr-enter/internal/term"
@@ -16,7 +23,7 @@ import (
 // LabelOwner marks an ephemeral container with the ctr-enter process that
 // owns it ("PID:STARTTIME"): once that process is gone, the container is
 // garbage, whatever killed its owner.
-const LabelOwner = "ctr-enter.ephemeral-owner"
+const LabelOwner = runtimes.LabelOwner
 
 // RunEphemeral runs a debug container sharing t's namespaces with the
 // operator attached, removes it when it exits, and returns its exit status.
@@ -26,7 +33,7 @@ func RunEphemeral(ctx context.Context, t *resolve.Target, ropts runtimes.Options
 	if err != nil {
 		return 0, err
 	}
-	spec, err := sidecarSpec(t, o, map[string]string{LabelSidecarOf: t.String(), LabelOwner: owner})
+	spec, err := sidecarSpec(t, o, map[string]string{LabelSidecarOf: t.String(), LabelOwner: owner, runtimes.LabelCreatedBy: owner})
 	if err != nil {
 		return 0, err
 	}
@@ -42,7 +49,29 @@ func RunEphemeral(ctx context.Context, t *resolve.Target, ropts runtimes.Options
 		}
 		defer restore()
 	}
-	return b.RunEphemeral(ctx, t.Container, spec, s)
+	// A hang-up (the operator's terminal gone), SIGTERM or SIGINT ends
+	// the session as its exit would: the container goes with it, now,
+	// rather than at the next gc.
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, unix.SIGHUP, unix.SIGTERM, unix.SIGINT)
+	defer signal.Stop(sigs)
+	var got atomic.Value
+	go func() {
+		select {
+		case sig := <-sigs:
+			got.Store(sig)
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	status, err := b.RunEphemeral(ctx, t.Container, spec, s)
+	if sig, ok := got.Load().(unix.Signal); ok && (err == nil || errors.Is(err, context.Canceled)) {
+		// As a shell reports a command a signal ended.
+		return 128 + int(sig), nil
+	}
+	return status, err
 }
 
 // selfOwner is this process's owner label: its PID and start time, so that
@@ -76,21 +105,110 @@ func ownerGone(label string) bool {
 }
 
 // Collect removes the ephemeral containers whose ctr-enter is gone (killed
-// before it could remove them), with what their runtime kept for them, and
-// returns what it removed.
-func Collect(ctx context.Context, ropts runtimes.Options) ([]string, []error) {
+// before it could remove them), and what is left of the containers that
+// a ctr-enter now gone began to create or to remove, with what their
+// runtime kept for them, and returns what it removed. A container whose
+// owner runs is its owner's to remove: Collect leaves it alone. With
+// wait false, Collect does nothing while another one runs (that one
+// does the work); otherwise it waits for it.
+func Collect(ctx context.Context, ropts runtimes.Options, wait bool) ([]string, []error) {
+	unlock, err := lockCollect(ctx, wait)
+	if err != nil {
+		return nil, []error{err}
+	}
+	if unlock == nil {
+		return nil, nil
+	}
+	defer unlock()
 	ts, errs := resolve.List(ctx, ropts)
 	var removed []string
+	done := map[string]bool{}
 	for _, t := range ts {
 		owner := t.Labels[LabelOwner]
 		if owner == "" || !ownerGone(owner) {
 			continue
 		}
+		done[t.Ref()] = true
 		if err := Remove(ctx, ropts, t); err != nil {
 			errs = append(errs, fmt.Errorf("remove %s: %w", t, err))
 			continue
 		}
 		removed = append(removed, t.String())
 	}
+	for _, name := range runtimes.Names {
+		b, err := runtimes.Open(ropts, name, "")
+		if err != nil {
+			continue
+		}
+		r, uerrs := collectUnfinished(ctx, ropts, b, done)
+		removed, errs = append(removed, r...), append(errs, uerrs...)
+		b.Close()
+	}
 	return removed, errs
+}
+
+// collectUnfinished removes the unfinished containers of backend b whose
+// creator is gone.
+func collectUnfinished(ctx context.Context, ropts runtimes.Options, b runtimes.Backend, done map[string]bool) (removed []string, errs []error) {
+	lctx, cancel := context.WithTimeout(ctx, ropts.Timeout)
+	us, err := b.Unfinished(lctx)
+	cancel()
+	if err != nil {
+		if !errors.Is(err, runtimes.ErrNoDaemon) {
+			errs = append(errs, err)
+		}
+		return nil, errs
+	}
+	for _, u := range us {
+		creator := u.Labels[runtimes.LabelCreatedBy]
+		if creator == "" || !ownerGone(creator) || done[u.Ref()] {
+			continue
+		}
+		done[u.Ref()] = true
+		rctx, cancel := context.WithTimeout(ctx, max(ropts.Timeout, runtimes.RemoveTimeout))
+		err := b.Remove(rctx, u)
+		cancel()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("remove %s: %w", u.Ref(), err))
+			continue
+		}
+		removed = append(removed, u.Ref())
+	}
+	return removed, errs
+}
+
+// collectLock serializes collectors (gc, and every attach), so that two
+// never remove the pieces of one container at once.
+const collectLock = "/run/ctr-enter/gc.lock"
+
+// lockCollect takes the collectors' lock, and returns what releases it;
+// nil if wait is false and another collector holds it.
+func lockCollect(ctx context.Context, wait bool) (func(), error) {
+	if err := os.MkdirAll(filepath.Dir(collectLock), 0o700); err != nil {
+		return nil, fmt.Errorf("gc: %w", err)
+	}
+	f, err := os.OpenFile(collectLock, os.O_CREATE|os.O_RDWR|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("gc: open lock: %w", err)
+	}
+	for {
+		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
+		if err == nil {
+			return func() { f.Close() }, nil
+		}
+		if !errors.Is(err, unix.EWOULDBLOCK) && !errors.Is(err, unix.EINTR) {
+			f.Close()
+			return nil, fmt.Errorf("gc: lock %s: %w", collectLock, os.NewSyscallError("flock", err))
+		}
+		if !wait {
+			f.Close()
+			return nil, nil
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, fmt.Errorf("gc: another gc holds %s: %w", collectLock, ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }

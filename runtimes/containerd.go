@@ -13,7 +13,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"syscall"
 
 	tasks "github.com/containerd/containerd/api/services/tasks/v1"
 	"github.com/containerd/containerd/api/types/task"
@@ -80,12 +79,9 @@ func (c *containerd) List(ctx context.Context) ([]*Container, error) {
 	if err := c.connect(); err != nil {
 		return nil, err
 	}
-	nss := []string{c.namespace}
-	if c.namespace == "" {
-		var err error
-		if nss, err = c.client.NamespaceService().List(ctx); err != nil {
-			return nil, unavailable(ctx, Containerd, c.address, err)
-		}
+	nss, err := c.namespaces(ctx)
+	if err != nil {
+		return nil, err
 	}
 	var out []*Container
 	for _, ns := range nss {
@@ -126,6 +122,18 @@ func (c *containerd) List(ctx context.Context) ([]*Container, error) {
 		}
 	}
 	return out, nil
+}
+
+// namespaces are the namespaces searched: the one of c, or every one.
+func (c *containerd) namespaces(ctx context.Context) ([]string, error) {
+	if c.namespace != "" {
+		return []string{c.namespace}, nil
+	}
+	nss, err := c.client.NamespaceService().List(ctx)
+	if err != nil {
+		return nil, unavailable(ctx, Containerd, c.address, err)
+	}
+	return nss, nil
 }
 
 func (c *containerd) Describe(ctx context.Context, t *Container) error {
@@ -263,67 +271,94 @@ func (c *containerd) CreateSidecar(ctx context.Context, t *Container, s Sidecar)
 	}
 	ctx = namespaces.WithNamespace(ctx, t.Namespace)
 	// Detached: its output goes to a file that the shim writes (containerd
-	// keeps none), made before the container so that no one else's is
-	// taken over.
+	// keeps none).
 	logPath := sidecarLog(t.Namespace, s.Name)
-	if err := createLog(logPath); err != nil {
-		return nil, err
-	}
-	defer func() {
-		if err != nil {
-			os.Remove(logPath)
-		}
-	}()
 	labels := maps.Clone(s.Labels)
 	labels[LabelLog] = logPath
-	ctr, err := c.newContainer(ctx, t, s, labels)
+	// The lease first, so that a kill at any later point leaves pieces
+	// that gc finds (containerd_remove.go); it goes once the sidecar
+	// runs, which then holds its snapshot itself.
+	lctx, err := c.createLease(ctx, s.Name, labels)
 	if err != nil {
 		return nil, err
 	}
+	made := &Container{Runtime: Containerd, Namespace: t.Namespace, ID: s.Name, Labels: labels}
+	// The log is made before the container so that no one else's is
+	// taken over: if it exists, only the lease is this creation's.
+	if err := createLog(logPath); err != nil {
+		c.removeLeases(context.WithoutCancel(ctx), s.Name, labels[LabelCreatedBy])
+		return nil, err
+	}
 	defer func() {
 		if err != nil {
-			ctr.Delete(context.WithoutCancel(ctx), client.WithSnapshotCleanup)
+			c.removeAfter(ctx, made)
+			os.Remove(logPath) // made here: ours, whoever has the name
 		}
 	}()
-	task, err := ctr.NewTask(ctx, cio.LogFile(logPath))
+	ctr, err := c.newContainer(lctx, t, s, labels)
+	if err != nil {
+		return nil, err
+	}
+	testKillAt("container")
+	task, err := ctr.NewTask(lctx, cio.LogFile(logPath))
 	if err != nil {
 		return nil, fmt.Errorf("create sidecar %s's task: %w", text.Clean(s.Name), err)
 	}
+	testKillAt("task")
 	if err := task.Start(ctx); err != nil {
-		task.Delete(context.WithoutCancel(ctx), client.WithProcessKill)
 		return nil, fmt.Errorf("start sidecar %s: %w", text.Clean(s.Name), err)
+	}
+	testKillAt("start")
+	if err := c.removeLeases(ctx, s.Name, labels[LabelCreatedBy]); err != nil {
+		return nil, err
 	}
 	return &Container{Runtime: Containerd, Namespace: t.Namespace, ID: s.Name, Name: s.Name, Image: s.Image, Labels: labels, Status: "running", Running: true, PID: int(task.Pid())}, nil
 }
 
-func (c *containerd) RunEphemeral(ctx context.Context, t *Container, s Sidecar, sess Session) (int, error) {
+// RunEphemeral runs the session's container. Every piece of it is made
+// under a lease labelled with its owner, and every piece goes at the
+// end by Remove, whichever step failed: the same removal that gc does
+// for a session that was killed.
+func (c *containerd) RunEphemeral(ctx context.Context, t *Container, s Sidecar, sess Session) (_ int, err error) {
 	if err := c.connect(); err != nil {
 		return 0, err
 	}
 	ctx = namespaces.WithNamespace(ctx, t.Namespace)
+	lctx, err := c.createLease(ctx, s.Name, s.Labels)
+	if err != nil {
+		return 0, err
+	}
+	defer func() {
+		if rerr := c.removeAfter(ctx, &Container{Runtime: Containerd, Namespace: t.Namespace, ID: s.Name, Labels: s.Labels}); rerr != nil && err == nil {
+			err = fmt.Errorf("remove %s: %w", text.Clean(s.Name), rerr)
+		}
+	}()
 	var extra []oci.SpecOpts
 	if sess.TTY {
 		extra = append(extra, oci.WithTTY)
 	}
-	ctr, err := c.newContainer(ctx, t, s, s.Labels, extra...)
+	ctr, err := c.newContainer(lctx, t, s, s.Labels, extra...)
 	if err != nil {
 		return 0, err
 	}
-	// Whatever happens below, the container goes.
-	defer ctr.Delete(context.WithoutCancel(ctx), client.WithSnapshotCleanup)
+	testKillAt("container")
 
 	var stdin io.Reader = bytes.NewReader(nil)
 	if sess.Interactive {
 		stdin = sess.Stdin
 	}
-	streams := []cio.Opt{cio.WithStreams(stdin, sess.Stdout, sess.Stderr)}
+	// FIFOs in a directory named after the container, that Remove finds.
+	streams := []cio.Opt{cio.WithStreams(stdin, sess.Stdout, sess.Stderr), cio.WithFIFODir(fifoDir(t.Namespace, s.Name))}
 	if sess.TTY {
 		streams = append(streams, cio.WithTerminal)
 	}
-	task, err := ctr.NewTask(ctx, cio.NewCreator(streams...))
+	task, err := ctr.NewTask(lctx, cio.NewCreator(streams...))
 	if err != nil {
 		return 0, fmt.Errorf("create %s's task: %w", text.Clean(s.Name), err)
 	}
+	testKillAt("task")
+	// Deleted through the client first: that waits for the output to be
+	// copied, and closes the FIFOs. Remove does the rest.
 	defer task.Delete(context.WithoutCancel(ctx), client.WithProcessKill)
 	// Wait before Start, so that the exit is never missed.
 	exited, err := task.Wait(ctx)
@@ -333,52 +368,19 @@ func (c *containerd) RunEphemeral(ctx context.Context, t *Container, s Sidecar, 
 	if err := task.Start(ctx); err != nil {
 		return 0, fmt.Errorf("start %s: %w", text.Clean(s.Name), err)
 	}
+	testKillAt("start")
 	if sess.TTY {
 		stop := term.FollowSize(func(ws *unix.Winsize) { task.Resize(ctx, uint32(ws.Col), uint32(ws.Row)) }, sess.Stdin)
 		defer stop()
 	}
 	status := <-exited
+	testKillAt("exited")
+	if ctx.Err() != nil {
+		// The session ended first (a hang-up): the container goes.
+		return 0, ctx.Err()
+	}
 	code, _, err := status.Result()
 	return int(code), err
-}
-
-// Remove kills the task, waits for it, and deletes the container with its
-// snapshot and, for a sidecar, its log.
-func (c *containerd) Remove(ctx context.Context, t *Container) error {
-	if err := c.connect(); err != nil {
-		return err
-	}
-	ctx = namespaces.WithNamespace(ctx, t.Namespace)
-	ctr, err := c.client.LoadContainer(ctx, t.ID)
-	if err != nil {
-		return err
-	}
-	if task, err := ctr.Task(ctx, nil); err == nil {
-		exited, err := task.Wait(ctx)
-		if err != nil {
-			return err
-		}
-		if err := task.Kill(ctx, syscall.SIGKILL); err != nil && !errdefs.IsNotFound(err) {
-			return err
-		}
-		<-exited
-		if _, err := task.Delete(ctx); err != nil && !errdefs.IsNotFound(err) {
-			return err
-		}
-	} else if !errdefs.IsNotFound(err) {
-		return err
-	}
-	if err := ctr.Delete(ctx, client.WithSnapshotCleanup); err != nil {
-		return err
-	}
-	// Its log, where it had one: the path follows from its name (the
-	// label is not trusted with a path to remove).
-	if t.Labels[LabelLog] != "" {
-		if err := os.Remove(sidecarLog(t.Namespace, t.ID)); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return fmt.Errorf("remove log: %w", err)
-		}
-	}
-	return nil
 }
 
 // sidecarLog is where a containerd sidecar's output goes. containerd

@@ -200,10 +200,17 @@ func (d *docker) RunEphemeral(ctx context.Context, t *Container, s Sidecar, sess
 			}
 		}()
 	}
+	// A session ended early (a hang-up) closes the attach connection,
+	// and the container goes with it.
+	defer context.AfterFunc(ctx, func() { conn.Close() })()
 	if sess.TTY {
 		io.Copy(sess.Stdout, stream)
 	} else {
 		demux(stream, sess.Stdout, sess.Stderr)
+	}
+	if ctx.Err() != nil {
+		d.remove(context.WithoutCancel(ctx), id)
+		return 0, ctx.Err()
 	}
 	var waited struct{ StatusCode int }
 	// AutoRemove may already have taken it: then it exited too.
@@ -212,6 +219,10 @@ func (d *docker) RunEphemeral(ctx context.Context, t *Container, s Sidecar, sess
 	}
 	return waited.StatusCode, nil
 }
+
+// Unfinished is none on Docker: a container is created whole, labels
+// and all, by one request.
+func (d *docker) Unfinished(context.Context) ([]*Container, error) { return nil, nil }
 
 func (d *docker) Remove(ctx context.Context, c *Container) error {
 	return d.remove(ctx, c.ID)

@@ -137,8 +137,13 @@ type Backend interface {
 	// session attached, removes it when it exits, and returns its exit
 	// status.
 	RunEphemeral(ctx context.Context, target *Container, s Sidecar, io Session) (int, error)
+	// Unfinished returns the containers ctr-enter began to create and
+	// that are not yet whole (their labels say who creates them:
+	// LabelCreatedBy), or not yet removed whole.
+	Unfinished(ctx context.Context) ([]*Container, error)
 	// Remove stops and deletes a container ctr-enter created, and what the
-	// runtime kept for it (task, snapshot, log).
+	// runtime kept for it (task, shim, snapshot, log), or what is left of
+	// them; of an unfinished one, only what its creator made.
 	Remove(ctx context.Context, c *Container) error
 	Close() error
 }

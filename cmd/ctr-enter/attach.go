@@ -154,7 +154,7 @@ func (c *attachRunCmd) Run(ctx context.Context, g *Globals) error {
 		name = unsafeName.ReplaceAllString(p.Name, "-") + "-debug-" + hex.EncodeToString(b)
 	}
 	// Leftovers of killed sessions go first.
-	_, errs := attach.Collect(ctx, g.targetOptions())
+	_, errs := attach.Collect(ctx, g.targetOptions(), false)
 	for _, err := range errs {
 		warn(err)
 	}
@@ -204,12 +204,14 @@ type gcCmd struct{ asRoot }
 
 func (gcCmd) Help() string {
 	return `Removes the ephemeral containers (attach --rm) whose ctr-enter was killed
-before it could remove them, with what their runtime kept for them (task,
-snapshot). Every attach does this first too.`
+before it could remove them, and what is left of the containers a killed
+attach began to create, with what their runtime kept for them (task, shim,
+bundle, snapshot, lease, FIFOs). Containers whose ctr-enter still runs are
+left to it. Every attach does this first too.`
 }
 
 func (gcCmd) Run(ctx context.Context, g *Globals) error {
-	removed, errs := attach.Collect(ctx, g.targetOptions())
+	removed, errs := attach.Collect(ctx, g.targetOptions(), true)
 	for _, r := range removed {
 		fmt.Println(text.Clean(r))
 	}
