@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -105,11 +106,18 @@ func ensure(dir, prefix, key string, fill func(tmp string) error, stale func(nam
 	entries, _ := os.ReadDir(dir)
 	for _, e := range entries {
 		name := e.Name()
-		if strings.HasPrefix(name, ".tmp-") || e.IsDir() && strings.HasPrefix(name, prefix) && name != prefix+key && stale(name) {
+		if e.IsDir() && strings.HasPrefix(name, prefix) && name != prefix+key && stale(name) || abandoned(e) {
 			removeUnlocked(filepath.Join(dir, name))
 		}
 	}
 	return f, nil
+}
+
+// abandoned says whether e is a temporary directory that a killed
+// ctr-enter left: one that another is filling right now is younger.
+func abandoned(e os.DirEntry) bool {
+	fi, err := e.Info()
+	return err == nil && strings.HasPrefix(e.Name(), ".tmp-") && time.Since(fi.ModTime()) > time.Hour
 }
 
 func openShared(path string) (*os.File, error) {
@@ -130,10 +138,7 @@ func openShared(path string) (*os.File, error) {
 	return f, nil
 }
 
-// removeUnlocked removes path unless a session holds it. A temporary
-// directory is held by nobody: one that a live ctr-enter is filling goes
-// too, and its rename then fails. That is rare (two sessions making
-// launchers at once) and harmless: the next session makes them again.
+// removeUnlocked removes path unless a session holds it.
 func removeUnlocked(path string) {
 	f, err := os.Open(path)
 	if err != nil {
