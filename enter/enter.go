@@ -141,7 +141,7 @@ func decide(p *resolve.Process, opts Options) (*session, error) {
 		users: sync.OnceValues(func() ([]passwd.User, error) { return targetUsers(p) })}
 	inMount := s.inMount()
 	if len(s.args) == 0 {
-		sh, err := shell(p, inMount, s.users)
+		sh, err := shell(p, func() (int, error) { return targetUID(p) }, inMount, s.users)
 		if errors.Is(err, ErrNoShell) && inMount {
 			if s.tools.none() {
 				s.tools = OwnTools
@@ -300,19 +300,19 @@ func (s *session) launch(p *resolve.Process, opts Options) (int, error) {
 	// A command that leaves a background process holding its
 	// output must not keep ctr-enter waiting for ever.
 	cmd.WaitDelay = time.Second
-	return s.run(p, cmd, errR, errW, opts)
+	return s.run(func() (*os.File, *os.File, error) { return openPty(p, s.inMount()) }, cmd, errR, errW, opts)
 }
 
 // run connects the command's stdio, starts it, relays signals and the
 // terminal, and returns its status or the constructor's report. errW is
-// closed once the child holds it.
-func (s *session) run(p *resolve.Process, cmd *exec.Cmd, errR, errW *os.File, opts Options) (int, error) {
+// closed once the child holds it; pty opens the command's terminal.
+func (s *session) run(pty func() (master, slave *os.File, err error), cmd *exec.Cmd, errR, errW *os.File, opts Options) (int, error) {
 	var term *terminal
 	switch {
 	case opts.Detach:
 		// exec.Cmd gives the command /dev/null for all three.
 	case opts.TTY:
-		master, slave, err := openPty(p, s.inMount())
+		master, slave, err := pty()
 		if err != nil {
 			return 0, toolError(err)
 		}
@@ -440,6 +440,11 @@ func environment(p *resolve.Process, extra []string, tty bool) ([]string, error)
 	if err != nil {
 		return nil, err
 	}
+	return mergeEnv(base, extra, tty), nil
+}
+
+// mergeEnv is base with extra on top (see environment).
+func mergeEnv(base, extra []string, tty bool) []string {
 	env := make([]string, 0, len(base)+len(extra)+1)
 	index := map[string]int{}
 	for _, kv := range append(append([]string{}, base...), extra...) {
@@ -472,7 +477,7 @@ func environment(p *resolve.Process, extra []string, tty bool) ([]string, error)
 		}
 		env = append(env, "TERM="+term)
 	}
-	return env, nil
+	return env
 }
 
 // hostPayload finds the command on the host's PATH and opens it sealed. A

@@ -58,17 +58,6 @@ func sealedOverlay(path string) (*os.File, error) {
 // layer. It is never attached anywhere on the host; it goes when its last
 // user does.
 func readOnlyView(dirs ...string) (int, error) {
-	ctx, err := unix.Fsopen("overlay", unix.FSOPEN_CLOEXEC)
-	if err != nil {
-		return -1, os.NewSyscallError("fsopen overlay", err)
-	}
-	defer unix.Close(ctx)
-
-	escape := strings.NewReplacer(`\`, `\\`, `:`, `\:`)
-	var lower []string
-	for _, d := range dirs {
-		lower = append(lower, escape.Replace(filepath.Clean(d)))
-	}
 	if len(dirs) == 1 {
 		// An overlayfs without an upper layer needs two lower ones.
 		// The second is an empty tmpfs that is mounted nowhere (a
@@ -80,10 +69,31 @@ func readOnlyView(dirs ...string) (int, error) {
 			return -1, err
 		}
 		defer unix.Close(empty)
-		lower = append(lower, fmt.Sprintf("/proc/self/fd/%d", empty))
+		dirs = append(dirs, fmt.Sprintf("/proc/self/fd/%d", empty))
 	}
-	if err := unix.FsconfigSetString(ctx, "lowerdir", strings.Join(lower, ":")); err != nil {
-		return -1, fmt.Errorf("fsconfig overlay lowerdir=%s: %w", strings.Join(lower, ":"), err)
+	return overlay(unix.MOUNT_ATTR_RDONLY, func(ctx int) error {
+		escape := strings.NewReplacer(`\`, `\\`, `:`, `\:`)
+		var lower []string
+		for _, d := range dirs {
+			lower = append(lower, escape.Replace(filepath.Clean(d)))
+		}
+		if err := unix.FsconfigSetString(ctx, "lowerdir", strings.Join(lower, ":")); err != nil {
+			return fmt.Errorf("fsconfig overlay lowerdir=%s: %w", strings.Join(lower, ":"), err)
+		}
+		return nil
+	})
+}
+
+// overlay makes a detached overlayfs, its layers set by configure, with
+// the mount attributes attr besides nodev and nosuid.
+func overlay(attr int, configure func(ctx int) error) (int, error) {
+	ctx, err := unix.Fsopen("overlay", unix.FSOPEN_CLOEXEC)
+	if err != nil {
+		return -1, os.NewSyscallError("fsopen overlay", err)
+	}
+	defer unix.Close(ctx)
+	if err := configure(ctx); err != nil {
+		return -1, err
 	}
 	// xino only adds noise to dmesg when the layers are on different
 	// filesystems; it does not matter here.
@@ -91,7 +101,7 @@ func readOnlyView(dirs ...string) (int, error) {
 	if err := unix.FsconfigCreate(ctx); err != nil {
 		return -1, os.NewSyscallError("fsconfig create overlay", err)
 	}
-	mnt, err := unix.Fsmount(ctx, unix.FSMOUNT_CLOEXEC, unix.MOUNT_ATTR_RDONLY|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOSUID)
+	mnt, err := unix.Fsmount(ctx, unix.FSMOUNT_CLOEXEC, attr|unix.MOUNT_ATTR_NODEV|unix.MOUNT_ATTR_NOSUID)
 	if err != nil {
 		return -1, os.NewSyscallError("fsmount overlay", err)
 	}

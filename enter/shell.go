@@ -3,6 +3,7 @@ package enter
 import (
 	"errors"
 	"fmt"
+	"os"
 
 	"golang.org/x/sys/unix"
 
@@ -16,13 +17,14 @@ var ErrNoShell = errors.New("the target has no shell")
 // shell picks the command to run when none is given: the login shell of
 // the target's user, from the target's /etc/passwd (read without following
 // the target's links out of its root), if it exists there; else /bin/sh.
-// Outside the target's mount namespace it is the host's /bin/sh.
-func shell(p *resolve.Process, inTarget bool, targetUsers func() ([]passwd.User, error)) (string, error) {
+// Outside the target's mount namespace it is the host's /bin/sh. uid is
+// the target's user.
+func shell(p targetFiles, uid func() (int, error), inTarget bool, targetUsers func() ([]passwd.User, error)) (string, error) {
 	if !inTarget {
 		return "/bin/sh", nil
 	}
 	var candidates []string
-	if uid, err := targetUID(p); err == nil {
+	if uid, err := uid(); err == nil {
 		if users, err := targetUsers(); err == nil {
 			if sh := passwd.LoginShell(users, uid); sh != "" {
 				candidates = append(candidates, sh)
@@ -35,7 +37,16 @@ func shell(p *resolve.Process, inTarget bool, targetUsers func() ([]passwd.User,
 			return sh, nil
 		}
 	}
-	return "", fmt.Errorf("%w (no /bin/sh in %s): give a command after --", ErrNoShell, p.Target)
+	return "", fmt.Errorf("%w (no /bin/sh in %s): give a command after --", ErrNoShell, p)
+}
+
+// targetFiles are a target's files, read from the host without following
+// its links out of its root: a running target's (*resolve.Process) or
+// those of one that runs nothing (*resolve.Root).
+type targetFiles interface {
+	OpenInRoot(path string, flags int) (*os.File, error)
+	ReadFileInRoot(path string, limit int64) ([]byte, error)
+	String() string
 }
 
 // targetUID is the uid of the target's process as its own user namespace

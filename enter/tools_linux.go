@@ -10,7 +10,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/ctr-enter/ctr-enter/enter/nsexec"
-	"github.com/ctr-enter/ctr-enter/resolve"
 )
 
 // Tools is a choice of debug tools for a session (Options.Tools): none (the
@@ -66,7 +65,7 @@ func withToolPath(env []string) {
 
 // inTarget says whether the target has the command, as execvp would find
 // it there with env's PATH.
-func inTarget(p *resolve.Process, command string, env []string) bool {
+func inTarget(p targetFiles, command string, env []string) bool {
 	var dirs []string
 	if strings.Contains(command, "/") {
 		dirs = []string{""}

@@ -38,7 +38,7 @@ func userConfinement(p *resolve.Process, u *passwd.ExecUser) (*confinement, erro
 
 // lookupUser resolves docker exec's -u USER[:GROUP] in the target's
 // /etc/passwd (as targetUsers reads it) and /etc/group.
-func lookupUser(p *resolve.Process, spec string, targetUsers func() ([]passwd.User, error)) (*passwd.ExecUser, error) {
+func lookupUser(p targetFiles, spec string, targetUsers func() ([]passwd.User, error)) (*passwd.ExecUser, error) {
 	users, err := targetUsers()
 	if err != nil {
 		return nil, err
@@ -52,7 +52,7 @@ func lookupUser(p *resolve.Process, spec string, targetUsers func() ([]passwd.Us
 
 // targetUsers are the users of the target's /etc/passwd; none if it has
 // none.
-func targetUsers(p *resolve.Process) ([]passwd.User, error) {
+func targetUsers(p targetFiles) ([]passwd.User, error) {
 	b, err := p.ReadFileInRoot("/etc/passwd", 1<<20)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, err

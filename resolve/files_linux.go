@@ -23,6 +23,11 @@ func (p *Process) OpenInRoot(path string, flags int) (*os.File, error) {
 		return nil, p.procError(&os.PathError{Op: "open", Path: fmt.Sprintf("/proc/%d/root", p.PID), Err: err})
 	}
 	defer unix.Close(root)
+	return openInRoot(root, path, flags)
+}
+
+// openInRoot opens path under the directory root as if root were "/".
+func openInRoot(root int, path string, flags int) (*os.File, error) {
 	flags |= unix.O_CLOEXEC
 	if flags&unix.O_PATH == 0 {
 		// openat2 refuses any other flag with O_PATH.
@@ -59,7 +64,15 @@ func Reopen(f *os.File, flags int) (*os.File, error) {
 // block. It is opened with O_PATH, which touches nothing, its type checked,
 // and then reopened (Reopen).
 func (p *Process) ReadFileInRoot(path string, limit int64) ([]byte, error) {
-	h, err := p.OpenInRoot(path, unix.O_PATH)
+	b, err := readFileInRoot(p.OpenInRoot, path, limit)
+	if err != nil {
+		return nil, err
+	}
+	return b, p.Check()
+}
+
+func readFileInRoot(open func(string, int) (*os.File, error), path string, limit int64) ([]byte, error) {
+	h, err := open(path, unix.O_PATH)
 	if err != nil {
 		return nil, err
 	}
@@ -84,5 +97,28 @@ func (p *Process) ReadFileInRoot(path string, limit int64) ([]byte, error) {
 	if int64(len(b)) > limit {
 		return nil, fmt.Errorf("%s in target: larger than %d bytes", path, limit)
 	}
-	return b, p.Check()
+	return b, nil
+}
+
+// Root is a root filesystem opened from the host as a directory handle (a
+// stopped container's layers or an image's tree, mounted detached): its
+// files are read as safely as a running target's, never following a link
+// out of it.
+type Root struct {
+	Dir  *os.File
+	Name string // for messages: the target's explicit form, cleaned
+}
+
+func (r *Root) String() string { return r.Name }
+
+// OpenInRoot opens path as the root's own processes would see it (see
+// Process.OpenInRoot).
+func (r *Root) OpenInRoot(path string, flags int) (*os.File, error) {
+	return openInRoot(int(r.Dir.Fd()), path, flags)
+}
+
+// ReadFileInRoot reads one regular file of at most limit bytes (see
+// Process.ReadFileInRoot).
+func (r *Root) ReadFileInRoot(path string, limit int64) ([]byte, error) {
+	return readFileInRoot(r.OpenInRoot, path, limit)
 }

@@ -105,6 +105,19 @@ func isScheme(s string) bool {
 	return s != ""
 }
 
+// ImageScheme is the form that names an image's files as a target
+// (image://REF): no runtime's container, so not a Ref.
+const ImageScheme = "image://"
+
+// ImageRef is the image reference of an image:// target, if s is one.
+func ImageRef(s string) (string, bool) {
+	ref, ok := strings.CutPrefix(s, ImageScheme)
+	if !ok || ref == "" {
+		return "", false
+	}
+	return ref, true
+}
+
 func (r Ref) String() string {
 	switch {
 	case r.Runtime == "":
@@ -126,22 +139,39 @@ func (r Ref) String() string {
 // about through warn (it might have held a second match), one that is not
 // installed here is not.
 func Resolve(ctx context.Context, ref Ref, opts runtimes.Options, warn func(error)) (*Target, error) {
-	return lookup(ctx, ref, opts, warn, true)
+	return lookup(ctx, ref, opts, warn, running)
+}
+
+// ResolveAny is Resolve, but a container that is not running is found too,
+// described (Env, Cwd) and returned with Running false: a target for a
+// session over its files (see Stopped), not one to Open.
+func ResolveAny(ctx context.Context, ref Ref, opts runtimes.Options, warn func(error)) (*Target, error) {
+	return lookup(ctx, ref, opts, warn, runningOrNot)
 }
 
 // Find finds the one container ref names, running or not, as its runtime
 // lists it (no PID, environment or working directory).
 func Find(ctx context.Context, ref Ref, opts runtimes.Options, warn func(error)) (*Target, error) {
-	return lookup(ctx, ref, opts, warn, false)
+	return lookup(ctx, ref, opts, warn, listed)
 }
 
-func lookup(ctx context.Context, ref Ref, opts runtimes.Options, warn func(error), running bool) (*Target, error) {
+// What lookup returns: the target as listed, described whatever its state,
+// or described and running.
+type want int
+
+const (
+	listed want = iota
+	runningOrNot
+	running
+)
+
+func lookup(ctx context.Context, ref Ref, opts runtimes.Options, warn func(error), w want) (*Target, error) {
 	backends, skipped := openBackends(ref, opts)
 	defer closeAll(backends)
 	listCtx, cancel := context.WithTimeout(ctx, opts.Timeout)
 	t, err := find(listCtx, backends, skipped, ref, warn)
 	cancel()
-	if err != nil || !running {
+	if err != nil || w == listed {
 		return t, err
 	}
 	// A deadline of its own: a runtime that hung through the listing
@@ -154,6 +184,9 @@ func lookup(ctx context.Context, ref Ref, opts runtimes.Options, warn func(error
 				return nil, err
 			}
 		}
+	}
+	if !t.Running && w == runningOrNot && t.Runtime != PID {
+		return t, nil
 	}
 	if !t.Running {
 		// Kept on one line: what it is, and what to do.

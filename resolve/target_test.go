@@ -267,3 +267,11 @@ func TestPidCandidate(t *testing.T) {
 		}
 	}
 }
+
+func TestImageRef(t *testing.T) {
+	for s, want := range map[string]string{"image://busybox": "busybox", "image://127.0.0.1:5000/x:1": "127.0.0.1:5000/x:1", "image://": "", "busybox": "", "docker://image://x": ""} {
+		if got, ok := ImageRef(s); got != want || ok != (want != "") {
+			t.Errorf("ImageRef(%q) = %q, %v; want %q", s, got, ok, want)
+		}
+	}
+}

@@ -71,7 +71,7 @@ func completions(t *testing.T, line string) []string {
 func TestCompleteLine(t *testing.T) {
 	enterFlags := []string{
 		"--all", "--as-target", "--cgroup", "--detach", "--env", "--env-file", "--image", "--interactive", "--ipc", "--mount", "--net",
-		"--pid", "--privileged", "--time", "--tools", "--trust-target", "--tty", "--user", "--userns", "--uts", "--workdir",
+		"--pid", "--privileged", "--time", "--tools", "--trust-target", "--tty", "--user", "--userns", "--uts", "--workdir", "--write",
 	}
 	globalFlags := []string{"--containerd-address", "--containerd-namespace", "--docker-host", "--help", "--timeout", "--version"}
 	for _, tc := range []struct {

@@ -4,10 +4,14 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/ctr-enter/ctr-enter/enter"
 	"github.com/ctr-enter/ctr-enter/images"
 	"github.com/ctr-enter/ctr-enter/internal/term"
+	"github.com/ctr-enter/ctr-enter/internal/text"
+	"github.com/ctr-enter/ctr-enter/resolve"
+	"github.com/ctr-enter/ctr-enter/runtimes"
 )
 
 // enterCmd is the default command: ctr-enter TARGET [flags] [--] [COMMAND...].
@@ -15,7 +19,7 @@ import (
 // docker exec's (nsenter's -i and -u mean ipc and uts: use --ipc and --uts).
 type enterCmd struct {
 	asRoot
-	Target string `arg:"" predictor:"target" help:"Container name, ID, prefix of a generated ID, or PID; or docker://NAME, containerd://[NS/]ID, pid:N."`
+	Target string `arg:"" predictor:"target" help:"Container name, ID, prefix of a generated ID, or PID; or docker://NAME, containerd://[NS/]ID, pid:N; or image://REF, an image's files. A stopped container's files are entered as they are."`
 	// Partial passthrough is docker exec's rule: flags are ctr-enter's
 	// until the first word that is none of them, and every word from
 	// there on is the command's, flags included ("taka ps -ef").
@@ -37,6 +41,7 @@ type enterCmd struct {
 	Workdir     string   `short:"w" placeholder:"DIR" help:"Working directory (default: the target's, when its mount namespace is joined)."`
 	Detach      bool     `short:"d" help:"Start the command and return at once, its stdio on /dev/null; it runs on after ctr-enter exits and its exit is not observed (docker exec -d)."`
 	Privileged  bool     `help:"Accepted for docker exec's sake: the command keeps ctr-enter's full privileges already, unless --as-target (which it contradicts)."`
+	Write       bool     `help:"A stopped container only: mount its own writable layer writable, so that changes reach its next start (default: read-only). Refused while it runs or starts."`
 }
 
 func (c *enterCmd) Help() string {
@@ -60,6 +65,15 @@ Examples:
   ctr-enter noshell                          a shell from ctr-enter's tools, in a target with none
   ctr-enter taka --image busybox ls /        tools from an image, cached after the first use
   ctr-enter taka --net --image busybox netstat -tln   the image's root (taka's at /target), taka's network
+  ctr-enter crashed cat /etc/app.conf        a stopped container's files, its env and hostname
+  ctr-enter crashed --write vi /etc/app.conf fix them for its next start
+  ctr-enter image://busybox ls /bin          an image's files (cached, pulled if needed)
+
+A stopped container, or an image (image://REF), runs nothing to join: the
+command runs in new namespaces (mount, pid, uts, ipc, and a network of
+loopback only) over its files, read-only unless --write, with its config's
+environment, working directory and hostname, a /proc of its own, and the
+tools. Nothing is created in any runtime, and nothing is left behind.
 
 The command runs with the target's environment (never the host's), in the
 target's working directory, with no open files but stdin, stdout and stderr.
@@ -85,16 +99,115 @@ func (c *enterCmd) checkArgs() error {
 	if c.Detach && len(c.Command) == 0 {
 		return fmt.Errorf("--detach needs a command: a detached shell would exit at once")
 	}
+	if _, ok := resolve.ImageRef(c.Target); ok && c.Write {
+		return fmt.Errorf("--write is for a stopped container's own layer: an image's files are read-only")
+	}
 	return nil
 }
 
 func (c *enterCmd) Run(ctx context.Context, g *Globals) error {
-	p, err := resolveAndOpen(ctx, g, c.Target)
+	if ref, ok := resolve.ImageRef(c.Target); ok {
+		return c.runImage(ctx, g, ref)
+	}
+	r, err := resolve.ParseRef(c.Target)
+	if err != nil {
+		return err
+	}
+	t, err := resolve.ResolveAny(ctx, r, g.targetOptions(), warn)
+	if err != nil {
+		return err
+	}
+	if !t.Running {
+		return c.runStopped(ctx, g, t)
+	}
+	if c.Write {
+		// Its runtime has its writable layer mounted: two writers of
+		// one overlayfs upper layer corrupt it.
+		return fmt.Errorf("--write: %s is %s: its files are written by its own processes now (stop it, or enter it without --write)", t, text.Clean(t.Status))
+	}
+	testStop("before-open")
+	p, err := t.Open()
 	if err != nil {
 		return err
 	}
 	defer p.Close()
 
+	opts, err := c.options(ctx, g)
+	if err != nil {
+		return err
+	}
+	status, err := enter.Run(ctx, p, opts)
+	if err != nil {
+		return err
+	}
+	// The command may have died with its container: say so, since its
+	// status alone (SIGKILL's 137) does not, and a shell on a terminal
+	// that hung up may even exit 0.
+	if err := p.Check(); err != nil && !c.Detach {
+		fmt.Fprintf(os.Stderr, "ctr-enter: session ended: %s\n", err)
+	}
+	return exitStatus(status)
+}
+
+// runStopped opens a session over the files of t, which is not running.
+func (c *enterCmd) runStopped(ctx context.Context, g *Globals, t *resolve.Target) error {
+	st, err := runtimes.OpenStopped(ctx, g.targetOptions(), t.Container)
+	if err != nil {
+		return err
+	}
+	if c.Write && t.Running {
+		// It started since it was resolved.
+		return fmt.Errorf("--write: %s is %s: its files are written by its own processes now (stop it, or enter it without --write)", t, text.Clean(t.Status))
+	}
+	return c.runOffline(ctx, g, enter.Offline{Name: t.String(), Layers: st.RootFS.Lower, Upper: st.RootFS.Upper, Work: st.RootFS.Work,
+		Write: c.Write, Env: t.Env, Cwd: t.Cwd, Hostname: st.Config.Hostname, User: st.Config.User})
+}
+
+// runImage opens a session over an image's files, from ctr-enter's image
+// cache (filled from containerd, Docker or the registry if need be):
+// nothing is created in any runtime.
+func (c *enterCmd) runImage(ctx context.Context, g *Globals, ref string) error {
+	o, err := imageOptions(g)
+	if err != nil {
+		return err
+	}
+	img, err := images.Get(ctx, o, ref)
+	if err != nil {
+		return err
+	}
+	// The image cache keeps the files, not the config (images' API has
+	// no Env or WorkingDir): the session gets docker exec's default PATH
+	// and /.
+	return c.runOffline(ctx, g, enter.Offline{Name: resolve.ImageScheme + text.Clean(img.Ref), Layers: []string{img.RootFS},
+		Hostname: imageHostname(img.Ref)})
+}
+
+// imageHostname is a hostname for a session over an image: its name's
+// last path component (busybox for docker.io/library/busybox:latest).
+func imageHostname(ref string) string {
+	name := ref
+	if i := strings.LastIndexAny(name, "/"); i >= 0 {
+		name = name[i+1:]
+	}
+	name, _, _ = strings.Cut(name, "@")
+	name, _, _ = strings.Cut(name, ":")
+	return name
+}
+
+func (c *enterCmd) runOffline(ctx context.Context, g *Globals, o enter.Offline) error {
+	opts, err := c.options(ctx, g)
+	if err != nil {
+		return err
+	}
+	status, err := enter.RunOffline(ctx, o, opts)
+	if err != nil {
+		return err
+	}
+	return exitStatus(status)
+}
+
+// options are the flags as enter takes them, with --image's tools fetched.
+func (c *enterCmd) options(ctx context.Context, g *Globals) (enter.Options, error) {
 	// As docker exec -it, implied for a shell on a terminal.
 	interactive, tty := c.Interactive, c.TTY
 	if len(c.Command) == 0 {
@@ -106,17 +219,17 @@ func (c *enterCmd) Run(ctx context.Context, g *Globals) error {
 	case c.Image != "":
 		o, err := imageOptions(g)
 		if err != nil {
-			return err
+			return enter.Options{}, err
 		}
 		img, err := images.Get(ctx, o, c.Image)
 		if err != nil {
-			return err
+			return enter.Options{}, err
 		}
 		tools = enter.ImageTools(img.RootFS)
 	case c.Tools:
 		tools = enter.OwnTools
 	}
-	status, err := enter.Run(ctx, p, enter.Options{
+	return enter.Options{
 		Namespaces:  c.namespaces(),
 		Args:        c.Command,
 		Env:         c.Env,
@@ -133,17 +246,7 @@ func (c *enterCmd) Run(ctx context.Context, g *Globals) error {
 		Stdin:       os.Stdin,
 		Stdout:      os.Stdout,
 		Stderr:      os.Stderr,
-	})
-	if err != nil {
-		return err
-	}
-	// The command may have died with its container: say so, since its
-	// status alone (SIGKILL's 137) does not, and a shell on a terminal
-	// that hung up may even exit 0.
-	if err := p.Check(); err != nil && !c.Detach {
-		fmt.Fprintf(os.Stderr, "ctr-enter: session ended: %s\n", err)
-	}
-	return exitStatus(status)
+	}, nil
 }
 
 // AfterApply drops the -- that separated the command: kong keeps it in a

@@ -17,6 +17,10 @@
 //                root (mount_session_root below)
 //   launchers    with tools=1, a detached read-only mount of their launchers
 //                (launch.c), shown at /.ctr-enter
+//   root         with root=1, instead of a pidfd: a detached mount of the
+//                files of a target that runs nothing (a stopped container's
+//                layers, an image's tree); the session gets new namespaces
+//                over them (offline_session below)
 //   argv, envp   the payload's argv and environment, plus the trigger
 //
 // It never returns into the Go runtime once triggered: it executes the
@@ -37,7 +41,9 @@
 #include <linux/seccomp.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <net/if.h>
 #include <sys/ioctl.h>
+#include <sys/socket.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -67,8 +73,9 @@
 // The plan; nsexec.h lists its fields (NSEXEC_PLAN_FIELDS) and says what
 // each means.
 struct plan {
-	int nsflags, exec, ownroot, tty, uid, gid, ppid, confine, tools, stop;
-	const char *cwd; // empty: keep the current directory
+	int nsflags, exec, ownroot, tty, uid, gid, ppid, confine, tools, stop, root;
+	char host[NSEXEC_HOST_MAX + 1]; // empty: none
+	const char *cwd;                // empty: keep the current directory
 };
 
 // What the target runs with (enter/confine_linux.go encodes it; nsexec.h
@@ -126,6 +133,15 @@ static int parse_plan(const char *spec, struct plan *p)
 		*(int *)((char *)p + fields[i].offset) = (int)v;
 		s = end + 1;
 	}
+	if (strncmp(s, "host=", strlen("host=")) != 0)
+		return -1;
+	s += strlen("host=");
+	size_t n = strcspn(s, " ");
+	if (s[n] != ' ' || n > NSEXEC_HOST_MAX)
+		return -1;
+	memcpy(p->host, s, n);
+	p->host[n] = '\0';
+	s += n + 1;
 	if (strncmp(s, "cwd=", strlen("cwd=")) != 0)
 		return -1;
 	p->cwd = s + strlen("cwd=");
@@ -253,7 +269,11 @@ static void forward(int sig)
 // pid namespace when the payload was forked into the target's: it relays
 // signals the parent forwards, and exits with the payload's status (a
 // signal becomes 128+N, as in a shell).
-static void __attribute__((noreturn)) wait_and_mirror(void)
+//
+// As the init of a pid namespace of the session's own (reap_all), it also
+// reaps whatever the payload leaves orphaned there; once the payload is
+// gone it exits, and the kernel kills what is left of the namespace.
+static void __attribute__((noreturn)) wait_and_mirror(int reap_all)
 {
 	// We lead a session of our own (the parent started us with setsid):
 	// no terminal sends us anything, so INT and QUIT come from the parent
@@ -266,7 +286,7 @@ static void __attribute__((noreturn)) wait_and_mirror(void)
 
 	int status;
 	for (;;) {
-		pid_t r = waitpid(child, &status, 0);
+		pid_t r = waitpid(reap_all ? -1 : child, &status, 0);
 		if (r == child)
 			break;
 		if (r < 0 && errno != EINTR)
@@ -447,13 +467,16 @@ static void attach_file(int mnt, int dir, const char *name)
 // programs expect at the top beside the tools': an empty /proc for a
 // procfs, a private /tmp, and a /dev of a few harmless devices and its own
 // terminal from the host's.
-static void own_root_extras(int root, const struct host_files *h)
+//
+// A target that runs nothing (offline) keeps its own /tmp: its files.
+static void own_root_extras(int root, const struct host_files *h, int offline)
 {
 	if (mkdirat(root, "proc", 0555) < 0)
 		fail(EXIT_TOOL, "make the session's /proc");
 	// Bounded: a target that reaches the session's files through
 	// /proc/PID/root must not be able to fill the host's memory.
-	attach_at(new_tmpfs("1777", "64m"), root, "tmp");
+	if (!offline)
+		attach_at(new_tmpfs("1777", "64m"), root, "tmp");
 	// Attached before it is filled: mounts onto a detached mount need
 	// Linux 6.15.
 	attach_at(new_tmpfs("0755", "64k"), root, "dev");
@@ -494,7 +517,12 @@ static void own_root_extras(int root, const struct host_files *h)
 //
 // The target's processes never see any of it, and nothing outlives the
 // session: the namespace goes with its last process.
-static void mount_session_root(int own, const struct host_files *h)
+//
+// offline (a target that runs nothing): as own == 0, but the target's
+// root is the detached mount at NSEXEC_FD_ROOT instead of "/", and the
+// session gets its own /proc and /dev (own_root_extras), since the target's
+// are empty directories.
+static void mount_session_root(int own, int offline, const struct host_files *h)
 {
 	if (unshare(CLONE_NEWNS) < 0)
 		fail(EXIT_TOOL, "unshare mount namespace");
@@ -502,7 +530,7 @@ static void mount_session_root(int own, const struct host_files *h)
 	// here propagates back.
 	if (mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
 		fail(EXIT_TOOL, "make mounts slaves");
-	int old = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	int old = offline ? NSEXEC_FD_ROOT : open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (old < 0)
 		fail(EXIT_TOOL, "make the session's root");
 	// Cloned before the session's root goes on top of it, which a
@@ -519,7 +547,9 @@ static void mount_session_root(int own, const struct host_files *h)
 
 	if (own)
 		attach_at(target, root, NSEXEC_TARGET_DIR);
-	else
+	if (offline)
+		own_root_extras(root, h, 1);
+	if (!own)
 		graft_all(old, root, "");
 	// The launchers' view has an empty directory for the tools to go on:
 	// root/usr where they are a merged /usr (with the links of the
@@ -534,7 +564,7 @@ static void mount_session_root(int own, const struct host_files *h)
 		fail(EXIT_TOOL, "open the tools");
 	// Before the tools': an image's /dev, /proc or /tmp would not do.
 	if (own)
-		own_root_extras(root, h);
+		own_root_extras(root, h, 0);
 	// The tools' links (/lib64 -> usr/lib64) mean the tools' tree.
 	graft_all(tools, root, "/" TOOLS_ROOT);
 	// A new top-level file would silently stay in the session: say so
@@ -608,6 +638,7 @@ static void close_unplanned(const struct plan *p, int ncgroups)
 		p->confine ? NSEXEC_FD_CONFINE : -1,
 		p->tools ? NSEXEC_FD_TOOLS : -1,
 		p->tools ? NSEXEC_FD_LAUNCHERS : -1,
+		p->root ? NSEXEC_FD_ROOT : -1,
 	};
 	for (int fd = 3; fd < NSEXEC_FD_CGROUPS; fd++) {
 		int keep = 0;
@@ -618,6 +649,46 @@ static void close_unplanned(const struct plan *p, int ncgroups)
 	}
 	if (syscall(SYS_close_range, (unsigned)(NSEXEC_FD_CGROUPS + ncgroups), ~0U, 0) < 0)
 		fail(EXIT_TOOL, "close inherited fds");
+}
+
+// loopback_up brings up lo of a new network namespace: a session that
+// runs nothing of the target's gets no other interface (nothing to reach
+// the host's or the container's networks through).
+static void loopback_up(void)
+{
+	int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct ifreq ifr = {0};
+	strcpy(ifr.ifr_name, "lo");
+	if (s < 0 || ioctl(s, SIOCGIFFLAGS, &ifr) < 0)
+		fail(EXIT_TOOL, "bring up the session's loopback");
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(s, SIOCSIFFLAGS, &ifr) < 0)
+		fail(EXIT_TOOL, "bring up the session's loopback");
+	close(s);
+}
+
+// offline_namespaces gives a session over a target that runs nothing
+// (root=1) namespaces of its own, where setns would join the target's:
+// there is no process to join. The mount namespace follows in
+// mount_session_root; the pid namespace takes effect for our children.
+static void offline_namespaces(const struct plan *p)
+{
+	if (unshare(CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET | CLONE_NEWPID) < 0)
+		fail(EXIT_TOOL, "unshare namespaces for the session");
+	if (p->host[0] != '\0' && sethostname(p->host, strlen(p->host)) < 0)
+		fail(EXIT_TOOL, "set the session's hostname");
+	loopback_up();
+}
+
+// die_with_parent makes a forked child die with the process that forked
+// it, and checks that it still lives: had it died before prctl, we were
+// reparented (to the target's init, or, as init, to no one: getppid 0).
+static void die_with_parent(pid_t parent)
+{
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
+		fail(EXIT_TOOL, "set parent death signal");
+	if (getppid() != parent)
+		_exit(EXIT_TOOL);
 }
 
 void ctr_enter_nsexec(int argc, char **argv, char **envp)
@@ -684,7 +755,7 @@ void ctr_enter_nsexec(int argc, char **argv, char **envp)
 	// A root of the session's own shows some of the host's files: they
 	// are taken now, while "/" is still the host's.
 	struct host_files host = {.pty = -1};
-	if (p.tools && p.ownroot)
+	if (p.tools && (p.ownroot || p.root))
 		clone_host_files(&host, p.tty);
 
 	// One setns through the pidfd: all namespaces or none, and the kernel
@@ -693,14 +764,27 @@ void ctr_enter_nsexec(int argc, char **argv, char **envp)
 	if (p.nsflags != 0 && setns(NSEXEC_FD_PIDFD, p.nsflags) < 0)
 		fail(EXIT_TOOL, "join the target's namespaces");
 	close(NSEXEC_FD_PIDFD);
-	set_credentials(&p);
+	if (p.root) {
+		if (!p.tools) {
+			errno = EINVAL;
+			fail(EXIT_TOOL, "read the plan");
+		}
+		offline_namespaces(&p);
+	} else {
+		// In a joined user namespace, as its root: files made in the
+		// session's root must have an owner mapped there.
+		set_credentials(&p);
+	}
 	// The session's root is made before the fork, out of the target's
 	// sight: the mount namespace is inherited, the pid namespace is not.
 	if (p.tools)
-		mount_session_root(p.ownroot, &host);
+		mount_session_root(p.ownroot, p.root, &host);
+	if (p.root)
+		close(NSEXEC_FD_ROOT);
 
-	// setns(CLONE_NEWPID) only decides the pid namespace of our children.
-	if (p.nsflags & CLONE_NEWPID) {
+	// setns(CLONE_NEWPID) and unshare(CLONE_NEWPID) only decide the pid
+	// namespace of our children.
+	if ((p.nsflags & CLONE_NEWPID) || p.root) {
 		child = fork();
 		if (child < 0)
 			fail(EXIT_TOOL, "fork into the target's pid namespace");
@@ -709,18 +793,36 @@ void ctr_enter_nsexec(int argc, char **argv, char **envp)
 			errfd = -1;
 			if (p.exec)
 				close(NSEXEC_FD_PAYLOAD);
-			wait_and_mirror();
+			wait_and_mirror(0);
 		}
-		if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
-			fail(EXIT_TOOL, "set parent death signal");
 		// Our parent is outside our pid namespace, so getppid() says 0;
 		// had it died already, we would have been reparented to the
 		// target's init.
-		if (getppid() != 0)
-			_exit(EXIT_TOOL);
+		die_with_parent(0);
 	}
-	if (p.ownroot)
+	if (p.ownroot || p.root)
 		mount_target_proc();
+	// A pid namespace of the session's own: we are its init (PID 1). The
+	// payload runs as our child, not as PID 1, so that it keeps the
+	// default signal dispositions (the kernel drops a signal to PID 1
+	// that it has no handler for: Ctrl-C would not stop `sleep`), and
+	// orphans are reaped; we relay signals to it and exit with its status.
+	if (p.root) {
+		child = fork();
+		if (child < 0)
+			fail(EXIT_TOOL, "fork the session's payload");
+		if (child > 0) {
+			close(errfd);
+			errfd = -1;
+			if (p.exec)
+				close(NSEXEC_FD_PAYLOAD);
+			wait_and_mirror(1);
+		}
+		die_with_parent(1);
+		// The ids are the user's the command runs as (--user,
+		// --as-target): the mounts and the procfs needed ctr-enter's.
+		set_credentials(&p);
+	}
 	change_dir(p.cwd);
 	// Tests stop here, at the payload's exec, where a process of ours is
 	// as visible to the target as it gets, to see what it holds.

@@ -79,8 +79,12 @@ const (
 	fdConfine   = C.NSEXEC_FD_CONFINE
 	fdTools     = C.NSEXEC_FD_TOOLS
 	fdLaunchers = C.NSEXEC_FD_LAUNCHERS
+	fdRoot      = C.NSEXEC_FD_ROOT
 	fdCgroups   = C.NSEXEC_FD_CGROUPS
 )
+
+// HostMax is the longest hostname a plan takes.
+const HostMax = C.NSEXEC_HOST_MAX
 
 // planKeys are the plan's keys in the order the constructor reads them.
 const planKeys = C.NSEXEC_PLAN_KEYS

@@ -47,12 +47,15 @@
 #define NSEXEC_FD_CONFINE 7 // the confinement memfd (plan field confine)
 #define NSEXEC_FD_TOOLS 8   // a detached read-only mount of the tools (plan field tools)
 #define NSEXEC_FD_LAUNCHERS 9 // with the tools: a detached read-only mount of their launchers
-#define NSEXEC_FD_CGROUPS 10 // and up: the target's cgroup.procs, as many as the confinement says
+#define NSEXEC_FD_ROOT 10    // with root=1: a detached mount of the target's files (a stopped container's, an image's)
+#define NSEXEC_FD_CGROUPS 11 // and up: the target's cgroup.procs, as many as the confinement says
 
 // The plan, as the parent writes it in NSEXEC_ENV: these integer fields as
 // "key=value" words, in this order, each followed by one space, then
-// "cwd=" and the working directory up to the end (the only field that may
-// hold spaces; empty: keep the current directory). Nothing else is
+// "host=" and the hostname of a session in new namespaces (root=1; empty:
+// none) and one space, then "cwd=" and the working directory up to the end
+// (the only field that may hold spaces; empty: keep the current
+// directory). A hostname is at most NSEXEC_HOST_MAX bytes, none a space. Nothing else is
 // accepted: a field dropped or added on one side only is refused, with a
 // report. X(key, member of struct plan in nsexec.c).
 #define NSEXEC_PLAN_FIELDS(X)                                                   \
@@ -65,12 +68,14 @@
 	X(ppid, ppid)       /* the parent's pid: we die with it (0: detached) */    \
 	X(confine, confine) /* 1: a confinement at NSEXEC_FD_CONFINE */             \
 	X(tools, tools)     /* 1: tools at NSEXEC_FD_TOOLS */                       \
-	X(stop, stop)       /* 1 (tests only): SIGSTOP just before the exec */
+	X(stop, stop)       /* 1 (tests only): SIGSTOP just before the exec */     \
+	X(root, root)       /* 1: new namespaces over the files at NSEXEC_FD_ROOT */
 
 // The keys in order, the last one (cwd) included: what Go checks its own
 // list of fields against.
 #define NSEXEC_PLAN_KEY(key, member) #key " "
-#define NSEXEC_PLAN_KEYS NSEXEC_PLAN_FIELDS(NSEXEC_PLAN_KEY) "cwd"
+#define NSEXEC_PLAN_KEYS NSEXEC_PLAN_FIELDS(NSEXEC_PLAN_KEY) "host cwd"
+#define NSEXEC_HOST_MAX 64
 
 // The confinement memfd (struct confine in nsexec.c, encoded by
 // enter/confine_linux.go): NSEXEC_CONFINE_WORDS native-endian 32-bit words

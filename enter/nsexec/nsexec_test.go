@@ -285,7 +285,7 @@ func TestPlanKeys(t *testing.T) {
 	for _, f := range (&Plan{}).fields() {
 		keys = append(keys, f.key)
 	}
-	keys = append(keys, "cwd")
+	keys = append(keys, "host", "cwd")
 	if want := strings.Fields(planKeys); !slices.Equal(keys, want) {
 		t.Errorf("plan.go writes %q, nsexec.h lists %q", keys, want)
 	}
@@ -294,18 +294,18 @@ func TestPlanKeys(t *testing.T) {
 func TestPlanString(t *testing.T) {
 	p := &Plan{Namespaces: nskind.Net | nskind.PID, IDs: &IDs{UID: 0, GID: 5}, OwnRoot: true, Stop: true, Cwd: "/a dir/x",
 		Payload: os.Stdin, Tools: os.Stdin}
-	want := fmt.Sprintf("ns=%d exec=1 own=1 tty=0 uid=0 gid=5 ppid=%d confine=0 tools=1 stop=1 cwd=/a dir/x", unix.CLONE_NEWNET|unix.CLONE_NEWPID, os.Getpid())
+	want := fmt.Sprintf("ns=%d exec=1 own=1 tty=0 uid=0 gid=5 ppid=%d confine=0 tools=1 stop=1 root=0 host= cwd=/a dir/x", unix.CLONE_NEWNET|unix.CLONE_NEWPID, os.Getpid())
 	if got := p.String(); got != want {
 		t.Errorf("plan = %q, want %q", got, want)
 	}
 	p = &Plan{TTY: true, Confinement: os.Stdin}
-	want = fmt.Sprintf("ns=0 exec=0 own=0 tty=1 uid=-1 gid=-1 ppid=%d confine=1 tools=0 stop=0 cwd=", os.Getpid())
+	want = fmt.Sprintf("ns=0 exec=0 own=0 tty=1 uid=-1 gid=-1 ppid=%d confine=1 tools=0 stop=0 root=0 host= cwd=", os.Getpid())
 	if got := p.String(); got != want {
 		t.Errorf("plan = %q, want %q", got, want)
 	}
 	// Detached: no parent to die with.
 	p = &Plan{Detach: true}
-	want = "ns=0 exec=0 own=0 tty=0 uid=-1 gid=-1 ppid=0 confine=0 tools=0 stop=0 cwd="
+	want = "ns=0 exec=0 own=0 tty=0 uid=-1 gid=-1 ppid=0 confine=0 tools=0 stop=0 root=0 host= cwd="
 	if got := p.String(); got != want {
 		t.Errorf("plan = %q, want %q", got, want)
 	}
@@ -314,15 +314,15 @@ func TestPlanString(t *testing.T) {
 // Each fd lands in its slot, the cgroup files after the last, and the child
 // executes the one in the self slot.
 func TestPlanSlots(t *testing.T) {
-	files := make([]*os.File, 9)
+	files := make([]*os.File, 10)
 	for i := range files {
 		files[i] = os.NewFile(uintptr(100+i), fmt.Sprint(i))
 	}
 	p := &Plan{Pidfd: files[0], ErrPipe: files[1], Self: files[2], Payload: files[3], Confinement: files[4], Tools: files[5],
-		Launchers: files[6], Cgroups: files[7:]}
+		Launchers: files[6], Root: files[7], Cgroups: files[8:]}
 	cmd := p.Command([]string{"x"}, []string{"A=1"})
 	want := map[int]*os.File{fdPidfd: files[0], fdErr: files[1], fdSelf: files[2], fdPayload: files[3], fdConfine: files[4],
-		fdTools: files[5], fdLaunchers: files[6], fdCgroups: files[7], fdCgroups + 1: files[8]}
+		fdTools: files[5], fdLaunchers: files[6], fdRoot: files[7], fdCgroups: files[8], fdCgroups + 1: files[9]}
 	if len(cmd.ExtraFiles) != len(want) {
 		t.Fatalf("%d extra files, want %d", len(cmd.ExtraFiles), len(want))
 	}
@@ -744,5 +744,19 @@ func TestConstructorMountsTools(t *testing.T) {
 	}
 	if _, err := os.Stat("/" + ToolsDir); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("the session's mounts reached the host: %v", err)
+	}
+}
+
+// A hostname goes in the plan as a word: nothing that could end it early
+// or name another field.
+func TestValidHostname(t *testing.T) {
+	for name, want := range map[string]bool{
+		"brokenhost": true, "a.b-c_d": true, "": false, "a b": false, "a\nb": false, "cwd=/": false,
+		"x234567890123456789012345678901234567890123456789012345678901234": true,
+		"x2345678901234567890123456789012345678901234567890123456789012345": false,
+	} {
+		if got := ValidHostname(name); got != want {
+			t.Errorf("ValidHostname(%q) = %v, want %v", name, got, want)
+		}
 	}
 }

@@ -39,6 +39,13 @@ type Plan struct {
 	Detach bool
 	// Cwd is the payload's working directory; "" keeps the current one.
 	Cwd string
+	// Root, instead of Pidfd, is a target that runs nothing: a detached
+	// mount of its files (a stopped container's layers, an image's
+	// tree). The session then runs in new mount, pid, uts, ipc and
+	// network namespaces (loopback only) over a root made of those
+	// files, with Hostname, a fresh procfs and the Tools.
+	Root     *os.File
+	Hostname string
 
 	Pidfd   *os.File // the target, validated; needed when Namespaces is set
 	ErrPipe *os.File // the write end of the error pipe: always needed
@@ -80,7 +87,7 @@ func (p *Plan) extraFiles() []*os.File {
 	for fd, f := range map[int]*os.File{
 		fdPidfd: p.Pidfd, fdErr: p.ErrPipe, fdSelf: p.Self,
 		fdPayload: p.Payload, fdConfine: p.Confinement, fdTools: p.Tools,
-		fdLaunchers: p.Launchers,
+		fdLaunchers: p.Launchers, fdRoot: p.Root,
 	} {
 		extra[fd-3] = f
 	}
@@ -114,6 +121,7 @@ func (p *Plan) fields() []field {
 		{"confine", b2i(p.Confinement != nil)},
 		{"tools", b2i(p.Tools != nil)},
 		{"stop", b2i(p.Stop)},
+		{"root", b2i(p.Root != nil)},
 	}
 }
 
@@ -123,6 +131,8 @@ func (p *Plan) String() string {
 	for _, f := range p.fields() {
 		fmt.Fprintf(&b, "%s=%d ", f.key, f.value)
 	}
+	// The hostname was checked (ValidHostname): no space ends it early.
+	b.WriteString("host=" + p.Hostname + " ")
 	// cwd goes last: it is the only field that may hold spaces.
 	b.WriteString("cwd=" + p.Cwd)
 	return b.String()
@@ -140,4 +150,20 @@ func b2i(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// ValidHostname says whether name can go in a plan and be a hostname: at
+// most HostMax letters, digits, '-', '_' and '.', as runtimes allow.
+func ValidHostname(name string) bool {
+	if name == "" || len(name) > HostMax {
+		return false
+	}
+	for _, c := range name {
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '_', c == '.':
+		default:
+			return false
+		}
+	}
+	return true
 }

@@ -1,0 +1,216 @@
+package enter
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/ctr-enter/ctr-enter/enter/nsexec"
+	"github.com/ctr-enter/ctr-enter/internal/nskind"
+	"github.com/ctr-enter/ctr-enter/internal/passwd"
+	"github.com/ctr-enter/ctr-enter/resolve"
+)
+
+// Offline is a target that runs nothing: a stopped container, or an image.
+// Its files are overlayfs layers on the host, named by its runtime (or the
+// image cache); the rest comes from its config.
+type Offline struct {
+	Name string // the explicit form, cleaned, for messages
+	// Layers are the read-only layers, top first; Upper is the
+	// container's own writable layer ("" for an image) and Work its
+	// overlayfs work directory.
+	Layers      []string
+	Upper, Work string
+	// Write mounts Upper writable: the session's changes are the
+	// container's, seen by its next start.
+	Write    bool
+	Env      []string // the config's; PATH defaults as for docker exec
+	Cwd      string   // "" means /
+	Hostname string   // "" or not a valid hostname: Name's last word is not used, "localhost" is
+	User     string   // the config's USER[:GROUP], taken on with --as-target
+}
+
+// ErrNoWorkdir is a --write on a container whose runtime keeps no
+// overlayfs work directory beside its writable layer.
+var ErrNoWorkdir = errors.New("cannot write the container's files")
+
+// RunOffline runs opts.Args in a session over o's files: in new mount, pid,
+// uts, ipc and network namespaces (loopback only), with o's environment,
+// working directory and hostname, ctr-enter's tools (or an image's) as for
+// a running target, and a procfs of its own pid namespace, where the
+// command runs under a minimal init (nsexec.c). Nothing is created in any
+// runtime, and nothing outlives the session: the view of o's layers is a
+// detached mount, which goes with its last user.
+func RunOffline(ctx context.Context, o Offline, opts Options) (int, error) {
+	if opts.Namespaces != 0 || opts.TrustTarget || opts.Detach {
+		return 0, toolError(fmt.Errorf("%s runs nothing: namespace flags, --trust-target and --detach need a running container", o.Name))
+	}
+	view, err := o.view()
+	if err != nil {
+		return 0, toolError(err)
+	}
+	defer view.Close()
+	files := &resolve.Root{Dir: view, Name: o.Name}
+	s, err := decideOffline(files, o, opts)
+	if err != nil {
+		return 0, err
+	}
+	pl := s.plan
+	pl.Root = view
+	if pl.Tools, err = toolsView(s.tools.root()); err != nil {
+		return 0, toolError(err)
+	}
+	defer pl.Tools.Close()
+	if pl.Launchers, err = launchersView(opts.Cache, s.tools.root()); err != nil {
+		return 0, toolError(err)
+	}
+	defer pl.Launchers.Close()
+	if pl.Self, err = openSealed("/proc/self/exe"); err != nil {
+		return 0, toolError(fmt.Errorf("seal own executable: %w", err))
+	}
+	defer pl.Self.Close()
+	errR, errW, err := os.Pipe()
+	if err != nil {
+		return 0, toolError(err)
+	}
+	defer errR.Close()
+	defer errW.Close()
+	pl.ErrPipe = errW
+	cmd := pl.Command(s.args, s.env)
+	// As for a running target (launch): a session of its own, without
+	// the operator's controlling terminal.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	cmd.WaitDelay = time.Second
+	// The terminal is the host's: the session's /dev holds that pty only.
+	return s.run(func() (*os.File, *os.File, error) { return openPty(nil, false) }, cmd, errR, errW, opts)
+}
+
+// view mounts o's layers, detached: read-only with the container's own
+// layer as the top lower one (an overlayfs without an upper layer cannot
+// be made writable, and leaves the container's layers to its runtime), or
+// with --write that layer as the upper one.
+func (o Offline) view() (*os.File, error) {
+	layers := o.Layers
+	if o.Upper != "" {
+		layers = append([]string{o.Upper}, layers...)
+	}
+	var mnt int
+	var err error
+	switch {
+	case o.Write && (o.Upper == "" || o.Work == ""):
+		return nil, fmt.Errorf("%w: %s: its runtime keeps no overlayfs work directory beside its writable layer", ErrNoWorkdir, o.Name)
+	case o.Write:
+		mnt, err = overlay(0, func(ctx int) error {
+			return setLayers(ctx, o.Layers, o.Upper, o.Work)
+		})
+	case len(layers) == 1:
+		mnt, err = readOnlyView(layers[0])
+	default:
+		mnt, err = overlay(unix.MOUNT_ATTR_RDONLY, func(ctx int) error {
+			return setLayers(ctx, layers, "", "")
+		})
+	}
+	if err != nil {
+		return nil, fmt.Errorf("mount the files of %s: %w", o.Name, err)
+	}
+	return os.NewFile(uintptr(mnt), o.Name), nil
+}
+
+// setLayers gives an overlay its layers one by one (lowerdir+, Linux 6.8):
+// a container's many layer paths overflow fsconfig's 256-byte strings.
+func setLayers(ctx int, lower []string, upper, work string) error {
+	for _, d := range lower {
+		if err := unix.FsconfigSetString(ctx, "lowerdir+", d); err != nil {
+			return fmt.Errorf("fsconfig overlay lowerdir+=%s: %w", d, err)
+		}
+	}
+	if upper == "" {
+		return nil
+	}
+	if err := unix.FsconfigSetString(ctx, "upperdir", upper); err != nil {
+		return fmt.Errorf("fsconfig overlay upperdir=%s: %w", upper, err)
+	}
+	if err := unix.FsconfigSetString(ctx, "workdir", work); err != nil {
+		return fmt.Errorf("fsconfig overlay workdir=%s: %w", work, err)
+	}
+	return nil
+}
+
+// decideOffline is decide for a target that runs nothing: the command, its
+// environment, user and working directory come from o's config and files.
+func decideOffline(files *resolve.Root, o Offline, opts Options) (*session, error) {
+	// join is what the command's files are: the target's (for messages).
+	s := &session{join: nskind.Mount, args: opts.Args, tools: opts.Tools,
+		users: sync.OnceValues(func() ([]passwd.User, error) { return targetUsers(files) })}
+	if s.tools.none() {
+		s.tools = OwnTools
+	}
+	var err error
+	switch {
+	case opts.AsTarget && opts.User != "":
+		return nil, toolError(errors.New("--as-target and --user exclude each other: the target's user comes with --as-target"))
+	case opts.AsTarget && o.User != "":
+		s.user, err = lookupUser(files, o.User, s.users)
+	case opts.User != "":
+		s.user, err = lookupUser(files, opts.User, s.users)
+	}
+	if err != nil {
+		return nil, toolError(err)
+	}
+	uid := func() (int, error) {
+		if s.user != nil {
+			return s.user.UID, nil
+		}
+		return 0, nil
+	}
+	if len(s.args) == 0 {
+		sh, err := shell(files, uid, true, s.users)
+		if errors.Is(err, ErrNoShell) {
+			sh, err = toolShell(s.tools.root())
+		}
+		if err != nil {
+			return nil, toolError(err)
+		}
+		s.args = []string{sh}
+	}
+	lookup := opts.LookupEnv
+	if lookup == nil {
+		lookup = os.LookupEnv
+	}
+	extra, err := explicitEnv(opts.EnvFiles, opts.Env, lookup)
+	if err != nil {
+		return nil, toolError(err)
+	}
+	s.env = mergeEnv(o.Env, extra, opts.TTY)
+	withToolPath(s.env)
+	host := o.Hostname
+	if !nsexec.ValidHostname(host) {
+		host = "localhost"
+	}
+	if !hasVar(s.env, "HOSTNAME") {
+		s.env = append(s.env, "HOSTNAME="+host)
+	}
+	u, _ := uid()
+	if !hasVar(s.env, "HOME") {
+		users, _ := s.users()
+		s.env = append(s.env, "HOME="+passwd.HomeDir(users, u))
+	}
+	s.plan = nsexec.Plan{TTY: opts.TTY, Hostname: host, Cwd: opts.Workdir,
+		Stop: os.Getenv("CTR_ENTER_TEST_STOP") == "at-exec"}
+	if s.user != nil {
+		s.plan.IDs = &nsexec.IDs{UID: s.user.UID, GID: s.user.GID}
+	}
+	if s.plan.Cwd == "" {
+		s.plan.Cwd = o.Cwd
+	}
+	if s.plan.Cwd == "" {
+		s.plan.Cwd = "/"
+	}
+	return s, nil
+}

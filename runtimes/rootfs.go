@@ -1,0 +1,102 @@
+package runtimes
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// RootFS is a container's root filesystem as its runtime keeps it on the
+// host: the overlayfs layers that a start of the container mounts. Paths
+// are the runtime's (its daemon says them, not the container), and are
+// only ever handed to overlayfs as layers: nothing resolves a path inside
+// them from the host.
+type RootFS struct {
+	// Lower are the read-only layers, top first.
+	Lower []string
+	// Upper is the container's own writable layer, and Work the
+	// overlayfs work directory that goes with it.
+	Upper, Work string
+}
+
+// Config is what a stopped container's runtime config says its processes
+// start with: Container's Env and Cwd, and these.
+type Config struct {
+	Hostname string
+	User     string // as the config gives it: NAME, UID, UID:GID...
+}
+
+// ErrNoRootFS is a container whose files ctr-enter cannot reach: a storage
+// driver or snapshotter that does not keep them as overlayfs layers.
+var ErrNoRootFS = errors.New("cannot open the container's files")
+
+// Stopped is a container that is not running, with what a session over its
+// files needs.
+type Stopped struct {
+	RootFS RootFS
+	Config Config
+}
+
+// OpenStopped asks c's runtime for the root filesystem and config of c,
+// which is not running (Describe has filled in Env and Cwd).
+func OpenStopped(ctx context.Context, opts Options, c *Container) (*Stopped, error) {
+	b, err := Open(opts, c.Runtime, c.Namespace)
+	if err != nil {
+		return nil, err
+	}
+	defer b.Close()
+	ctx, cancel := context.WithTimeout(ctx, opts.Timeout)
+	defer cancel()
+	switch b := b.(type) {
+	case *docker:
+		return b.stopped(ctx, c)
+	case *containerd:
+		return b.stopped(ctx, c)
+	}
+	return nil, fmt.Errorf("%w: %s: its runtime cannot say where they are", ErrNoRootFS, c.Ref())
+}
+
+// overlayOptions reads the layers of an overlay mount's options
+// (lowerdir=A:B,upperdir=U,workdir=W), as containerd's snapshotters give
+// them. Escaped colons (\:) in a lower path are kept.
+func overlayOptions(options []string) (RootFS, error) {
+	var r RootFS
+	for _, o := range options {
+		k, v, _ := strings.Cut(o, "=")
+		switch k {
+		case "lowerdir":
+			r.Lower = splitLower(v)
+		case "upperdir":
+			r.Upper = v
+		case "workdir":
+			r.Work = v
+		}
+	}
+	if len(r.Lower) == 0 && r.Upper == "" {
+		return r, fmt.Errorf("overlay mount without layers: %q", options)
+	}
+	return r, nil
+}
+
+// splitLower splits an overlayfs lowerdir list at its unescaped colons.
+func splitLower(s string) []string {
+	var out []string
+	var cur strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch {
+		case s[i] == '\\' && i+1 < len(s):
+			i++
+			cur.WriteByte(s[i])
+		case s[i] == ':':
+			out = append(out, cur.String())
+			cur.Reset()
+		default:
+			cur.WriteByte(s[i])
+		}
+	}
+	if cur.Len() > 0 {
+		out = append(out, cur.String())
+	}
+	return out
+}
