@@ -194,15 +194,17 @@ func TestUnknownSchemeNamesTheKnownOnes(t *testing.T) {
 	nothingLeft(t, before)
 }
 
-// TestStoppedContainerSaysSo: one line that says the container is not
-// running, in what state, and what to do.
+// TestStoppedContainerSaysSo: a command that needs a running container
+// (update: enter opens a session over a stopped one's files, see
+// stopped_test.go) says in one line that it is not running, in what state,
+// and what to do.
 func TestStoppedContainerSaysSo(t *testing.T) {
 	createStoppedDocker(t, "e2e-resolve-stopped")
 	containerdRuntime.run(t, "-n", "e2e", "containers", "create", "docker.io/ctr-enter-test/busybox:latest", "e2e-resolve-stopped")
 	t.Cleanup(func() { containerdRuntime.remove(t, "e2e-resolve-stopped") })
 	before := snapshotLeftovers(t)
 	for _, ref := range []string{"docker://e2e-resolve-stopped", "containerd://e2e/e2e-resolve-stopped"} {
-		oneLineError(t, run(t, ref, "--", "true"), 125,
+		oneLineError(t, run(t, "update", ref, "--pids-limit", "100"), 125,
 			"container is not running: "+ref+" is created (start it, then retry; `ctr-enter ls` shows every container's state)")
 	}
 	nothingLeft(t, before)

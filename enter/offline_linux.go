@@ -32,7 +32,7 @@ type Offline struct {
 	Write    bool
 	Env      []string // the config's; PATH defaults as for docker exec
 	Cwd      string   // "" means /
-	Hostname string   // "" or not a valid hostname: Name's last word is not used, "localhost" is
+	Hostname string   // "" (or one no kernel takes): the host's, as runc leaves it
 	User     string   // the config's USER[:GROUP], taken on with --as-target
 }
 
@@ -189,12 +189,16 @@ func decideOffline(files *resolve.Root, o Offline, opts Options) (*session, erro
 	}
 	s.env = mergeEnv(o.Env, extra, opts.TTY)
 	withToolPath(s.env)
-	host := o.Hostname
+	// A config without a hostname (or with one no kernel takes) leaves
+	// the one the new uts namespace starts with, the host's, as runc
+	// does for the container itself.
+	host, shown := o.Hostname, o.Hostname
 	if !nsexec.ValidHostname(host) {
-		host = "localhost"
+		host = ""
+		shown, _ = os.Hostname()
 	}
 	if !hasVar(s.env, "HOSTNAME") {
-		s.env = append(s.env, "HOSTNAME="+host)
+		s.env = append(s.env, "HOSTNAME="+shown)
 	}
 	u, _ := uid()
 	if !hasVar(s.env, "HOME") {

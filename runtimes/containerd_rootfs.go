@@ -11,6 +11,7 @@ import (
 	"github.com/containerd/containerd/api/types/task"
 	"github.com/containerd/containerd/v2/pkg/namespaces"
 	"github.com/containerd/errdefs"
+	"github.com/containerd/errdefs/pkg/errgrpc"
 	"github.com/opencontainers/runtime-spec/specs-go"
 
 	"github.com/ctr-enter/ctr-enter/internal/text"
@@ -34,6 +35,7 @@ func (c *containerd) stopped(ctx context.Context, t *Container) (*Stopped, error
 	}
 	// Its task again: a created one is starting, a running one running.
 	resp, err := c.client.TaskService().Get(ctx, &tasks.GetRequest{ContainerID: t.ID})
+	err = errgrpc.ToNative(err)
 	switch {
 	case errdefs.IsNotFound(err):
 	case err != nil:
