@@ -122,6 +122,13 @@ func TestStoppedContainer(t *testing.T) {
 		if out := startAgain(t, rt, name); out != "fixed" {
 			t.Errorf("the start after --write printed %q, want fixed", out)
 		}
+		// The runtime can start it under a --write session (the kernel
+		// only warns of the shared upper layer): the session ends,
+		// saying so, even when the container has exited again.
+		session = startRun(t, command(rt.args(ref, "--write", "--", "sleep", "30")...))
+		time.Sleep(time.Second)
+		startAgain(t, rt, name)
+		oneLineError(t, session.wait(t), 125, "--write session ended: "+ref+" was started by its runtime")
 		nothingLeft(t, before)
 
 		// --write on a running container: one line, 125.

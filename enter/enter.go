@@ -112,6 +112,8 @@ type session struct {
 	users func() ([]passwd.User, error)
 	// plan has everything but its fds, which launch opens.
 	plan nsexec.Plan
+	// stop, when closed, kills the session (RunOffline's context).
+	stop <-chan struct{}
 }
 
 // credentials says whose credentials the command takes on beyond what the
@@ -350,6 +352,19 @@ func (s *session) run(pty func() (master, slave *os.File, err error), cmd *exec.
 	}
 	if !opts.Detach {
 		go forwardSignals(sigs, cmd.Process, opts.TTY)
+	}
+	if s.stop != nil {
+		// Ended from outside: the constructor's processes die with
+		// the one killed here (their parent-death signal).
+		stopped := make(chan struct{})
+		defer close(stopped)
+		go func() {
+			select {
+			case <-s.stop:
+				cmd.Process.Kill()
+			case <-stopped:
+			}
+		}()
 	}
 
 	// EOF on the error pipe means the payload was executed; anything else

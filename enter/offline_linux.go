@@ -40,7 +40,8 @@ type Offline struct {
 // overlayfs work directory beside its writable layer.
 var ErrNoWorkdir = errors.New("cannot write the container's files")
 
-// RunOffline runs opts.Args in a session over o's files: in new mount, pid,
+// RunOffline runs opts.Args in a session over o's files (killed when ctx
+// is done): in new mount, pid,
 // uts, ipc and network namespaces (loopback only), with o's environment,
 // working directory and hostname, ctr-enter's tools (or an image's) as for
 // a running target, and a procfs of its own pid namespace, where the
@@ -61,6 +62,9 @@ func RunOffline(ctx context.Context, o Offline, opts Options) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	// The caller ends a session whose files it can no longer vouch for
+	// (a --write session whose container was started meanwhile).
+	s.stop = ctx.Done()
 	pl := s.plan
 	pl.Root = view
 	if pl.Tools, err = toolsView(s.tools.root()); err != nil {

@@ -36,6 +36,7 @@ func (c *containerd) stopped(ctx context.Context, t *Container) (*Stopped, error
 	// Its task again: a created one is starting, a running one running.
 	resp, err := c.client.TaskService().Get(ctx, &tasks.GetRequest{ContainerID: t.ID})
 	err = errgrpc.ToNative(err)
+	run := "" // no task: not started since ctr-enter looked
 	switch {
 	case errdefs.IsNotFound(err):
 	case err != nil:
@@ -44,8 +45,9 @@ func (c *containerd) stopped(ctx context.Context, t *Container) (*Stopped, error
 		st := resp.GetProcess().GetStatus()
 		t.Status = strings.ToLower(st.String())
 		t.Running = st != task.Status_STOPPED
+		run = fmt.Sprintf("%d %v", resp.GetProcess().GetPid(), resp.GetProcess().GetExitedAt().AsTime())
 	}
-	s := &Stopped{}
+	s := &Stopped{Run: run}
 	if ctr.Spec != nil {
 		var spec specs.Spec
 		if err := json.Unmarshal(ctr.Spec.GetValue(), &spec); err != nil {

@@ -18,6 +18,7 @@ func (d *docker) stopped(ctx context.Context, c *Container) (*Stopped, error) {
 	var info struct {
 		State struct {
 			Running, Restarting bool
+			StartedAt           string
 		}
 		Config struct {
 			Hostname, User string
@@ -39,7 +40,7 @@ func (d *docker) stopped(ctx context.Context, c *Container) (*Stopped, error) {
 		return nil, fmt.Errorf("%w: %s: Docker's storage driver %s (ctr-enter reads overlay2's layers)", ErrNoRootFS, c.Ref(), text.Clean(info.GraphDriver.Name))
 	}
 	data := info.GraphDriver.Data
-	s := &Stopped{Config: Config{Hostname: info.Config.Hostname, User: info.Config.User}}
+	s := &Stopped{Config: Config{Hostname: info.Config.Hostname, User: info.Config.User}, Run: info.State.StartedAt}
 	s.RootFS.Upper, s.RootFS.Work = data["UpperDir"], data["WorkDir"]
 	if data["LowerDir"] != "" {
 		s.RootFS.Lower = filepath.SplitList(data["LowerDir"])

@@ -36,6 +36,9 @@ var ErrNoRootFS = errors.New("cannot open the container's files")
 type Stopped struct {
 	RootFS RootFS
 	Config Config
+	// Run tells one run of the container from the next: a start since
+	// changes it, even if the container has exited again.
+	Run string
 }
 
 // OpenStopped asks c's runtime for the root filesystem and config of c,
@@ -99,4 +102,15 @@ func splitLower(s string) []string {
 		out = append(out, cur.String())
 	}
 	return out
+}
+
+// Started says whether c, seen stopped in the run s says, has been started
+// (or is being started) by its runtime since, even if it has exited again.
+func Started(ctx context.Context, opts Options, c *Container, s *Stopped) (bool, error) {
+	probe := *c
+	now, err := OpenStopped(ctx, opts, &probe)
+	if err != nil {
+		return false, err
+	}
+	return probe.Running || now.Run != s.Run, nil
 }

@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/ctr-enter/ctr-enter/enter"
 	"github.com/ctr-enter/ctr-enter/images"
@@ -159,8 +161,44 @@ func (c *enterCmd) runStopped(ctx context.Context, g *Globals, t *resolve.Target
 		// It started since it was resolved.
 		return fmt.Errorf("--write: %s is %s: its files are written by its own processes now (stop it, or enter it without --write)", t, text.Clean(t.Status))
 	}
-	return c.runOffline(ctx, g, enter.Offline{Name: t.String(), Layers: st.RootFS.Lower, Upper: st.RootFS.Upper, Work: st.RootFS.Work,
-		Write: c.Write, Env: t.Env, Cwd: t.Cwd, Hostname: st.Config.Hostname, User: st.Config.User})
+	o := enter.Offline{Name: t.String(), Layers: st.RootFS.Lower, Upper: st.RootFS.Upper, Work: st.RootFS.Work,
+		Write: c.Write, Env: t.Env, Cwd: t.Cwd, Hostname: st.Config.Hostname, User: st.Config.User}
+	if !c.Write {
+		return c.runOffline(ctx, g, o)
+	}
+	// Nothing stops the runtime from starting the container now: the
+	// kernel only warns when a second overlayfs takes an upper layer in
+	// use ("upperdir is in-use ... undefined behavior": Docker mounts
+	// with index=off), and neither runtime has a lock to take. So the
+	// session watches, and ends the moment the container starts.
+	ctx, cancel := context.WithCancelCause(ctx)
+	defer cancel(nil)
+	go watchStart(ctx, g, t, st, cancel)
+	err = c.runOffline(ctx, g, o)
+	if cause := context.Cause(ctx); errors.Is(cause, errStartedMeanwhile) {
+		return cause
+	}
+	return err
+}
+
+var errStartedMeanwhile = errors.New("--write session ended")
+
+// watchStart cancels ctx once t's runtime says t runs, is starting, or
+// ran since st.
+func watchStart(ctx context.Context, g *Globals, t *resolve.Target, st *runtimes.Stopped, cancel context.CancelCauseFunc) {
+	tick := time.NewTicker(200 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		if started, err := runtimes.Started(ctx, g.targetOptions(), t.Container, st); err == nil && started {
+			cancel(fmt.Errorf("%w: %s was started by its runtime, which then writes its files too (enter it again once it has stopped)", errStartedMeanwhile, t))
+			return
+		}
+	}
 }
 
 // runImage opens a session over an image's files, from ctr-enter's image
