@@ -39,6 +39,7 @@ func main() {
 	benchTools(*bin, *runs/5+1)
 	fmt.Println()
 	benchEphemeral(*bin, *runs/5+1)
+	benchStopped(*bin, *runs/5+1)
 	if *ptyMiB > 0 {
 		fmt.Println()
 		benchPty(*bin, *ptyMiB)
