@@ -816,6 +816,8 @@ void ctr_enter_nsexec(int argc, char **argv, char **envp)
 			errfd = -1;
 			if (p.exec)
 				close(NSEXEC_FD_PAYLOAD);
+			// What ps shows for it: not the fd it was run from.
+			prctl(PR_SET_NAME, "ctr-enter-init", 0, 0, 0);
 			wait_and_mirror(1);
 		}
 		die_with_parent(1);
