@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/santhosh-tekuri/jsonschema/v6"
 )
 
 // brokenScript is a container that breaks its own config on its first
@@ -130,6 +132,30 @@ func TestStoppedContainer(t *testing.T) {
 		startAgain(t, rt, name)
 		oneLineError(t, session.wait(t), 125, "--write session ended: "+ref+" was started by its runtime")
 		nothingLeft(t, before)
+
+		// ls shows it with its state; inspect shows its config and
+		// files, and says the live fields are absent.
+		if r := run(t, rt.args("ls", "--json")...); r.code != 0 || !regexpMatch(`"id": "`+name+`"[^}]*"status": "(exited|stopped|created)"`, r.stdout) &&
+			!regexpMatch(`"name": "`+name+`"[^}]*"status": "(exited|stopped|created)"`, r.stdout) {
+			t.Errorf("ls --json does not show %s stopped:\n%v", name, r)
+		}
+		r := run(t, rt.args("inspect", "--json", ref)...)
+		doc, err := jsonschema.UnmarshalJSON(strings.NewReader(r.stdout))
+		if r.code != 0 || err != nil {
+			t.Fatalf("inspect --json: %v\n%v", err, r)
+		}
+		if err := schema(t, "").Validate(doc); err != nil {
+			t.Errorf("inspect --json of a stopped container does not follow the schema: %v\n%s", err, r.stdout)
+		}
+		if err := schema(t, "#/$defs/stopped").Validate(doc); err != nil {
+			t.Errorf("not a stopped report: %v", err)
+		}
+		if !strings.Contains(r.stdout, `"APP_VAR=stopped-`+rt.name+`"`) || !strings.Contains(r.stdout, `"cwd": "/etc"`) {
+			t.Errorf("inspect does not show the config:\n%s", r.stdout)
+		}
+		if r := run(t, rt.args("inspect", ref)...); r.code != 0 || !strings.Contains(r.stdout, "no process, so no pid") {
+			t.Errorf("inspect:\n%v", r)
+		}
 
 		// --write on a running container: one line, 125.
 		oneLineError(t, run(t, rt.args(rt.taka, "--write", "--", "true")...), 125, "--write: "+rt.taka+" is running")

@@ -157,3 +157,18 @@ func harmlessReport(r *Report) *Report {
 	h.Cgroups = &cg
 	return &h
 }
+
+func TestWriteStoppedTextHostile(t *testing.T) {
+	r := &StoppedReport{Name: "evil\x1b]0;pwned\x07", Ref: "docker://evil", Status: "exited", Env: []string{"A=\x1b[31mred"},
+		Hostname: "h\x1b[2J", Cwd: "/", Absent: absent, RootFS: RootFS{Lower: []string{}}}
+	var b strings.Builder
+	if err := WriteStoppedText(&b, r, false); err != nil {
+		t.Fatal(err)
+	}
+	if strings.ContainsAny(b.String(), "\x1b\x07") {
+		t.Errorf("control characters printed:\n%q", b.String())
+	}
+	if !strings.Contains(b.String(), "no process, so no pid, ppid, processes, namespaces, cgroups, security") {
+		t.Errorf("does not say what is absent:\n%s", b.String())
+	}
+}

@@ -6,6 +6,7 @@ import (
 
 	"github.com/ctr-enter/ctr-enter/inspect"
 	"github.com/ctr-enter/ctr-enter/resolve"
+	"github.com/ctr-enter/ctr-enter/runtimes"
 )
 
 type inspectCmd struct {
@@ -23,13 +24,29 @@ whether the host shares it and which containers do, its cgroups with their
 limits and usage, and its seccomp mode, no_new_privs, LSM label and
 capabilities by name.
 
+A container that is not running has none of that: inspect shows what its
+config says (environment, working directory, hostname, user) and where its
+files are, and says which fields are absent.
+
 Examples:
   ctr-enter inspect taka
   ctr-enter inspect docker://taka --json | jq .cgroups.memory`
 }
 
 func (c *inspectCmd) Run(ctx context.Context, g *Globals) error {
-	p, err := resolveAndOpen(ctx, g, c.Target)
+	ref, err := resolve.ParseRef(c.Target)
+	if err != nil {
+		return err
+	}
+	t, err := resolve.ResolveAny(ctx, ref, g.targetOptions(), warn)
+	if err != nil {
+		return err
+	}
+	if !t.Running {
+		return c.stopped(ctx, g, t)
+	}
+	testStop("before-open")
+	p, err := t.Open()
 	if err != nil {
 		return err
 	}
@@ -46,4 +63,17 @@ func (c *inspectCmd) Run(ctx context.Context, g *Globals) error {
 		return writeJSON(os.Stdout, r)
 	}
 	return inspect.WriteText(os.Stdout, r, colorOn(os.Stdout))
+}
+
+// stopped reports on t, which is not running: its config and its files.
+func (c *inspectCmd) stopped(ctx context.Context, g *Globals, t *resolve.Target) error {
+	st, err := runtimes.OpenStopped(ctx, g.targetOptions(), t.Container)
+	if err != nil {
+		return err
+	}
+	r := inspect.InspectStopped(t, st, inspect.Options{ShowSecrets: c.ShowSecrets})
+	if c.JSON {
+		return writeJSON(os.Stdout, r)
+	}
+	return inspect.WriteStoppedText(os.Stdout, r, colorOn(os.Stdout))
 }
