@@ -10,7 +10,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/santhosh-tekuri/jsonschema/v6"
 )
@@ -109,7 +108,7 @@ func TestStoppedContainer(t *testing.T) {
 
 		// The runtime starts it while a read-only session is open.
 		session := startRun(t, command(rt.args(ref, "--", "sleep", "3")...))
-		time.Sleep(500 * time.Millisecond)
+		waitSleeping(t, session)
 		if out := startAgain(t, rt, name); out != "broken" {
 			t.Errorf("the start while a session was open printed %q", out)
 		}
@@ -128,7 +127,7 @@ func TestStoppedContainer(t *testing.T) {
 		// only warns of the shared upper layer): the session ends,
 		// saying so, even when the container has exited again.
 		session = startRun(t, command(rt.args(ref, "--write", "--", "sleep", "30")...))
-		time.Sleep(time.Second)
+		waitSleeping(t, session)
 		startAgain(t, rt, name)
 		oneLineError(t, session.wait(t), 125, "--write session ended: "+ref+" was started by its runtime")
 		nothingLeft(t, before)
@@ -162,6 +161,19 @@ func TestStoppedContainer(t *testing.T) {
 	})
 }
 
+// waitSleeping waits until the session r runs its command, sleep.
+func waitSleeping(t *testing.T, r *running) {
+	t.Helper()
+	waitFor(t, "the session's sleep", func() bool {
+		for _, d := range descendants(r.cmd.Process.Pid) {
+			if b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", d)); strings.TrimSpace(string(b)) == "sleep" {
+				return true
+			}
+		}
+		return false
+	})
+}
+
 // elfInterp is the program interpreter of the ELF file at path ("" if
 // static).
 func elfInterp(t *testing.T, path string) string {
@@ -191,16 +203,8 @@ func TestStoppedSessionsKilled(t *testing.T) {
 	before := snapshotLeftovers(t)
 	for i := 0; i < 20; i++ {
 		r := startRun(t, command("docker://"+name, "--", "sleep", "1000"))
-		pid := r.cmd.Process.Pid
-		waitFor(t, "the session's sleep", func() bool {
-			for _, d := range descendants(pid) {
-				if b, _ := os.ReadFile(fmt.Sprintf("/proc/%d/comm", d)); strings.TrimSpace(string(b)) == "sleep" {
-					return true
-				}
-			}
-			return false
-		})
-		all := descendants(pid)
+		waitSleeping(t, r)
+		all := descendants(r.cmd.Process.Pid)
 		r.cmd.Process.Signal(syscall.SIGKILL)
 		r.cmd.Wait()
 		waitFor(t, "the session's processes to go", func() bool {

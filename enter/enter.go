@@ -142,28 +142,7 @@ func decide(p *resolve.Process, opts Options) (*session, error) {
 	s := &session{join: join, args: opts.Args, tools: opts.Tools,
 		users: sync.OnceValues(func() ([]passwd.User, error) { return targetUsers(p) })}
 	inMount := s.inMount()
-	if len(s.args) == 0 {
-		sh, err := shell(p, func() (int, error) { return targetUID(p) }, inMount, s.users)
-		if errors.Is(err, ErrNoShell) && inMount {
-			if s.tools.none() {
-				s.tools = OwnTools
-			}
-			sh, err = toolShell(s.tools.root())
-		}
-		if err != nil {
-			return nil, toolError(err)
-		}
-		s.args = []string{sh}
-	}
-	lookup := opts.LookupEnv
-	if lookup == nil {
-		lookup = os.LookupEnv
-	}
-	extra, err := explicitEnv(opts.EnvFiles, opts.Env, lookup)
-	if err != nil {
-		return nil, toolError(err)
-	}
-	if s.env, err = environment(p, extra, opts.TTY); err != nil {
+	if err := s.commandAndEnv(p, func() (int, error) { return targetUID(p) }, inMount, p.Environ, opts); err != nil {
 		return nil, toolError(err)
 	}
 	if s.tools.none() && inMount && !inTarget(p, s.args[0], s.env) {
@@ -234,6 +213,39 @@ func decide(p *resolve.Process, opts Options) (*session, error) {
 		s.plan.Cwd = "/"
 	}
 	return s, nil
+}
+
+// commandAndEnv settles the command, the target's shell if none was given
+// (the tools' where the target has none), and its environment: base with
+// the operator's variables on top. uid is the target user's.
+func (s *session) commandAndEnv(files targetFiles, uid func() (int, error), inMount bool, base func() ([]string, error), opts Options) error {
+	if len(s.args) == 0 {
+		sh, err := shell(files, uid, inMount, s.users)
+		if errors.Is(err, ErrNoShell) && inMount {
+			if s.tools.none() {
+				s.tools = OwnTools
+			}
+			sh, err = toolShell(s.tools.root())
+		}
+		if err != nil {
+			return err
+		}
+		s.args = []string{sh}
+	}
+	lookup := opts.LookupEnv
+	if lookup == nil {
+		lookup = os.LookupEnv
+	}
+	extra, err := explicitEnv(opts.EnvFiles, opts.Env, lookup)
+	if err != nil {
+		return err
+	}
+	env, err := base()
+	if err != nil {
+		return err
+	}
+	s.env = mergeEnv(env, extra, opts.TTY)
+	return nil
 }
 
 // launch opens what the child needs, starts it, relays the session and

@@ -173,25 +173,9 @@ func decideOffline(files *resolve.Root, o Offline, opts Options) (*session, erro
 		}
 		return 0, nil
 	}
-	if len(s.args) == 0 {
-		sh, err := shell(files, uid, true, s.users)
-		if errors.Is(err, ErrNoShell) {
-			sh, err = toolShell(s.tools.root())
-		}
-		if err != nil {
-			return nil, toolError(err)
-		}
-		s.args = []string{sh}
-	}
-	lookup := opts.LookupEnv
-	if lookup == nil {
-		lookup = os.LookupEnv
-	}
-	extra, err := explicitEnv(opts.EnvFiles, opts.Env, lookup)
-	if err != nil {
+	if err := s.commandAndEnv(files, uid, true, func() ([]string, error) { return o.Env, nil }, opts); err != nil {
 		return nil, toolError(err)
 	}
-	s.env = mergeEnv(o.Env, extra, opts.TTY)
 	withToolPath(s.env)
 	// A config without a hostname (or with one no kernel takes) leaves
 	// the one the new uts namespace starts with, the host's, as runc

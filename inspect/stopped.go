@@ -63,14 +63,7 @@ func InspectStopped(t *resolve.Target, st *runtimes.Stopped, opts Options) *Stop
 func WriteStoppedText(out io.Writer, r *StoppedReport, color bool) error {
 	r = cleanValue(reflect.ValueOf(r)).Interface().(*StoppedReport)
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	title := r.Name + "  " + r.Ref
-	if color {
-		title = "\x1b[1m" + r.Name + "\x1b[0m  " + r.Ref
-	}
-	fmt.Fprintln(w, title)
-	fmt.Fprintf(w, "  runtime\t%s (namespace %s)\n", r.Runtime, orDash(r.Namespace))
-	fmt.Fprintf(w, "  id\t%s\n", r.ID)
-	fmt.Fprintf(w, "  image\t%s\n", orDash(r.Image))
+	writeTitle(w, r.Name, r.Ref, r.Runtime, r.Namespace, r.ID, r.Image, color)
 	fmt.Fprintf(w, "  status\t%s: no process, so no %s (enter it: a session over its files)\n", r.Status, strings.Join(r.Absent, ", "))
 	fmt.Fprintf(w, "  hostname\t%s\n", orDash(r.Hostname))
 	fmt.Fprintf(w, "  user\t%s\n", orDash(r.User))

@@ -24,14 +24,7 @@ func WriteText(out io.Writer, r *Report, color bool) error {
 		}
 		fmt.Fprintf(w, "\n%s\n", s)
 	}
-	title := r.Name + "  " + r.Ref
-	if color {
-		title = "\x1b[1m" + r.Name + "\x1b[0m  " + r.Ref
-	}
-	fmt.Fprintln(w, title)
-	fmt.Fprintf(w, "  runtime\t%s (namespace %s)\n", r.Runtime, orDash(r.Namespace))
-	fmt.Fprintf(w, "  id\t%s\n", r.ID)
-	fmt.Fprintf(w, "  image\t%s\n", orDash(r.Image))
+	writeTitle(w, r.Name, r.Ref, r.Runtime, r.Namespace, r.ID, r.Image, color)
 	fmt.Fprintf(w, "  pid\t%d (parent %d)\n", r.PID, r.PPID)
 
 	heading("Processes")
@@ -224,4 +217,16 @@ func sortedKeys(m map[string]string) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// writeTitle writes the lines that name a container, cleaned already.
+func writeTitle(w io.Writer, name, ref, runtime, namespace, id, image string, color bool) {
+	title := name + "  " + ref
+	if color {
+		title = "\x1b[1m" + name + "\x1b[0m  " + ref
+	}
+	fmt.Fprintln(w, title)
+	fmt.Fprintf(w, "  runtime\t%s (namespace %s)\n", runtime, orDash(namespace))
+	fmt.Fprintf(w, "  id\t%s\n", id)
+	fmt.Fprintf(w, "  image\t%s\n", orDash(image))
 }

@@ -111,11 +111,7 @@ func (c *enterCmd) Run(ctx context.Context, g *Globals) error {
 	if ref, ok := resolve.ImageRef(c.Target); ok {
 		return c.runImage(ctx, g, ref)
 	}
-	r, err := resolve.ParseRef(c.Target)
-	if err != nil {
-		return err
-	}
-	t, err := resolve.ResolveAny(ctx, r, g.targetOptions(), warn)
+	t, err := resolveAny(ctx, g, c.Target)
 	if err != nil {
 		return err
 	}
@@ -127,8 +123,7 @@ func (c *enterCmd) Run(ctx context.Context, g *Globals) error {
 		// one overlayfs upper layer corrupt it.
 		return fmt.Errorf("--write: %s is %s: its files are written by its own processes now (stop it, or enter it without --write)", t, text.Clean(t.Status))
 	}
-	testStop("before-open")
-	p, err := t.Open()
+	p, err := openTarget(t)
 	if err != nil {
 		return err
 	}
@@ -149,6 +144,22 @@ func (c *enterCmd) Run(ctx context.Context, g *Globals) error {
 		fmt.Fprintf(os.Stderr, "ctr-enter: session ended: %s\n", err)
 	}
 	return exitStatus(status)
+}
+
+// resolveAny finds the one target ref names, running or not (see
+// resolve.ResolveAny).
+func resolveAny(ctx context.Context, g *Globals, ref string) (*resolve.Target, error) {
+	r, err := resolve.ParseRef(ref)
+	if err != nil {
+		return nil, err
+	}
+	return resolve.ResolveAny(ctx, r, g.targetOptions(), warn)
+}
+
+// openTarget opens a running target as a pidfd.
+func openTarget(t *resolve.Target) (*resolve.Process, error) {
+	testStop("before-open")
+	return t.Open()
 }
 
 // runStopped opens a session over the files of t, which is not running.

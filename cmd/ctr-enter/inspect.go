@@ -34,19 +34,14 @@ Examples:
 }
 
 func (c *inspectCmd) Run(ctx context.Context, g *Globals) error {
-	ref, err := resolve.ParseRef(c.Target)
-	if err != nil {
-		return err
-	}
-	t, err := resolve.ResolveAny(ctx, ref, g.targetOptions(), warn)
+	t, err := resolveAny(ctx, g, c.Target)
 	if err != nil {
 		return err
 	}
 	if !t.Running {
 		return c.stopped(ctx, g, t)
 	}
-	testStop("before-open")
-	p, err := t.Open()
+	p, err := openTarget(t)
 	if err != nil {
 		return err
 	}

@@ -680,6 +680,26 @@ static void offline_namespaces(const struct plan *p)
 	loopback_up();
 }
 
+// fork_and_mirror forks; the parent stays behind, holding nothing of the
+// payload's, to relay signals and mirror its status (wait_and_mirror), as
+// the session's init when as_init. Returns in the child only.
+static void fork_and_mirror(const struct plan *p, int as_init, const char *what)
+{
+	child = fork();
+	if (child < 0)
+		fail(EXIT_TOOL, what);
+	if (child == 0)
+		return;
+	close(errfd);
+	errfd = -1;
+	if (p->exec)
+		close(NSEXEC_FD_PAYLOAD);
+	// What ps shows for it: not the fd it was run from.
+	if (as_init)
+		prctl(PR_SET_NAME, "ctr-enter-init", 0, 0, 0);
+	wait_and_mirror(as_init);
+}
+
 // die_with_parent makes a forked child die with the process that forked
 // it, and checks that it still lives: had it died before prctl, we were
 // reparented (to the target's init, or, as init, to no one: getppid 0).
@@ -785,16 +805,7 @@ void ctr_enter_nsexec(int argc, char **argv, char **envp)
 	// setns(CLONE_NEWPID) and unshare(CLONE_NEWPID) only decide the pid
 	// namespace of our children.
 	if ((p.nsflags & CLONE_NEWPID) || p.root) {
-		child = fork();
-		if (child < 0)
-			fail(EXIT_TOOL, "fork into the target's pid namespace");
-		if (child > 0) {
-			close(errfd);
-			errfd = -1;
-			if (p.exec)
-				close(NSEXEC_FD_PAYLOAD);
-			wait_and_mirror(0);
-		}
+		fork_and_mirror(&p, 0, "fork into the target's pid namespace");
 		// Our parent is outside our pid namespace, so getppid() says 0;
 		// had it died already, we would have been reparented to the
 		// target's init.
@@ -808,18 +819,7 @@ void ctr_enter_nsexec(int argc, char **argv, char **envp)
 	// that it has no handler for: Ctrl-C would not stop `sleep`), and
 	// orphans are reaped; we relay signals to it and exit with its status.
 	if (p.root) {
-		child = fork();
-		if (child < 0)
-			fail(EXIT_TOOL, "fork the session's payload");
-		if (child > 0) {
-			close(errfd);
-			errfd = -1;
-			if (p.exec)
-				close(NSEXEC_FD_PAYLOAD);
-			// What ps shows for it: not the fd it was run from.
-			prctl(PR_SET_NAME, "ctr-enter-init", 0, 0, 0);
-			wait_and_mirror(1);
-		}
+		fork_and_mirror(&p, 1, "fork the session's payload");
 		die_with_parent(1);
 		// The ids are the user's the command runs as (--user,
 		// --as-target): the mounts and the procfs needed ctr-enter's.

@@ -752,7 +752,7 @@ func TestConstructorMountsTools(t *testing.T) {
 func TestValidHostname(t *testing.T) {
 	for name, want := range map[string]bool{
 		"brokenhost": true, "a.b-c_d": true, "": false, "a b": false, "a\nb": false, "cwd=/": false,
-		"x234567890123456789012345678901234567890123456789012345678901234": true,
+		"x234567890123456789012345678901234567890123456789012345678901234":  true,
 		"x2345678901234567890123456789012345678901234567890123456789012345": false,
 	} {
 		if got := ValidHostname(name); got != want {
