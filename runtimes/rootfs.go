@@ -5,6 +5,13 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
+	"time"
+
+	eventstypes "github.com/containerd/containerd/api/events"
+	"github.com/containerd/containerd/v2/core/events"
+	"github.com/containerd/containerd/v2/pkg/namespaces"
+	"github.com/containerd/typeurl/v2"
 )
 
 // RootFS is a container's root filesystem as its runtime keeps it on the
@@ -104,13 +111,75 @@ func splitLower(s string) []string {
 	return out
 }
 
-// Started says whether c, seen stopped in the run s says, has been started
-// (or is being started) by its runtime since, even if it has exited again.
-func Started(ctx context.Context, opts Options, c *Container, s *Stopped) (bool, error) {
-	probe := *c
-	now, err := OpenStopped(ctx, opts, &probe)
-	if err != nil {
-		return false, err
+// WatchStart closes the channel it returns once c, which was seen stopped,
+// is run by its runtime (or is starting, or ran and exited since): it
+// watches containerd's task events, and polls either runtime's state every
+// 200ms (Docker's StartedAt tells a run that ended between two polls).
+// It stops when ctx is done.
+func WatchStart(ctx context.Context, opts Options, c *Container) <-chan struct{} {
+	started := make(chan struct{})
+	var once sync.Once
+	done := func() { once.Do(func() { close(started) }) }
+	if c.Runtime == Containerd {
+		// Before the first look: a task that is created and deleted
+		// between two polls leaves no trace but its events.
+		cd := newContainerd(opts.ContainerdAddress, c.Namespace)
+		if cd.connect() == nil {
+			events, errs := cd.client.Subscribe(namespaces.WithNamespace(ctx, c.Namespace), `topic=="/tasks/create"`, `topic=="/tasks/start"`)
+			go func() {
+				defer cd.Close()
+				for {
+					select {
+					case e := <-events:
+						if taskOf(e) == c.ID {
+							done()
+						}
+					case <-errs:
+						return
+					case <-ctx.Done():
+						return
+					}
+				}
+			}()
+		}
 	}
-	return probe.Running || now.Run != s.Run, nil
+	go func() {
+		first, err := OpenStopped(ctx, opts, &Container{Runtime: c.Runtime, Namespace: c.Namespace, ID: c.ID, Name: c.Name})
+		if err != nil {
+			return
+		}
+		tick := time.NewTicker(200 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+			}
+			probe := *c
+			if now, err := OpenStopped(ctx, opts, &probe); err == nil && (probe.Running || now.Run != first.Run) {
+				done()
+				return
+			}
+		}
+	}()
+	return started
+}
+
+// taskOf is the container a task event is about ("" if none).
+func taskOf(e *events.Envelope) string {
+	if e == nil || e.Event == nil {
+		return ""
+	}
+	v, err := typeurl.UnmarshalAny(e.Event)
+	if err != nil {
+		return ""
+	}
+	switch ev := v.(type) {
+	case *eventstypes.TaskCreate:
+		return ev.ContainerID
+	case *eventstypes.TaskStart:
+		return ev.ContainerID
+	}
+	return ""
 }

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"time"
 
 	"github.com/ctr-enter/ctr-enter/enter"
 	"github.com/ctr-enter/ctr-enter/images"
@@ -184,7 +183,14 @@ func (c *enterCmd) runStopped(ctx context.Context, g *Globals, t *resolve.Target
 	// session watches, and ends the moment the container starts.
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
-	go watchStart(ctx, g, t, st, cancel)
+	started := runtimes.WatchStart(ctx, g.targetOptions(), t.Container)
+	go func() {
+		select {
+		case <-started:
+			cancel(fmt.Errorf("%w: %s was started by its runtime, which then writes its files too (enter it again once it has stopped)", errStartedMeanwhile, t))
+		case <-ctx.Done():
+		}
+	}()
 	err = c.runOffline(ctx, g, o)
 	if cause := context.Cause(ctx); errors.Is(cause, errStartedMeanwhile) {
 		return cause
@@ -193,24 +199,6 @@ func (c *enterCmd) runStopped(ctx context.Context, g *Globals, t *resolve.Target
 }
 
 var errStartedMeanwhile = errors.New("--write session ended")
-
-// watchStart cancels ctx once t's runtime says t runs, is starting, or
-// ran since st.
-func watchStart(ctx context.Context, g *Globals, t *resolve.Target, st *runtimes.Stopped, cancel context.CancelCauseFunc) {
-	tick := time.NewTicker(200 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
-		if started, err := runtimes.Started(ctx, g.targetOptions(), t.Container, st); err == nil && started {
-			cancel(fmt.Errorf("%w: %s was started by its runtime, which then writes its files too (enter it again once it has stopped)", errStartedMeanwhile, t))
-			return
-		}
-	}
-}
 
 // runImage opens a session over an image's files, from ctr-enter's image
 // cache (filled from containerd, Docker or the registry if need be):
