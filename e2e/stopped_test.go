@@ -100,6 +100,16 @@ func TestStoppedContainer(t *testing.T) {
 		}
 		want(in("/.ctr-enter/bin/sh", "-c", "echo $HOSTNAME"), wantHost)
 
+		// -u and --as-target: the user's ids and a default container's
+		// capabilities (Docker's 14), not ctr-enter's.
+		want(in("id", "-u", "nobody"), "65534")
+		if r := run(t, rt.args(ref, "-u", "nobody", "--", "grep", "CapEff", "/proc/self/status")...); r.code != 0 || !strings.Contains(r.stdout, "0000000000000000") {
+			t.Errorf("-u nobody keeps capabilities:\n%v", r)
+		}
+		if r := run(t, rt.args(ref, "--as-target", "--", "grep", "CapEff", "/proc/self/status")...); r.code != 0 || !strings.Contains(r.stdout, "00000000a80425fb") {
+			t.Errorf("--as-target does not have a default container's capabilities:\n%v", r)
+		}
+
 		// Read-only: the write fails and nothing changed.
 		if r := in("sh", "-c", "echo x > /etc/app.conf"); r.code == 0 || !strings.Contains(r.stderr, "Read-only file system") {
 			t.Errorf("a write without --write:\n%v", r)

@@ -1,6 +1,7 @@
 package enter
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"github.com/ctr-enter/ctr-enter/enter/nsexec"
 	"github.com/ctr-enter/ctr-enter/internal/nskind"
 	"github.com/ctr-enter/ctr-enter/internal/passwd"
+	"github.com/ctr-enter/ctr-enter/internal/procfs"
 	"github.com/ctr-enter/ctr-enter/resolve"
 )
 
@@ -67,6 +69,25 @@ func RunOffline(ctx context.Context, o Offline, opts Options) (int, error) {
 	s.stop = ctx.Done()
 	pl := s.plan
 	pl.Root = view
+	if s.creds == userCredentials {
+		// As the runtime would start it: the user's ids and groups,
+		// and no more capabilities than a default container's (all of
+		// them for uid 0, none for anyone else), so that the
+		// container's own programs do not run with ctr-enter's.
+		own, err := procfs.ReadStatus(os.Getpid())
+		if err != nil {
+			return 0, toolError(err)
+		}
+		c := &confinement{uid: s.user.UID, gid: s.user.GID, groups: s.user.Groups}
+		c.caps[nsexec.CapBounding] = own.CapBnd & procfs.DockerDefaultCaps
+		if c.uid == 0 {
+			c.caps[nsexec.CapPermitted], c.caps[nsexec.CapEffective] = c.caps[nsexec.CapBounding], c.caps[nsexec.CapBounding]
+		}
+		if pl.Confinement, err = sealedCopy("ctr-enter-confine", bytes.NewReader(c.encode())); err != nil {
+			return 0, toolError(err)
+		}
+		defer pl.Confinement.Close()
+	}
 	if pl.Tools, err = toolsView(s.tools.root()); err != nil {
 		return 0, toolError(err)
 	}
@@ -159,7 +180,10 @@ func decideOffline(files *resolve.Root, o Offline, opts Options) (*session, erro
 	switch {
 	case opts.AsTarget && opts.User != "":
 		return nil, toolError(errors.New("--as-target and --user exclude each other: the target's user comes with --as-target"))
-	case opts.AsTarget && o.User != "":
+	case opts.AsTarget && o.User == "":
+		// A config without a user: root, as runtimes start it.
+		s.user, err = lookupUser(files, "0", s.users)
+	case opts.AsTarget:
 		s.user, err = lookupUser(files, o.User, s.users)
 	case opts.User != "":
 		s.user, err = lookupUser(files, opts.User, s.users)
@@ -196,7 +220,7 @@ func decideOffline(files *resolve.Root, o Offline, opts Options) (*session, erro
 	s.plan = nsexec.Plan{TTY: opts.TTY, Hostname: host, Cwd: opts.Workdir,
 		Stop: os.Getenv("CTR_ENTER_TEST_STOP") == "at-exec"}
 	if s.user != nil {
-		s.plan.IDs = &nsexec.IDs{UID: s.user.UID, GID: s.user.GID}
+		s.creds = userCredentials
 	}
 	if s.plan.Cwd == "" {
 		s.plan.Cwd = o.Cwd
