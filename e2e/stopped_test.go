@@ -102,7 +102,7 @@ func TestStoppedContainer(t *testing.T) {
 
 		// -u and --as-target: the user's ids and a default container's
 		// capabilities (Docker's 14), not ctr-enter's.
-		want(in("id", "-u", "nobody"), "65534")
+		want(run(t, rt.args(ref, "-u", "nobody", "--", "id", "-u")...), "65534")
 		if r := run(t, rt.args(ref, "-u", "nobody", "--", "grep", "CapEff", "/proc/self/status")...); r.code != 0 || !strings.Contains(r.stdout, "0000000000000000") {
 			t.Errorf("-u nobody keeps capabilities:\n%v", r)
 		}
