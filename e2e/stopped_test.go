@@ -110,6 +110,16 @@ func TestStoppedContainer(t *testing.T) {
 			t.Errorf("--as-target does not have a default container's capabilities:\n%v", r)
 		}
 
+		// A shell on a terminal: the session's own pty.
+		o := startOperator(t, rt.args(ref)...)
+		m := o.expect(0, `# `)
+		o.send("tty; echo $((6*7))\r")
+		o.expect(m, `/dev/pts/\d+\r\n42\r\n`)
+		o.send("exit 3\r")
+		if code := o.wait(); code != 3 {
+			t.Errorf("exit 3 gave %d", code)
+		}
+
 		// Read-only: the write fails and nothing changed.
 		if r := in("sh", "-c", "echo x > /etc/app.conf"); r.code == 0 || !strings.Contains(r.stderr, "Read-only file system") {
 			t.Errorf("a write without --write:\n%v", r)

@@ -632,7 +632,7 @@ static void __attribute__((noreturn)) exec_payload(const struct plan *p, const s
 static void close_unplanned(const struct plan *p, int ncgroups)
 {
 	const int planned[] = {
-		NSEXEC_FD_PIDFD,
+		p->root ? -1 : NSEXEC_FD_PIDFD, // offline: nothing to join
 		NSEXEC_FD_ERR,
 		p->exec ? NSEXEC_FD_PAYLOAD : -1,
 		p->confine ? NSEXEC_FD_CONFINE : -1,
@@ -783,7 +783,10 @@ void ctr_enter_nsexec(int argc, char **argv, char **envp)
 	// joins the process the parent validated or fails with ESRCH.
 	if (p.nsflags != 0 && setns(NSEXEC_FD_PIDFD, p.nsflags) < 0)
 		fail(EXIT_TOOL, "join the target's namespaces");
-	close(NSEXEC_FD_PIDFD);
+	// Offline, the slot is empty and its number may since hold one of
+	// the host files cloned above.
+	if (!p.root)
+		close(NSEXEC_FD_PIDFD);
 	if (p.root) {
 		if (!p.tools) {
 			errno = EINVAL;
