@@ -254,16 +254,6 @@ func (s *session) launch(p *resolve.Process, opts Options) (int, error) {
 	pl := s.plan // the fds are this launch's
 	pl.Pidfd = p.Pidfd
 	var err error
-	if !s.tools.none() {
-		if pl.Tools, err = toolsView(s.tools.root()); err != nil {
-			return 0, toolError(err)
-		}
-		defer pl.Tools.Close()
-		if pl.Launchers, err = launchersView(opts.Cache, s.tools.root()); err != nil {
-			return 0, toolError(err)
-		}
-		defer pl.Launchers.Close()
-	}
 	if s.creds != ownCredentials {
 		var conf *confinement
 		if s.creds == targetCredentials {
@@ -282,6 +272,33 @@ func (s *session) launch(p *resolve.Process, opts Options) (int, error) {
 		pl.Cgroups = conf.cgroups
 	}
 
+	args := s.args
+	if !s.inMount() && s.tools.image == "" {
+		// The payload comes from the host's filesystem; inside the
+		// target's mount namespace, or in a root of an image's tools,
+		// it is looked up there instead, by the constructor.
+		if args, pl.Payload, err = hostPayload(args); err != nil {
+			return 0, err
+		}
+		defer pl.Payload.Close()
+	}
+	return s.start(pl, args, func() (*os.File, *os.File, error) { return openPty(p, s.inMount()) }, opts)
+}
+
+// start opens the tools and the rest every plan needs, starts the
+// constructor with args as the payload's, and runs the session (run).
+func (s *session) start(pl nsexec.Plan, args []string, pty func() (master, slave *os.File, err error), opts Options) (int, error) {
+	var err error
+	if !s.tools.none() {
+		if pl.Tools, err = toolsView(s.tools.root()); err != nil {
+			return 0, toolError(err)
+		}
+		defer pl.Tools.Close()
+		if pl.Launchers, err = launchersView(opts.Cache, s.tools.root()); err != nil {
+			return 0, toolError(err)
+		}
+		defer pl.Launchers.Close()
+	}
 	if pl.Self, err = openSealed("/proc/self/exe"); err != nil {
 		return 0, toolError(fmt.Errorf("seal own executable: %w", err))
 	}
@@ -294,17 +311,6 @@ func (s *session) launch(p *resolve.Process, opts Options) (int, error) {
 	defer errW.Close() // on the ways out before Start; closed after it too
 	pl.ErrPipe = errW
 
-	args := s.args
-	if !s.inMount() && s.tools.image == "" {
-		// The payload comes from the host's filesystem; inside the
-		// target's mount namespace, or in a root of an image's tools,
-		// it is looked up there instead, by the constructor.
-		if args, pl.Payload, err = hostPayload(args); err != nil {
-			return 0, err
-		}
-		defer pl.Payload.Close()
-	}
-
 	cmd := pl.Command(args, s.env)
 	// A session of its own, without the operator's controlling
 	// terminal: a command of the target that kept it could push
@@ -314,7 +320,7 @@ func (s *session) launch(p *resolve.Process, opts Options) (int, error) {
 	// A command that leaves a background process holding its
 	// output must not keep ctr-enter waiting for ever.
 	cmd.WaitDelay = time.Second
-	return s.run(func() (*os.File, *os.File, error) { return openPty(p, s.inMount()) }, cmd, errR, errW, opts)
+	return s.run(pty, cmd, errR, errW, opts)
 }
 
 // run connects the command's stdio, starts it, relays signals and the

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"os"
 	"sync"
-	"syscall"
-	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -43,8 +41,7 @@ type Offline struct {
 var ErrNoWorkdir = errors.New("cannot write the container's files")
 
 // RunOffline runs opts.Args in a session over o's files (killed when ctx
-// is done): in new mount, pid,
-// uts, ipc and network namespaces (loopback only), with o's environment,
+// is done): in new mount, pid, uts, ipc and network namespaces (loopback only), with o's environment,
 // working directory and hostname, ctr-enter's tools (or an image's) as for
 // a running target, and a procfs of its own pid namespace, where the
 // command runs under a minimal init (nsexec.c). Nothing is created in any
@@ -88,32 +85,8 @@ func RunOffline(ctx context.Context, o Offline, opts Options) (int, error) {
 		}
 		defer pl.Confinement.Close()
 	}
-	if pl.Tools, err = toolsView(s.tools.root()); err != nil {
-		return 0, toolError(err)
-	}
-	defer pl.Tools.Close()
-	if pl.Launchers, err = launchersView(opts.Cache, s.tools.root()); err != nil {
-		return 0, toolError(err)
-	}
-	defer pl.Launchers.Close()
-	if pl.Self, err = openSealed("/proc/self/exe"); err != nil {
-		return 0, toolError(fmt.Errorf("seal own executable: %w", err))
-	}
-	defer pl.Self.Close()
-	errR, errW, err := os.Pipe()
-	if err != nil {
-		return 0, toolError(err)
-	}
-	defer errR.Close()
-	defer errW.Close()
-	pl.ErrPipe = errW
-	cmd := pl.Command(s.args, s.env)
-	// As for a running target (launch): a session of its own, without
-	// the operator's controlling terminal.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
-	cmd.WaitDelay = time.Second
 	// The terminal is the host's: the session's /dev holds that pty only.
-	return s.run(func() (*os.File, *os.File, error) { return openPty(nil, false) }, cmd, errR, errW, opts)
+	return s.start(pl, s.args, func() (*os.File, *os.File, error) { return openPty(nil, false) }, opts)
 }
 
 // view mounts o's layers, detached: read-only with the container's own
