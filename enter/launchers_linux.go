@@ -1,6 +1,7 @@
 package enter
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"debug/elf"
 	"encoding/binary"
@@ -10,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -203,7 +205,7 @@ const maxPrograms = 1 << 16
 // were built with (/usr/bin/perl, /usr/lib/x86_64-linux-gnu).
 func fillLaunchers(tmp, root string) error {
 	top := filepath.Join(tmp, nsexec.ToolsRoot)
-	for _, d := range []string{nsexec.ToolsBin, nsexec.ToolsWhich, nsexec.ToolsLd, nsexec.ToolsRoot} {
+	for _, d := range []string{nsexec.ToolsBin, nsexec.ToolsWhich, nsexec.ToolsLd, nsexec.ToolsLoaders, nsexec.ToolsRoot} {
 		if err := os.Mkdir(filepath.Join(tmp, d), 0o755); err != nil {
 			return err
 		}
@@ -247,7 +249,14 @@ func fillLaunchers(tmp, root string) error {
 			links := map[string]string{nsexec.ToolsBin: launcher, nsexec.ToolsWhich: program}
 			if interp := elfInterp(host); interp != "" {
 				if _, ok := loaders[interp]; !ok {
-					_, loaders[interp] = t.resolve(filepath.Join(t.host, interp))
+					var host string
+					host, loaders[interp] = t.resolve(filepath.Join(t.host, interp))
+					if host != "" {
+						spec := loaderOptions(host, interp) + " " + t.libraryPath(interp)
+						if err := os.Symlink(spec, filepath.Join(tmp, nsexec.ToolsLoaders, filepath.Base(interp))); err != nil && !errors.Is(err, os.ErrExist) {
+							return err
+						}
+					}
 				}
 				if loaders[interp] != "" {
 					links[nsexec.ToolsLd] = loaders[interp]
@@ -285,6 +294,97 @@ func (t toolsTree) resolve(path string) (host, session string) {
 		return "", ""
 	}
 	return real, ToolsDir + "/" + nsexec.ToolsRoot + "/" + rel
+}
+
+// loaderOptions are the options of the launcher's command line that the
+// loader at host knows, as launch.c reads them: glibc's --argv0 is 2.33's
+// (an older loader would take it for the program to run), and musl's
+// loader knows no --inhibit-cache. Their names are in the loader's usage
+// text.
+func loaderOptions(host, interp string) string {
+	b, err := os.ReadFile(host)
+	if err != nil {
+		return "-"
+	}
+	opts := ""
+	if bytes.Contains(b, []byte("argv0")) {
+		opts += "a"
+	}
+	if !isMusl(interp) && bytes.Contains(b, []byte("--inhibit-cache")) {
+		opts += "i"
+	}
+	return opts + "-"
+}
+
+func isMusl(interp string) bool { return strings.HasPrefix(filepath.Base(interp), "ld-musl-") }
+
+// multiarch is Debian's directory name for this machine's libraries.
+var multiarch = map[string]string{"amd64": "x86_64-linux-gnu", "arm64": "aarch64-linux-gnu"}[runtime.GOARCH]
+
+// libraryPath is the --library-path of a program whose loader is interp:
+// the tools' library directories, in the session, each once. Those of
+// the loader's configuration come first, as the loader itself reads it
+// (glibc's ld.so.conf and its includes, musl's path file), then the
+// default ones.
+func (t toolsTree) libraryPath(interp string) string {
+	var dirs []string
+	if isMusl(interp) {
+		// ld-musl-ARCH.so.1 reads /etc/ld-musl-ARCH.path.
+		conf := "/etc/" + strings.TrimSuffix(filepath.Base(interp), ".so.1") + ".path"
+		dirs = append(t.loaderConf(conf, false), "/lib", "/usr/local/lib", "/usr/lib")
+	} else {
+		dirs = append(t.loaderConf("/etc/ld.so.conf", true),
+			"/usr/local/lib/"+multiarch, "/usr/local/lib", "/lib/"+multiarch, "/usr/lib/"+multiarch,
+			"/lib64", "/usr/lib64", "/lib", "/usr/lib")
+	}
+	var path []string
+	size := 0
+	for _, d := range dirs {
+		_, session := t.resolve(filepath.Join(t.host, d))
+		// launch.c reads it from a link: at most PATH_MAX bytes.
+		if session == "" || slices.Contains(path, session) || size+len(session)+1 > unix.PathMax/2 {
+			continue
+		}
+		path = append(path, session)
+		size += len(session) + 1
+	}
+	return strings.Join(path, ":")
+}
+
+// loaderConf lists the directories of the tools' loader configuration
+// conf: one or more per line, # comments, and with includes (glibc's
+// "include /etc/ld.so.conf.d/*.conf", one level deep) where allowed.
+func (t toolsTree) loaderConf(conf string, includes bool) []string {
+	host, _ := t.resolve(filepath.Join(t.host, conf))
+	if host == "" {
+		return nil
+	}
+	b, err := os.ReadFile(host)
+	if err != nil {
+		return nil
+	}
+	var dirs []string
+	for _, line := range strings.Split(string(b), "\n") {
+		line, _, _ = strings.Cut(line, "#")
+		fields := strings.FieldsFunc(line, func(r rune) bool { return r == ' ' || r == '\t' || r == ':' })
+		if len(fields) > 1 && fields[0] == "include" && includes {
+			for _, pattern := range fields[1:] {
+				matches, _ := filepath.Glob(filepath.Join(t.host, pattern))
+				for _, m := range matches {
+					if rel, err := filepath.Rel(t.host, m); err == nil {
+						dirs = append(dirs, t.loaderConf("/"+rel, false)...)
+					}
+				}
+			}
+			continue
+		}
+		for _, f := range fields {
+			if strings.HasPrefix(f, "/") {
+				dirs = append(dirs, f)
+			}
+		}
+	}
+	return dirs
 }
 
 // elfInterp is the loader an executable at path names (PT_INTERP), if

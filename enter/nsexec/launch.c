@@ -9,7 +9,8 @@
 // the loader looks for libraries in /lib and /usr/lib. In a session those
 // are the target's: its own glibc of another version, musl, or nothing. So
 // the launcher runs the tool through the tools' own loader, as a command,
-// with the tools' own library directories:
+// with the tools' own library directories (those of their ld.so.conf, or
+// musl's path file, found on the host when the links were made):
 //
 //   /.ctr-enter/root/lib64/ld-linux-x86-64.so.2 --inhibit-cache
 //       --library-path /.ctr-enter/root/lib/x86_64-linux-gnu:...
@@ -28,13 +29,11 @@
 #include <elf.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <glob.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/auxv.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -43,14 +42,6 @@
 #define DIR_ "/" NSEXEC_TOOLS_DIR "/"
 #define LAUNCHER DIR_ NSEXEC_LAUNCHER
 #define ROOT DIR_ NSEXEC_TOOLS_ROOT
-
-#if defined(__x86_64__)
-#define TRIPLET "x86_64-linux-gnu"
-#elif defined(__aarch64__)
-#define TRIPLET "aarch64-linux-gnu"
-#else
-#error "the launcher needs the multiarch triplet of this architecture"
-#endif
 
 static const char *tool = "ctr-enter";
 
@@ -206,97 +197,19 @@ static enum kind interpreter(const char *path, char interp[PATH_MAX], char arg[P
 	return k;
 }
 
-// has_option says whether the loader at path knows an option: glibc's
-// --argv0 is 2.33's, and an older loader takes an unknown option for the
-// program to run.
-static int has_option(const char *path, const char *opt)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC), found = 0;
-	struct stat st;
-	if (fd >= 0 && fstat(fd, &st) == 0 && st.st_size > 0) {
-		void *m = mmap(NULL, st.st_size, PROT_READ, MAP_PRIVATE, fd, 0);
-		if (m != MAP_FAILED) {
-			found = memmem(m, st.st_size, opt, strlen(opt)) != NULL;
-			munmap(m, st.st_size);
-		}
-	}
-	if (fd >= 0)
-		close(fd);
-	return found;
-}
-
-// add_dir appends the tools' dir to the library path, if they have it.
-static void add_dir(char *libs, const char *dir)
-{
-	char path[PATH_MAX];
-	if (dir[0] != '/' || in_tools(dir, path) < 0)
-		return;
-	size_t have = strlen(libs), len = strlen(path);
-	if (have + 1 + len + 1 > 8 * PATH_MAX)
-		return;
-	// Once each: /lib/x86_64-linux-gnu is /usr/lib/... on a merged /usr.
-	for (const char *s = libs; (s = strstr(s, path)) != NULL; s += len)
-		if ((s == libs || s[-1] == ':') && (s[len] == ':' || s[len] == '\0'))
-			return;
-	if (have > 0)
-		strcat(libs, ":");
-	strcat(libs, path);
-}
-
-// add_conf adds the directories a loader configuration of the tools lists:
-// glibc's ld.so.conf with its includes (one level: Debian's has one), or
-// musl's path file.
-static void add_conf(char *libs, const char *conf, int depth)
-{
-	char path[PATH_MAX], line[PATH_MAX];
-	if (in_tools(conf, path) < 0)
-		return;
-	FILE *f = fopen(path, "re");
-	if (f == NULL)
-		return;
-	while (fgets(line, sizeof(line), f) != NULL) {
-		line[strcspn(line, "#\n")] = '\0';
-		char *s = line + strspn(line, " \t:");
-		if (strncmp(s, "include", 7) == 0 && (s[7] == ' ' || s[7] == '\t')) {
-			s += 7 + strspn(s + 7, " \t");
-			char pattern[PATH_MAX];
-			glob_t g;
-			if (depth > 0 || snprintf(pattern, sizeof(pattern), "%s%s", ROOT, s) >= (int)sizeof(pattern) ||
-			    glob(pattern, 0, NULL, &g) != 0)
-				continue;
-			for (size_t i = 0; i < g.gl_pathc; i++)
-				add_conf(libs, g.gl_pathv[i] + strlen(ROOT), depth + 1);
-			globfree(&g);
-			continue;
-		}
-		for (char *save, *d = strtok_r(s, " \t:", &save); d; d = strtok_r(NULL, " \t:", &save))
-			add_dir(libs, d);
-	}
-	fclose(f);
-}
-
-// exec_with_loader runs the program at path through the tools' loader.
+// exec_with_loader runs the program at path through the tools' loader,
+// as the links made with the launchers describe it: loaders/BASE holds
+// the options this loader knows (a: --argv0, i: --inhibit-cache) and
+// the tools' library directories, "ai /.ctr-enter/root/usr/lib/...:...".
+// Read on the host when the links were made: working it out here, for
+// each program a session runs, cost about 2 ms.
 static void __attribute__((noreturn)) exec_with_loader(const char *loader, const char *interp, const char *path, char **argv)
 {
-	static char libs[8 * PATH_MAX];
-	const char *base = strrchr(interp, '/') + 1;
-	int musl = strncmp(base, "ld-musl-", 8) == 0;
-	libs[0] = '\0';
-	if (musl) {
-		// ld-musl-ARCH.so.1 reads /etc/ld-musl-ARCH.path.
-		char conf[PATH_MAX];
-		snprintf(conf, sizeof(conf), "/etc/%.*s.path", (int)(strlen(base) - strlen(".so.1")), base);
-		add_conf(libs, conf, 0);
-		add_dir(libs, "/lib");
-		add_dir(libs, "/usr/local/lib");
-		add_dir(libs, "/usr/lib");
-	} else {
-		add_conf(libs, "/etc/ld.so.conf", 0);
-		static const char *const dirs[] = {"/usr/local/lib/" TRIPLET, "/usr/local/lib", "/lib/" TRIPLET,
-						   "/usr/lib/" TRIPLET, "/lib64", "/usr/lib64", "/lib", "/usr/lib"};
-		for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
-			add_dir(libs, dirs[i]);
-	}
+	static char spec[PATH_MAX];
+	char *libs;
+	if (read_link(NSEXEC_TOOLS_LOADERS, strrchr(interp, '/') + 1, spec) < 0 || (libs = strchr(spec, ' ')) == NULL)
+		die(NSEXEC_EXIT_CANNOT_EXEC, "look up the loader of", path);
+	*libs++ = '\0';
 
 	int argc = 0;
 	while (argv[argc] != NULL)
@@ -306,11 +219,11 @@ static void __attribute__((noreturn)) exec_with_loader(const char *loader, const
 		die(NSEXEC_EXIT_CANNOT_EXEC, "allocate arguments for", path);
 	int i = 0;
 	args[i++] = (char *)loader;
-	if (!musl && has_option(loader, "--inhibit-cache"))
+	if (strchr(spec, 'i') != NULL)
 		args[i++] = "--inhibit-cache";
 	args[i++] = "--library-path";
 	args[i++] = libs;
-	if (has_option(loader, musl ? "argv0" : "--argv0")) {
+	if (strchr(spec, 'a') != NULL) {
 		args[i++] = "--argv0";
 		args[i++] = argv[0];
 	}

@@ -48,14 +48,15 @@ const (
 // order; TargetDir is where a root of the session's own shows the
 // target's.
 const (
-	ToolsDir   = C.NSEXEC_TOOLS_DIR
-	ToolsRoot  = C.NSEXEC_TOOLS_ROOT
-	ToolsBin   = C.NSEXEC_TOOLS_BIN
-	ToolsWhich = C.NSEXEC_TOOLS_WHICH
-	ToolsLd    = C.NSEXEC_TOOLS_LD
-	Launcher   = C.NSEXEC_LAUNCHER
-	ToolsPath  = C.NSEXEC_TOOLS_PATH
-	TargetDir  = C.NSEXEC_TARGET_DIR
+	ToolsDir     = C.NSEXEC_TOOLS_DIR
+	ToolsRoot    = C.NSEXEC_TOOLS_ROOT
+	ToolsBin     = C.NSEXEC_TOOLS_BIN
+	ToolsWhich   = C.NSEXEC_TOOLS_WHICH
+	ToolsLd      = C.NSEXEC_TOOLS_LD
+	ToolsLoaders = C.NSEXEC_TOOLS_LOADERS
+	Launcher     = C.NSEXEC_LAUNCHER
+	ToolsPath    = C.NSEXEC_TOOLS_PATH
+	TargetDir    = C.NSEXEC_TARGET_DIR
 )
 
 // The confinement's layout: its leading 32-bit words, and the index of each

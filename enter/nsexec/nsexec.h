@@ -31,6 +31,10 @@
 // that the process is named NAME, not ld-linux-x86-64.so.2).
 #define NSEXEC_TOOLS_WHICH "which"
 #define NSEXEC_TOOLS_LD "ld"
+// loaders/BASE, for each loader of the tools (by its file name): the
+// options it knows (a: --argv0, i: --inhibit-cache), a space, and the
+// tools' library directories as its --library-path.
+#define NSEXEC_TOOLS_LOADERS "loaders"
 // Where a session of its own (plan field own) shows the target's root.
 #define NSEXEC_TARGET_DIR "target"
 // The tools' program directories, in the order PATH lists them: the first
