@@ -290,11 +290,12 @@ func (s *session) launch(p *resolve.Process, opts Options) (int, error) {
 func (s *session) start(pl nsexec.Plan, args []string, pty func() (master, slave *os.File, err error), opts Options) (int, error) {
 	var err error
 	if !s.tools.none() {
-		if pl.Tools, err = toolsView(s.tools.root()); err != nil {
+		tree := s.tools.tree()
+		if pl.Tools, err = toolsView(tree.root); err != nil {
 			return 0, toolError(err)
 		}
 		defer pl.Tools.Close()
-		if pl.Launchers, err = launchersView(opts.Cache, s.tools.root()); err != nil {
+		if pl.Launchers, err = launchersView(opts.Cache, tree); err != nil {
 			return 0, toolError(err)
 		}
 		defer pl.Launchers.Close()

@@ -40,27 +40,27 @@ import (
 const launchersDir = "launchers"
 
 // launchersView returns a detached, read-only mount of the launchers for
-// the tools in root, made in cache if they are not there yet. The
+// the tools t, made in cache if they are not there yet. The
 // directories stay locked (shared) until the returned file is closed, so
 // that no other ctr-enter prunes them while a session can use them.
-func launchersView(cache, root string) (view *os.File, err error) {
+func launchersView(cache string, t toolsTree) (view *os.File, err error) {
 	dir := filepath.Join(cache, launchersDir)
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("make the launchers' directory: %w", err)
 	}
-	key := toolsKey(root)
-	tools, err := ensure(dir, "tools-", key, func(tmp string) error { return fillLaunchers(tmp, root) },
+	tools, err := ensure(dir, "tools-", t.key(), func(tmp string) error { return fillLaunchers(tmp, t) },
 		func(name string) bool {
 			// Made for tools that changed or went (an image removed).
 			src, err := os.ReadFile(filepath.Join(dir, name+".src"))
-			return err != nil || toolsKey(string(src)) != strings.TrimPrefix(name, "tools-")
+			root, host, _ := strings.Cut(string(src), "\n")
+			return err != nil || (toolsTree{root: root, host: host}).key() != strings.TrimPrefix(name, "tools-")
 		})
 	if err != nil {
 		return nil, fmt.Errorf("make the tools' launchers: %w", err)
 	}
 	defer tools.Close()
 	if src := tools.Name() + ".src"; !exists(src) {
-		if err := os.WriteFile(src, []byte(root), 0o600); err != nil {
+		if err := os.WriteFile(src, []byte(t.root+"\n"+t.host), 0o600); err != nil {
 			return nil, fmt.Errorf("make the tools' launchers: %w", err)
 		}
 	}
@@ -153,12 +153,12 @@ func removeUnlocked(path string) {
 	}
 }
 
-// toolsKey identifies the programs of the tools in root: the directories
+// key identifies the programs of the tools: the directories
 // fillLaunchers lists, by device, inode and modification time.
-func toolsKey(root string) string {
+func (t toolsTree) key() string {
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\n", root)
-	for _, dir := range programDirsOf(root) {
+	fmt.Fprintf(h, "%s\n", t.root)
+	for _, dir := range t.programDirs() {
 		var st unix.Stat_t
 		if unix.Stat(dir, &st) == nil {
 			fmt.Fprintf(h, "%s %d %d %d.%d\n", dir, st.Dev, st.Ino, st.Mtim.Sec, st.Mtim.Nsec)
@@ -176,17 +176,11 @@ func exeKey() string {
 	return fmt.Sprintf("%x-%x-%x-%d.%d", st.Dev, st.Ino, st.Size, st.Mtim.Sec, st.Mtim.Nsec)
 }
 
-// programDirsOf are the host's paths of the tools' program directories.
-// ctr-enter's own tools are its root's (root is then / or /usr, but the
-// tools see a whole root either way: see fillLaunchers).
-func programDirsOf(root string) []string {
-	base := root
-	if root == ownToolsRoot() {
-		base = "/"
-	}
+// programDirs are the host's paths of the tools' program directories.
+func (t toolsTree) programDirs() []string {
 	var dirs []string
 	for _, d := range filepath.SplitList(nsexec.ToolsPath) {
-		dirs = append(dirs, filepath.Join(base, d))
+		dirs = append(dirs, filepath.Join(t.host, d))
 	}
 	return dirs
 }
@@ -203,14 +197,14 @@ const maxPrograms = 1 << 16
 // on a merged /usr are /usr alone, mounted at root/usr beside links such
 // as the host's /bin -> usr/bin, so that they see the paths their programs
 // were built with (/usr/bin/perl, /usr/lib/x86_64-linux-gnu).
-func fillLaunchers(tmp, root string) error {
+func fillLaunchers(tmp string, t toolsTree) error {
 	top := filepath.Join(tmp, nsexec.ToolsRoot)
 	for _, d := range []string{nsexec.ToolsBin, nsexec.ToolsWhich, nsexec.ToolsLd, nsexec.ToolsLoaders, nsexec.ToolsRoot} {
 		if err := os.Mkdir(filepath.Join(tmp, d), 0o755); err != nil {
 			return err
 		}
 	}
-	if root == "/usr" {
+	if t.root == "/usr" {
 		if err := os.Mkdir(filepath.Join(top, "usr"), 0o755); err != nil {
 			return err
 		}
@@ -222,14 +216,10 @@ func fillLaunchers(tmp, root string) error {
 			}
 		}
 	}
-	t := toolsTree{host: root}
-	if root == ownToolsRoot() {
-		t.host = "/"
-	}
 	launcher := ToolsDir + "/" + nsexec.Launcher
 	loaders := map[string]string{} // PT_INTERP -> the loader in the session
 	seen := map[string]bool{}
-	for _, dir := range programDirsOf(root) {
+	for _, dir := range t.programDirs() {
 		entries, err := os.ReadDir(dir)
 		if err != nil {
 			continue // the tools lack it
@@ -272,9 +262,11 @@ func fillLaunchers(tmp, root string) error {
 	return nil
 }
 
-// toolsTree maps the tools' files between the host and the session.
+// toolsTree is a set of tools as the host holds them, and maps their
+// files between the host and the session.
 type toolsTree struct {
-	host string // the tools' / on the host: / for ctr-enter's own, else an image's tree
+	root string // what the session mounts (toolsView): / or /usr for ctr-enter's own, else an image's tree
+	host string // the tools' / on the host: / for ctr-enter's own (they see a whole root either way), else root
 }
 
 // resolve follows the links of path, on the host, to the file it is, and

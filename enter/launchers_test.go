@@ -56,7 +56,7 @@ func TestFillLaunchers(t *testing.T) {
 	if err := os.Mkdir(out, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := fillLaunchers(out, tree); err != nil {
+	if err := fillLaunchers(out, toolsTree{root: tree, host: tree}); err != nil {
 		t.Fatal(err)
 	}
 	readlink := func(dir, name string) string {

@@ -30,11 +30,14 @@ func ImageTools(root string) Tools { return Tools{image: root} }
 func (t Tools) none() bool { return t == Tools{} }
 
 // root is the directory whose tree the session gets at ToolsDir.
-func (t Tools) root() string {
+func (t Tools) root() string { return t.tree().root }
+
+// tree is where the host holds the tools.
+func (t Tools) tree() toolsTree {
 	if t.own {
-		return ownToolsRoot()
+		return toolsTree{root: ownToolsRoot(), host: "/"}
 	}
-	return t.image
+	return toolsTree{root: t.image, host: t.image}
 }
 
 // ToolsDir is where the tools appear in a session.
