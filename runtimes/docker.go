@@ -229,7 +229,16 @@ func (d *docker) Remove(ctx context.Context, c *Container) error {
 }
 
 func (d *docker) remove(ctx context.Context, id string) error {
-	return d.Do(ctx, http.MethodDelete, "/containers/"+url.PathEscape(id)+"?force=1", nil, nil)
+	err := d.Do(ctx, http.MethodDelete, "/containers/"+url.PathEscape(id)+"?force=1", nil, nil)
+	if errors.Is(err, errConflict) {
+		// Docker is removing it already (its own --rm, or another
+		// ctr-enter's removal): done once that ends.
+		err = d.Do(ctx, http.MethodPost, "/containers/"+url.PathEscape(id)+"/wait?condition=removed", nil, nil)
+		if errors.Is(err, ErrNotFound) {
+			err = nil
+		}
+	}
+	return err
 }
 
 // spec is the create body of a container attached to t, and its HostConfig

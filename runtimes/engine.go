@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -116,10 +117,28 @@ func (e *Engine) send(ctx context.Context, method, path string, in any) (*http.R
 		defer resp.Body.Close()
 		var msg struct{ Message string }
 		json.NewDecoder(io.LimitReader(resp.Body, 4096)).Decode(&msg)
-		return nil, fmt.Errorf("docker: %s %s: %s: %s", method, path, resp.Status, text.Clean(msg.Message))
+		return nil, &statusError{code: resp.StatusCode,
+			msg: fmt.Sprintf("docker: %s %s: %s: %s", method, path, resp.Status, text.Clean(msg.Message))}
 	}
 	return resp, nil
 }
+
+// statusError is an answer of the Engine API other than 2xx and 404.
+type statusError struct {
+	code int
+	msg  string
+}
+
+func (e *statusError) Error() string { return e.msg }
+
+// Is makes a 409 errConflict.
+func (e *statusError) Is(target error) bool {
+	return target == errConflict && e.code == http.StatusConflict
+}
+
+// errConflict is the Engine API's 409: the container is in a state that
+// forbids the call (a removal already in progress, say).
+var errConflict = errors.New("conflict")
 
 // Stream makes one call and returns its answer as it comes (an image
 // archive, say), for the caller to read and close.
