@@ -80,6 +80,25 @@ func Run(ctx context.Context, t *resolve.Target, ropts runtimes.Options, o Optio
 	return &s, nil
 }
 
+// DefaultShare is what a sidecar shares with t unless told: the network
+// (docker run --net=container:T); an ephemeral debug container its PID
+// namespace too, to see the target's processes. On a Kubernetes pod, what
+// the pod's own containers share, as kubectl debug's do: network, IPC and
+// UTS (its hostname), and the PID namespace when the pod shares one.
+func DefaultShare(t *resolve.Target, ephemeral bool) nskind.Set {
+	share := nskind.Net
+	if t.Pod != nil {
+		share |= nskind.IPC | nskind.UTS
+		if t.Pod.SharesPID {
+			share |= nskind.PID
+		}
+	}
+	if ephemeral {
+		share |= nskind.PID
+	}
+	return share
+}
+
 // sidecarSpec is what the runtime is asked to create for o.
 func sidecarSpec(t *resolve.Target, o Options, labels map[string]string) (runtimes.Sidecar, error) {
 	if t.Runtime == resolve.PID {
@@ -87,6 +106,13 @@ func sidecarSpec(t *resolve.Target, o Options, labels map[string]string) (runtim
 	}
 	if err := checkSecurity(o); err != nil {
 		return runtimes.Sidecar{}, err
+	}
+	if t.Pod != nil {
+		// Shown as the pod's, as the kubelet labels the pod's own
+		// containers (see gc for what happens when the pod goes).
+		for k, v := range runtimes.PodLabels(t.Pod, o.Name) {
+			labels[k] = v
+		}
 	}
 	s := runtimes.Sidecar{
 		Name: o.Name, Image: o.Image, Args: o.Args, Share: o.Share, Labels: labels, Privileged: o.Security == SecurityPrivileged,

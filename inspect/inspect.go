@@ -21,12 +21,7 @@ import (
 
 // Report is everything inspect tells about one target.
 type Report struct {
-	Runtime    string      `json:"runtime"`
-	Namespace  string      `json:"namespace"`
-	ID         string      `json:"id"`
-	Name       string      `json:"name"`
-	Image      string      `json:"image"`
-	Ref        string      `json:"ref"`
+	Identity
 	PID        int         `json:"pid"`
 	PPID       int         `json:"ppid"`
 	Processes  []Process   `json:"processes"`
@@ -37,6 +32,26 @@ type Report struct {
 	// layout does not provide; -1 is "no limit".
 	Cgroups  *procfs.Cgroups `json:"cgroups"`
 	Security Security        `json:"security"`
+}
+
+// Identity names a container, in Report and StoppedReport alike.
+type Identity struct {
+	Runtime   string `json:"runtime"`
+	Namespace string `json:"namespace"`
+	ID        string `json:"id"`
+	Name      string `json:"name"`
+	Image     string `json:"image"`
+	Ref       string `json:"ref"`
+	// Pod is the Kubernetes pod the container belongs to; absent for
+	// others.
+	Pod *Pod `json:"pod,omitempty"`
+}
+
+func identityOf(t *resolve.Target) Identity {
+	return Identity{
+		Runtime: t.Runtime, Namespace: t.Namespace, ID: t.ID, Name: t.Name, Image: t.Image,
+		Ref: t.String(), Pod: podOf(t.Container),
+	}
 }
 
 // Process is one process of the container's tree. The first is the
@@ -87,10 +102,7 @@ var secretKey = regexp.MustCompile(`(?i)pass|secret|token|api_?key|private_?key|
 // Inspect reports on p. peers are the other containers, for namespace
 // sharing.
 func Inspect(ctx context.Context, p *resolve.Process, peers []*resolve.Target, opts Options) (*Report, error) {
-	r := &Report{
-		Runtime: p.Runtime, Namespace: p.Namespace, ID: p.ID, Name: p.Name, Image: p.Image,
-		Ref: p.Target.String(), PID: p.PID,
-	}
+	r := &Report{Identity: identityOf(p.Target), PID: p.PID}
 	st, err := p.Stat()
 	if err != nil {
 		return nil, err

@@ -25,10 +25,10 @@ func TestMaskEnv(t *testing.T) {
 func TestWriteText(t *testing.T) {
 	limit, usage := int64(64<<20), uint64(1234)
 	r := &Report{
-		Runtime: "docker", Namespace: "moby", ID: "abc", Name: "taka", Ref: "docker://taka", PID: 42, PPID: 41,
+		Identity: Identity{Runtime: "docker", Namespace: "moby", ID: "abc", Name: "taka", Ref: "docker://taka"}, PID: 42, PPID: 41,
 		Processes:  []Process{{PID: 41, Name: "containerd-shim"}, {PID: 42, PPID: 41, Depth: 1, Name: "redis-server", Cmdline: "redis-server *:6379"}},
 		Env:        []string{"A=1"},
-		Namespaces: []Namespace{{Kind: "net", Inode: 7, SharedWith: []string{"docker://sidecar"}}},
+		Namespaces: []Namespace{{Kind: "net", Inode: 7, SharedWith: []string{"docker://sidecar"}, SharedWithNames: []string{"docker://sidecar"}}},
 		Cgroups:    &procfs.Cgroups{Version: 1, Paths: map[string]string{"memory": "/docker/abc"}},
 		Security:   Security{Seccomp: "filter", SeccompFilters: 1, Capabilities: Capabilities{Dropped: []string{"CAP_NET_RAW"}}},
 	}
@@ -58,10 +58,13 @@ const evil = "e\x1b]0;pwned\x07v\x1b[2Jil\r\nforged line\x7f\x9b1m\u009b2J"
 // hostileReport has evil in every string field WriteText prints.
 func hostileReport(paths map[string]string) *Report {
 	return &Report{
-		Runtime: evil, Namespace: evil, ID: evil, Name: evil, Image: evil, Ref: evil, PID: 42, PPID: 41,
+		Identity: Identity{Runtime: evil, Namespace: evil, ID: evil, Name: evil, Image: evil, Ref: evil,
+			Pod: &Pod{Namespace: evil, Name: evil, UID: evil, Container: evil, QoSClass: evil, Cgroup: evil,
+				Labels: map[string]string{evil: evil}, Annotations: map[string]string{evil: evil}}},
+		PID: 42, PPID: 41,
 		Processes:  []Process{{PID: 41, Name: evil, Cmdline: evil}, {PID: 42, PPID: 41, Depth: 1, Name: evil, Cmdline: evil}},
 		Env:        []string{evil + "=" + evil},
-		Namespaces: []Namespace{{Kind: evil, Inode: 7, SharedWith: []string{evil, evil}}},
+		Namespaces: []Namespace{{Kind: evil, Inode: 7, SharedWith: []string{evil, evil}, SharedWithNames: []string{evil, evil}}},
 		Cgroups:    &procfs.Cgroups{Version: 1, Paths: paths},
 		Security: Security{Seccomp: evil, LSMLabel: evil, Capabilities: Capabilities{
 			Effective: []string{evil}, Permitted: []string{evil}, Inheritable: []string{evil}, Bounding: []string{evil},
@@ -132,6 +135,16 @@ func harmlessReport(r *Report) *Report {
 	}
 	h := *r
 	h.Runtime, h.Namespace, h.ID, h.Name, h.Image, h.Ref = x(r.Runtime), x(r.Namespace), x(r.ID), x(r.Name), x(r.Image), x(r.Ref)
+	if p := r.Pod; p != nil {
+		h.Pod = &Pod{Namespace: x(p.Namespace), Name: x(p.Name), UID: x(p.UID), Container: x(p.Container), QoSClass: x(p.QoSClass), Cgroup: x(p.Cgroup),
+			Labels: map[string]string{}, Annotations: map[string]string{}}
+		for k, v := range p.Labels {
+			h.Pod.Labels[x(k)] = x(v)
+		}
+		for k, v := range p.Annotations {
+			h.Pod.Annotations[x(k)] = x(v)
+		}
+	}
 	h.Processes = nil
 	for _, p := range r.Processes {
 		p.Name, p.Cmdline = x(p.Name), x(p.Cmdline)
@@ -140,7 +153,7 @@ func harmlessReport(r *Report) *Report {
 	h.Env = xs(r.Env)
 	h.Namespaces = nil
 	for _, ns := range r.Namespaces {
-		ns.Kind, ns.SharedWith = x(ns.Kind), xs(ns.SharedWith)
+		ns.Kind, ns.SharedWith, ns.SharedWithNames = x(ns.Kind), xs(ns.SharedWith), xs(ns.SharedWithNames)
 		h.Namespaces = append(h.Namespaces, ns)
 	}
 	s := r.Security
@@ -159,7 +172,8 @@ func harmlessReport(r *Report) *Report {
 }
 
 func TestWriteStoppedTextHostile(t *testing.T) {
-	r := &StoppedReport{Name: "evil\x1b]0;pwned\x07", Ref: "docker://evil", Status: "exited", Env: []string{"A=\x1b[31mred"},
+	r := &StoppedReport{Identity: Identity{Name: "evil\x1b]0;pwned\x07", Ref: "docker://evil",
+		Pod: &Pod{Name: "p\x1b[2J", Labels: map[string]string{"k\x1b[1m": "v\x07"}}}, Status: "exited", Env: []string{"A=\x1b[31mred"},
 		Hostname: "h\x1b[2J", Cwd: "/", Absent: absent, RootFS: RootFS{Lower: []string{}}}
 	var b strings.Builder
 	if err := WriteStoppedText(&b, r, false); err != nil {

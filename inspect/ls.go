@@ -21,6 +21,22 @@ type Row struct {
 	// Shares lists, by namespace kind, the other containers in the same
 	// namespace ("net": ["docker://taka-sidecar"]).
 	Shares map[string][]string `json:"shares"`
+	// Pod is the Kubernetes pod the container belongs to; absent for
+	// others.
+	Pod *Pod `json:"pod,omitempty"`
+}
+
+// Display is how a row names a container for a person: a pod's by its
+// pod names (a sandbox as NAMESPACE/POD (sandbox)), others by their
+// explicit form.
+func (r *Row) Display() string {
+	switch {
+	case r.Pod == nil:
+		return r.Ref
+	case r.Pod.Sandbox:
+		return r.Pod.Namespace + "/" + r.Pod.Name + " (sandbox)"
+	}
+	return r.Name
 }
 
 // List returns every container of every reachable runtime, with the
@@ -33,6 +49,7 @@ func List(ctx context.Context, opts runtimes.Options) ([]Row, []error) {
 		r := Row{
 			Runtime: t.Runtime, Namespace: t.Namespace, ID: t.ID, Name: t.Name, Image: t.Image,
 			Status: t.Status, PID: t.PID, Ref: t.String(), Shares: map[string][]string{},
+			Pod: podOf(t.Container),
 		}
 		if !t.Running {
 			r.PID = 0

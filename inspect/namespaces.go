@@ -18,6 +18,9 @@ type Namespace struct {
 	Inode          uint64   `json:"inode"`
 	SharedWithHost bool     `json:"shared_with_host"`
 	SharedWith     []string `json:"shared_with"` // other containers, in their explicit form
+	// SharedWithNames are the same containers as people know them (a
+	// pod's by its pod names, its sandbox marked so), in the same order.
+	SharedWithNames []string `json:"shared_with_names"`
 }
 
 // nsInodes reads the inode of each namespace kind of pid; a kind the kernel
@@ -73,14 +76,19 @@ func (s *sharing) of(t *resolve.Target, inodes map[string]uint64) []Namespace {
 		if !ok {
 			continue
 		}
-		ns := Namespace{Kind: k.Name, Inode: ino, SharedWithHost: host[k.Name] == ino, SharedWith: []string{}}
+		ns := Namespace{Kind: k.Name, Inode: ino, SharedWithHost: host[k.Name] == ino, SharedWith: []string{}, SharedWithNames: []string{}}
 		if !ns.SharedWithHost {
+			var others []*resolve.Target
 			for other, theirs := range s.inodes {
 				if other != t && !same(other, t) && theirs[k.Name] == ino {
-					ns.SharedWith = append(ns.SharedWith, other.String())
+					others = append(others, other)
 				}
 			}
-			sort.Strings(ns.SharedWith)
+			sort.Slice(others, func(i, j int) bool { return others[i].String() < others[j].String() })
+			for _, o := range others {
+				ns.SharedWith = append(ns.SharedWith, o.String())
+				ns.SharedWithNames = append(ns.SharedWithNames, o.Display())
+			}
 		}
 		out = append(out, ns)
 	}

@@ -16,19 +16,14 @@ import (
 // a Report (its processes, namespaces, cgroups and security, all read from
 // its process) do not exist, and Absent names them.
 type StoppedReport struct {
-	Runtime   string   `json:"runtime"`
-	Namespace string   `json:"namespace"`
-	ID        string   `json:"id"`
-	Name      string   `json:"name"`
-	Image     string   `json:"image"`
-	Ref       string   `json:"ref"`
-	Status    string   `json:"status"`
-	Env       []string `json:"env"`
-	Cwd       string   `json:"cwd"`
-	Hostname  string   `json:"hostname"`
-	User      string   `json:"user"`
-	RootFS    RootFS   `json:"rootfs"`
-	Absent    []string `json:"absent"`
+	Identity
+	Status   string   `json:"status"`
+	Env      []string `json:"env"`
+	Cwd      string   `json:"cwd"`
+	Hostname string   `json:"hostname"`
+	User     string   `json:"user"`
+	RootFS   RootFS   `json:"rootfs"`
+	Absent   []string `json:"absent"`
 }
 
 // RootFS is where a stopped container's files are on the host: its image
@@ -45,8 +40,8 @@ var absent = []string{"pid", "ppid", "processes", "namespaces", "cgroups", "secu
 // description of it (Env, Cwd) and of its files (st).
 func InspectStopped(t *resolve.Target, st *runtimes.Stopped, opts Options) *StoppedReport {
 	r := &StoppedReport{
-		Runtime: t.Runtime, Namespace: t.Namespace, ID: t.ID, Name: t.Name, Image: t.Image, Ref: t.String(),
-		Status: t.Status, Env: maskEnv(t.Env, opts.ShowSecrets), Cwd: t.Cwd,
+		Identity: identityOf(t),
+		Status:   t.Status, Env: maskEnv(t.Env, opts.ShowSecrets), Cwd: t.Cwd,
 		Hostname: st.Config.Hostname, User: st.Config.User,
 		RootFS: RootFS{Lower: st.RootFS.Lower, Upper: st.RootFS.Upper}, Absent: absent,
 	}
@@ -63,7 +58,7 @@ func InspectStopped(t *resolve.Target, st *runtimes.Stopped, opts Options) *Stop
 func WriteStoppedText(out io.Writer, r *StoppedReport, color bool) error {
 	r = cleanValue(reflect.ValueOf(r)).Interface().(*StoppedReport)
 	w := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
-	writeTitle(w, r.Name, r.Ref, r.Runtime, r.Namespace, r.ID, r.Image, color)
+	writeTitle(w, &r.Identity, color)
 	fmt.Fprintf(w, "  status\t%s: no process, so no %s (enter it: a session over its files)\n", r.Status, strings.Join(r.Absent, ", "))
 	fmt.Fprintf(w, "  hostname\t%s\n", orDash(r.Hostname))
 	fmt.Fprintf(w, "  user\t%s\n", orDash(r.User))

@@ -24,7 +24,7 @@ func WriteText(out io.Writer, r *Report, color bool) error {
 		}
 		fmt.Fprintf(w, "\n%s\n", s)
 	}
-	writeTitle(w, r.Name, r.Ref, r.Runtime, r.Namespace, r.ID, r.Image, color)
+	writeTitle(w, &r.Identity, color)
 	fmt.Fprintf(w, "  pid\t%d (parent %d)\n", r.PID, r.PPID)
 
 	heading("Processes")
@@ -40,7 +40,7 @@ func WriteText(out io.Writer, r *Report, color bool) error {
 	heading("Namespaces")
 	fmt.Fprintf(w, "  KIND\tINODE\tHOST'S\tSHARED WITH\n")
 	for _, ns := range r.Namespaces {
-		fmt.Fprintf(w, "  %s\t%d\t%s\t%s\n", ns.Kind, ns.Inode, yesNo(ns.SharedWithHost), orDash(strings.Join(ns.SharedWith, ", ")))
+		fmt.Fprintf(w, "  %s\t%d\t%s\t%s\n", ns.Kind, ns.Inode, yesNo(ns.SharedWithHost), orDash(strings.Join(ns.SharedWithNames, ", ")))
 	}
 
 	c := r.Cgroups
@@ -220,13 +220,28 @@ func sortedKeys(m map[string]string) []string {
 }
 
 // writeTitle writes the lines that name a container, cleaned already.
-func writeTitle(w io.Writer, name, ref, runtime, namespace, id, image string, color bool) {
-	title := name + "  " + ref
+func writeTitle(w io.Writer, c *Identity, color bool) {
+	title := c.Name + "  " + c.Ref
 	if color {
-		title = "\x1b[1m" + name + "\x1b[0m  " + ref
+		title = "\x1b[1m" + c.Name + "\x1b[0m  " + c.Ref
 	}
 	fmt.Fprintln(w, title)
-	fmt.Fprintf(w, "  runtime\t%s (namespace %s)\n", runtime, orDash(namespace))
-	fmt.Fprintf(w, "  id\t%s\n", id)
-	fmt.Fprintf(w, "  image\t%s\n", orDash(image))
+	fmt.Fprintf(w, "  runtime\t%s (namespace %s)\n", c.Runtime, orDash(c.Namespace))
+	fmt.Fprintf(w, "  id\t%s\n", c.ID)
+	fmt.Fprintf(w, "  image\t%s\n", orDash(c.Image))
+	if p := c.Pod; p != nil {
+		role := "container " + p.Container
+		if p.Sandbox {
+			role = "sandbox"
+		}
+		fmt.Fprintf(w, "  pod\t%s/%s (uid %s), %s, attempt %d\n", p.Namespace, p.Name, orDash(p.UID), role, p.Attempt)
+		fmt.Fprintf(w, "  qos class\t%s\n", orDash(p.QoSClass))
+		fmt.Fprintf(w, "  pod cgroup\t%s\n", orDash(p.Cgroup))
+		for _, k := range sortedKeys(p.Labels) {
+			fmt.Fprintf(w, "  label\t%s=%s\n", k, p.Labels[k])
+		}
+		for _, k := range sortedKeys(p.Annotations) {
+			fmt.Fprintf(w, "  annotation\t%s=%s\n", k, truncate(p.Annotations[k], 100))
+		}
+	}
 }

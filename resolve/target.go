@@ -42,11 +42,35 @@ func (t *Target) String() string {
 	return t.Ref()
 }
 
+// Display is how a person knows the target: a Kubernetes pod's container
+// as NAMESPACE/POD/CONTAINER, its sandbox as NAMESPACE/POD (sandbox),
+// others by their explicit form (String). Cleaned of control characters.
+func (t *Target) Display() string {
+	if n := t.podName(); n != "" {
+		return n
+	}
+	return t.String()
+}
+
+// podName is the Display of a pod's container or sandbox, "" for others.
+func (t *Target) podName() string {
+	switch {
+	case t.Pod == nil:
+		return ""
+	case t.PodRole.Sandbox:
+		return text.Clean(t.Pod.String()) + " (sandbox)"
+	}
+	return text.Clean(t.Name)
+}
+
 // Ref is a parsed target reference.
 type Ref struct {
 	Runtime   string // "" for any runtime
 	Namespace string // containerd namespace, for containerd://NS/ID
 	Name      string // name, ID or ID prefix; for PID refs, the number
+	// Sandbox: a Kubernetes pod's container stands for its pod's sandbox
+	// (the pod's own namespaces).
+	Sandbox bool
 }
 
 // ParseRef parses the forms a user may give:
@@ -210,6 +234,7 @@ func find(ctx context.Context, backends []runtimes.Backend, skipped []error, ref
 		}
 	}
 
+	podNames(all)
 	matches := match(all, ref.Name)
 	switch {
 	case len(matches) == 0 && ref.Runtime != "" && ref.Runtime != PID && len(answered) == 0 && len(skipped) == 1:
@@ -227,6 +252,9 @@ func find(ctx context.Context, backends []runtimes.Backend, skipped []error, ref
 				warn(err)
 			}
 		}
+	}
+	if ref.Sandbox {
+		return sandboxOf(all, matches[0])
 	}
 	return matches[0], nil
 }
@@ -446,9 +474,18 @@ type AmbiguousError struct {
 }
 
 func (e *AmbiguousError) Error() string {
+	// Pod containers by their pod names, as kubectl users know them,
+	// unless two candidates would read alike.
 	names := make([]string, len(e.Candidates))
+	seen := map[string]int{}
+	for _, c := range e.Candidates {
+		seen[c.podName()]++
+	}
 	for i, c := range e.Candidates {
 		names[i] = c.String()
+		if n := c.podName(); n != "" && seen[n] == 1 {
+			names[i] = n
+		}
 	}
 	sort.Strings(names)
 	return fmt.Sprintf("%s: %s matches %d targets: %s", ErrAmbiguous, e.Ref, len(names), strings.Join(names, ", "))

@@ -36,6 +36,7 @@ import (
 const (
 	labelPodNamespace  = "io.kubernetes.pod.namespace"
 	labelPodName       = "io.kubernetes.pod.name"
+	labelPodUID        = "io.kubernetes.pod.uid"
 	labelContainerName = "io.kubernetes.container.name"
 	labelNerdctlName   = "nerdctl/name"
 )
@@ -98,6 +99,8 @@ func (c *containerd) List(ctx context.Context) ([]*Container, error) {
 		for _, p := range resp.Tasks {
 			procs[p.ID] = p
 		}
+		crimd := map[*Container]*criMetadata{}
+		var podded []*Container
 		for _, ctr := range cs {
 			t := &Container{Runtime: Containerd, Namespace: ns, ID: ctr.ID, Name: ctr.ID, Image: ctr.Image, Labels: ctr.Labels}
 			// A container without a task is not running.
@@ -109,17 +112,17 @@ func (c *containerd) List(ctx context.Context) ([]*Container, error) {
 			}
 			if n := ctr.Labels[labelNerdctlName]; n != "" {
 				t.Names = append(t.Names, n)
+				t.Name = n
 			}
-			if pod, name := ctr.Labels[labelPodName], ctr.Labels[labelContainerName]; pod != "" && name != "" {
-				// POD/CONTAINER and POD-NAMESPACE/POD/CONTAINER, as
-				// kubectl users think of them.
-				t.Names = append(t.Names, pod+"/"+name, ctr.Labels[labelPodNamespace]+"/"+pod+"/"+name)
-			}
-			if len(t.Names) > 0 {
-				t.Name = t.Names[0]
+			if md, sandbox, ok := criInfo(ctr.Labels, ctr.Extensions); ok {
+				t.PodRole.Sandbox = sandbox
+				crimd[t] = &md
+			} else if ctr.Labels[labelPodUID] != "" {
+				podded = append(podded, t)
 			}
 			out = append(out, t)
 		}
+		withPods(crimd, podded)
 	}
 	return out, nil
 }
@@ -437,16 +440,24 @@ func (c *containerd) newContainer(ctx context.Context, t *Container, s Sidecar, 
 	if err != nil {
 		return nil, fmt.Errorf("image %s in containerd namespace %s: %w (pull or import it there first)", ref, t.Namespace, err)
 	}
+	var tspec oci.Spec
+	if info.Spec != nil {
+		if err := json.Unmarshal(info.Spec.GetValue(), &tspec); err != nil {
+			return nil, fmt.Errorf("read the spec of %s: %w", t.Ref(), err)
+		}
+	}
 	specOpts := append([]oci.SpecOpts{oci.WithImageConfig(img)}, extra...)
 	switch {
 	case s.Privileged:
 		specOpts = append(specOpts, oci.WithPrivileged, oci.WithAllDevicesAllowed, oci.WithHostDevices)
 	case s.Confinement != nil:
-		tspec, err := tc.Spec(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("read the spec of %s: %w", t.Ref(), err)
-		}
-		specOpts = append(specOpts, withConfinement(s.Confinement, tspec))
+		specOpts = append(specOpts, withConfinement(s.Confinement, &tspec))
+	}
+	if t.Pod != nil && tspec.Linux != nil && tspec.Linux.CgroupsPath != "" {
+		// In the pod's cgroup, beside the target, as the kubelet puts
+		// the pod's own containers: the pod's limits and accounting
+		// hold for it too.
+		specOpts = append(specOpts, oci.WithCgroup(siblingCgroup(tspec.Linux.CgroupsPath, s.Name)))
 	}
 	if len(s.Args) > 0 {
 		specOpts = append(specOpts, oci.WithProcessArgs(s.Args...))
@@ -484,6 +495,17 @@ func (c *containerd) newContainer(ctx context.Context, t *Container, s Sidecar, 
 		return nil, fmt.Errorf("create %s: %w", text.Clean(s.Name), err)
 	}
 	return ctr, nil
+}
+
+// siblingCgroup is the cgroup beside a container's for another named
+// name, in either form runc takes: a path (/kubepods/besteffort/podUID/ID,
+// the cgroupfs driver's) or SLICE:PREFIX:NAME (the systemd driver's).
+func siblingCgroup(path, name string) string {
+	if slice, rest, ok := strings.Cut(path, ":"); ok && !strings.HasPrefix(path, "/") {
+		prefix, _, _ := strings.Cut(rest, ":")
+		return slice + ":" + prefix + ":" + name
+	}
+	return filepath.Join(filepath.Dir(path), name)
 }
 
 // withConfinement gives a spec the target's confinement c, and the

@@ -60,3 +60,15 @@ func TestSidecarLog(t *testing.T) {
 		t.Errorf("sidecarLog = %q, want %q", got, want)
 	}
 }
+
+func TestSiblingCgroup(t *testing.T) {
+	for _, tc := range []struct{ path, want string }{
+		{"/kubepods/besteffort/pod12/abc", "/kubepods/besteffort/pod12/side"},
+		{"kubepods-besteffort-pod12.slice:cri-containerd:abc", "kubepods-besteffort-pod12.slice:cri-containerd:side"},
+		{"/k8s.io/abc", "/k8s.io/side"},
+	} {
+		if got := siblingCgroup(tc.path, "side"); got != tc.want {
+			t.Errorf("siblingCgroup(%q) = %q, want %q", tc.path, got, tc.want)
+		}
+	}
+}

@@ -73,6 +73,10 @@ type Container struct {
 	Status    string // as the runtime says: running, paused, stopped, created, exited...
 	Running   bool
 	PID       int // host PID of the container's init process, when running
+	// Pod is the Kubernetes pod the container belongs to (nil for
+	// none), and PodRole what it is there.
+	Pod     *Pod
+	PodRole PodRole
 
 	// Filled in by Describe. From the runtime's config, for the processes
 	// started inside: nil Env means the runtime does not say, and

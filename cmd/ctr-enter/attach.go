@@ -34,7 +34,7 @@ type attachRunCmd struct {
 	Command []string `arg:"" optional:"" passthrough:"partial" help:"Command and arguments (after --, or from the first word that is not an attach flag). Default: the image's."`
 	Image   string   `required:"" placeholder:"REF" help:"Image of the sidecar, in the target's runtime (containerd: in the target's namespace)."`
 	Name    string   `placeholder:"NAME" help:"Name of the sidecar (default: TARGET-debug-XXXX)."`
-	Share   string   `placeholder:"KINDS" help:"Namespaces to share with the target: net, pid, ipc (and uts on containerd), comma-separated (default: net; with --rm, net,pid)."`
+	Share   string   `placeholder:"KINDS" help:"Namespaces to share with the target: net, pid, ipc (and uts on containerd), comma-separated (default: net; with --rm, net,pid; on a Kubernetes pod, net,ipc,uts as the pod's containers share them, and pid with --rm or when the pod shares one)."`
 	// Named after what it sets, not after kubectl debug's --profile, whose
 	// profiles (general, netadmin, sysadmin...) are presets of its own.
 	Security string `enum:"default,target,privileged" default:"default" placeholder:"MODE" help:"Security context: default (the runtime's for a new container, as docker run), target (the target's user, capabilities, no_new_privs, seccomp and AppArmor profiles) or privileged (as docker run --privileged)."`
@@ -158,13 +158,11 @@ func (c *attachRunCmd) Run(ctx context.Context, g *Globals) error {
 	for _, err := range errs {
 		warn(err)
 	}
-	share := c.Share
-	if share == "" {
-		share = map[bool]string{false: "net", true: "net,pid"}[c.Rm]
-	}
-	kinds, err := nskind.Parse(share)
-	if err != nil {
-		return fmt.Errorf("--share: %w", err)
+	kinds := attach.DefaultShare(p.Target, c.Rm)
+	if c.Share != "" {
+		if kinds, err = nskind.Parse(c.Share); err != nil {
+			return fmt.Errorf("--share: %w", err)
+		}
 	}
 	capAdd, err := attach.CapNames(c.CapAdd)
 	if err != nil {

@@ -71,7 +71,7 @@ func completions(t *testing.T, line string) []string {
 func TestCompleteLine(t *testing.T) {
 	enterFlags := []string{
 		"--all", "--as-target", "--cgroup", "--detach", "--env", "--env-file", "--image", "--interactive", "--ipc", "--mount", "--net",
-		"--pid", "--privileged", "--time", "--tools", "--trust-target", "--tty", "--user", "--userns", "--uts", "--workdir", "--write",
+		"--pid", "--privileged", "--sandbox", "--time", "--tools", "--trust-target", "--tty", "--user", "--userns", "--uts", "--workdir", "--write",
 	}
 	globalFlags := []string{"--containerd-address", "--containerd-namespace", "--docker-host", "--help", "--timeout", "--version"}
 	for _, tc := range []struct {
@@ -122,7 +122,7 @@ func TestCompleteLine(t *testing.T) {
 		{"ctr-enter attach rm ", []string{"docker://taka-debug-1a2b", "taka-debug-1a2b"}},
 		// enter's flags are the top level's own, not global ones.
 		{"ctr-enter taka --", sorted(append(slices.Clone(enterFlags), globalFlags...))},
-		{"ctr-enter ls --", sorted(append([]string{"--json"}, globalFlags...))},
+		{"ctr-enter ls --", sorted(append([]string{"--all", "--json", "--pods"}, globalFlags...))},
 	} {
 		if got := completions(t, tc.line); !slices.Equal(got, tc.want) {
 			t.Errorf("%q completes to %q; want %q", tc.line, got, tc.want)

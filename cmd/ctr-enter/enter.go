@@ -42,6 +42,7 @@ type enterCmd struct {
 	Workdir     string   `short:"w" placeholder:"DIR" help:"Working directory (default: the target's, when its mount namespace is joined)."`
 	Detach      bool     `short:"d" help:"Start the command and return at once, its stdio on /dev/null; it runs on after ctr-enter exits and its exit is not observed (docker exec -d)."`
 	Privileged  bool     `help:"Accepted for docker exec's sake: the command keeps ctr-enter's full privileges already, unless --as-target (which it contradicts)."`
+	Sandbox     bool     `help:"Kubernetes: enter the pod's sandbox (its pause container) instead: the pod's own network, IPC and UTS namespaces, and its PID namespace when the pod shares one."`
 	Write       bool     `help:"A stopped container only: mount its own writable layer writable, so that changes reach its next start (default: read-only). Refused while it runs or starts."`
 }
 
@@ -57,6 +58,9 @@ Examples:
   ctr-enter taka cat /etc/hostname           a file of taka's, in every namespace taka has
   ctr-enter docker://taka env                pin the runtime when a name exists in several
   ctr-enter containerd://k8s.io/3f2a ip addr
+  ctr-enter shop/web/redis --net --pid ps aux   a pod's container: NAMESPACE/POD/CONTAINER
+  ctr-enter shop/web hostname                the pod's default container (or its only one)
+  ctr-enter shop/web --sandbox --net ip addr the pod's own namespaces, as its pause container holds them
   ctr-enter pid:4242 --net ss -tlnp          any process, by PID
   echo hi | ctr-enter taka -i cat            stream stdin
   ctr-enter taka                             a shell, with a terminal when run from one
@@ -110,7 +114,7 @@ func (c *enterCmd) Run(ctx context.Context, g *Globals) error {
 	if ref, ok := resolve.ImageRef(c.Target); ok {
 		return c.runImage(ctx, g, ref)
 	}
-	t, err := resolveAny(ctx, g, c.Target)
+	t, err := resolveAny(ctx, g, c.Target, c.Sandbox)
 	if err != nil {
 		return err
 	}
@@ -147,11 +151,12 @@ func (c *enterCmd) Run(ctx context.Context, g *Globals) error {
 
 // resolveAny finds the one target ref names, running or not (see
 // resolve.ResolveAny).
-func resolveAny(ctx context.Context, g *Globals, ref string) (*resolve.Target, error) {
+func resolveAny(ctx context.Context, g *Globals, ref string, sandbox bool) (*resolve.Target, error) {
 	r, err := resolve.ParseRef(ref)
 	if err != nil {
 		return nil, err
 	}
+	r.Sandbox = sandbox
 	return resolve.ResolveAny(ctx, r, g.targetOptions(), warn)
 }
 

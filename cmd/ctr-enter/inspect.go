@@ -34,7 +34,7 @@ Examples:
 }
 
 func (c *inspectCmd) Run(ctx context.Context, g *Globals) error {
-	t, err := resolveAny(ctx, g, c.Target)
+	t, err := resolveAny(ctx, g, c.Target, false)
 	if err != nil {
 		return err
 	}

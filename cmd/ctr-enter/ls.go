@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 
@@ -15,7 +16,9 @@ import (
 
 type lsCmd struct {
 	asRoot
-	JSON bool `name:"json" help:"Print JSON: an array of the objects documented in inspect/schema.json (#/$defs/row)."`
+	JSON bool `name:"json" help:"Print JSON: an array of the objects documented in inspect/schema.json (#/$defs/row; with --pods, #/$defs/pod_row)."`
+	All  bool `short:"a" help:"Show Kubernetes pods' sandbox (pause) containers too."`
+	Pods bool `help:"One row per Kubernetes pod: its namespace, name, UID, QoS class and containers, each with its state and restarts."`
 }
 
 func (c *lsCmd) Help() string {
@@ -23,8 +26,13 @@ func (c *lsCmd) Help() string {
 PID of each running one and the namespaces it shares with another container
 (a sidecar on the same network shows as net:NAME).
 
+Kubernetes pods' containers are named NAMESPACE/POD/CONTAINER; a restarted
+container's exited attempts show beside the running one, with their attempt
+number; pods' sandbox (pause) containers show with --all.
+
 Examples:
   ctr-enter ls
+  ctr-enter ls --pods
   ctr-enter ls --json | jq '.[] | select(.status == "running") | .ref'`
 }
 
@@ -38,8 +46,47 @@ func (c *lsCmd) Run(ctx context.Context, g *Globals) error {
 	for _, err := range errs {
 		warn(err)
 	}
+	if c.Pods {
+		return writeList(os.Stdout, c.JSON, inspect.Pods(rows), podsHeader, podCells)
+	}
+	names := displayNames(rows)
+	if !c.All {
+		rows = slices.DeleteFunc(rows, func(r inspect.Row) bool { return r.Pod != nil && r.Pod.Sandbox })
+	}
 	color := colorOn(os.Stdout)
-	return writeList(os.Stdout, c.JSON, rows, lsHeader, func(r inspect.Row) []string { return lsCells(r, color) })
+	return writeList(os.Stdout, c.JSON, rows, lsHeader, func(r inspect.Row) []string { return lsCells(r, names, color) })
+}
+
+// displayNames maps the explicit forms of rows to how a person knows
+// them (see inspect.Row.Display), for the SHARES column.
+func displayNames(rows []inspect.Row) map[string]string {
+	m := make(map[string]string, len(rows))
+	for _, r := range rows {
+		m[r.Ref] = r.Display()
+	}
+	return m
+}
+
+var podsHeader = []string{"NAMESPACE", "POD", "UID", "QOS", "STATUS", "CONTAINERS"}
+
+// podCells is a row of ls --pods: each container as NAME:STATUS, with
+// its restarts when it has any.
+func podCells(p inspect.PodRow) []string {
+	cs := make([]string, len(p.Containers))
+	for i, c := range p.Containers {
+		cs[i] = text.Clean(c.Name) + ":" + text.Clean(c.Status)
+		if c.Restarts > 0 {
+			cs[i] += fmt.Sprintf("(%d restarts)", c.Restarts)
+		}
+	}
+	return []string{text.Clean(p.Namespace), text.Clean(p.Name), text.Clean(p.UID), orDash(p.QoSClass), text.Clean(p.Status), orDash(strings.Join(cs, ","))}
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return text.Clean(s)
 }
 
 // listFailure is the error of a listing no runtime answered, if errs hold
@@ -56,13 +103,18 @@ func listFailure(errs []error) error {
 var lsHeader = []string{"RUNTIME", "NAMESPACE", "ID", "NAME", "IMAGE", "STATUS", "PID", "SHARES"}
 
 // lsCells is a row of the ls table, its status coloured when color is set.
-func lsCells(r inspect.Row, color bool) []string {
+// names map explicit forms to what the SHARES column shows.
+func lsCells(r inspect.Row, names map[string]string, color bool) []string {
 	pid := "-"
 	if r.PID > 0 {
 		pid = fmt.Sprint(r.PID)
 	}
+	status := paintStatus(r.Status, color)
+	if r.Pod != nil && !r.Pod.Sandbox && r.Status != "running" {
+		status += fmt.Sprintf(" (attempt %d)", r.Pod.Attempt)
+	}
 	return []string{r.Runtime, text.Clean(r.Namespace), shortID(r.ID),
-		text.Clean(r.Name), text.Clean(r.Image), paintStatus(r.Status, color), pid, shares(r.Shares)}
+		text.Clean(r.Name), text.Clean(r.Image), status, pid, shares(r.Shares, names)}
 }
 
 // shortID abbreviates hex IDs as docker does; names used as IDs stay whole.
@@ -73,12 +125,23 @@ func shortID(id string) string {
 	return text.Clean(id)
 }
 
-func shares(m map[string][]string) string {
-	var parts []string
+// shares is KIND:NAME for each namespace shared with another container,
+// or KIND+KIND:NAME for several shared with one (a pod's containers share
+// three or four with its sandbox).
+func shares(m map[string][]string, names map[string]string) string {
+	kinds := map[string][]string{}
 	for kind, with := range m {
 		for _, w := range with {
-			parts = append(parts, kind+":"+text.Clean(w))
+			if n, ok := names[w]; ok {
+				w = n
+			}
+			kinds[w] = append(kinds[w], kind)
 		}
+	}
+	var parts []string
+	for w, ks := range kinds {
+		sort.Strings(ks)
+		parts = append(parts, strings.Join(ks, "+")+":"+text.Clean(w))
 	}
 	sort.Strings(parts)
 	if len(parts) == 0 {

@@ -17,11 +17,12 @@ func TestLsGrammar(t *testing.T) {
 		// as docker://ls; "ctr-enter ls" lists containers.
 		{[]string{"ls"}, "ls", lsCmd{}},
 		{[]string{"ls", "--json"}, "ls", lsCmd{JSON: true}},
+		{[]string{"ls", "-a", "--pods"}, "ls", lsCmd{All: true, Pods: true}},
 		{[]string{"docker://ls"}, "enter <target>", enterCmd{Target: "docker://ls"}},
 	})
 	checkErrors(t, []errorCase{
 		{[]string{"ls", "x"}, "unexpected argument x"},
-		{[]string{"ls", "--all"}, "unknown flag --all"},
+		{[]string{"ls", "--pod"}, "unknown flag --pod, did you mean \"--pods\"?"},
 	})
 }
 
@@ -40,10 +41,10 @@ func TestLsOutput(t *testing.T) {
 		{Runtime: "docker", ID: strings.Repeat("0123456789abcdef", 4), Name: "stopped\x07", Image: "busybox", Status: "exited",
 			Ref: "docker://stopped", Shares: map[string][]string{}},
 	}
-	cells := func(r inspect.Row) []string { return lsCells(r, false) }
+	cells := func(r inspect.Row) []string { return lsCells(r, displayNames(rows), false) }
 	want := "" +
 		"RUNTIME     NAMESPACE  ID            NAME      IMAGE                             STATUS   PID   SHARES\n" +
-		"containerd  e2e        taka          taka      docker.io/library/busybox:latest  running  4242  net:containerd://e2e/side,net:docker://web,pid:containerd://e2e/side\n" +
+		"containerd  e2e        taka          taka      docker.io/library/busybox:latest  running  4242  net+pid:containerd://e2e/side,net:docker://web\n" +
 		"docker                 0123456789ab  stopped?  busybox                           exited   -     -\n"
 	printsList(t, "ls", false, rows, lsHeader, cells, want)
 	want = `[
@@ -61,6 +62,34 @@ func TestLsOutput(t *testing.T) {
 ]
 `
 	printsList(t, "ls --json", true, rows[1:], lsHeader, cells, want)
+}
+
+// Pods' containers: by their pod names in SHARES, the sandbox marked as
+// such, a dead attempt with its number; and ls --pods.
+func TestLsPods(t *testing.T) {
+	pod := func(container string, attempt int, sandbox bool) *inspect.Pod {
+		return &inspect.Pod{Namespace: "shop", Name: "cache", UID: "u1", Container: container, Attempt: attempt, Sandbox: sandbox, QoSClass: "BestEffort"}
+	}
+	k8s := func(id string) string { return "containerd://k8s.io/" + strings.Repeat(id, 64) }
+	rows := []inspect.Row{
+		{Runtime: "containerd", Namespace: "k8s.io", ID: strings.Repeat("a", 64), Name: "shop/cache", Status: "running", PID: 10, Ref: k8s("a"),
+			Shares: map[string][]string{"net": {k8s("c")}}, Pod: pod("", 0, true)},
+		{Runtime: "containerd", Namespace: "k8s.io", ID: strings.Repeat("b", 64), Name: "shop/cache/redis", Status: "exited", Ref: k8s("b"),
+			Shares: map[string][]string{}, Pod: pod("redis", 0, false)},
+		{Runtime: "containerd", Namespace: "k8s.io", ID: strings.Repeat("c", 64), Name: "shop/cache/redis", Status: "running", PID: 12, Ref: k8s("c"),
+			Shares: map[string][]string{"net": {k8s("a")}, "ipc": {k8s("a")}}, Pod: pod("redis", 1, false)},
+	}
+	names := displayNames(rows)
+	cells := func(r inspect.Row) []string { return lsCells(r, names, false) }
+	want := "" +
+		"RUNTIME     NAMESPACE  ID            NAME              IMAGE  STATUS              PID  SHARES\n" +
+		"containerd  k8s.io     bbbbbbbbbbbb  shop/cache/redis         exited (attempt 0)  -    -\n" +
+		"containerd  k8s.io     cccccccccccc  shop/cache/redis         running             12   ipc+net:shop/cache (sandbox)\n"
+	printsList(t, "ls", false, rows[1:], lsHeader, cells, want)
+	want = "" +
+		"NAMESPACE  POD    UID  QOS         STATUS   CONTAINERS\n" +
+		"shop       cache  u1   BestEffort  running  redis:running(1 restarts)\n"
+	printsList(t, "ls --pods", false, inspect.Pods(rows), podsHeader, podCells, want)
 }
 
 func TestLsCells(t *testing.T) {
