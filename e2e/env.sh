@@ -452,12 +452,12 @@ build_crictl() {
 
 write_cri_config() {
 	mkdir -p "$CRI_DIR/root" "$CRI_DIR/cni" "$CRI_DIR/ipam" "$CRI_STATE" "$CRI_RUNC_ROOT"
+	# version 3, NOT 4: containerd 2.4.2 ignores [grpc] address in a version 4 config and serves on
+	# /run/containerd/containerd.sock, replacing Debian's containerd's socket (measured).
 	cat >"$CRI_DIR/config.toml" <<EOF2
-version = 4
+version = 3
 root = "$CRI_DIR/root"
 state = "$CRI_STATE"
-# Nothing from /etc/containerd/conf.d (the default imports).
-imports = []
 # No NRI (its socket is machine-wide), no /opt/containerd.
 disabled_plugins = ["io.containerd.nri.v1.nri", "io.containerd.internal.v1.opt"]
 [grpc]
