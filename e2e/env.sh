@@ -7,6 +7,9 @@
 #   e2e/env.sh demo    the minimum for a demo: daemons (no registry), busybox+redis images in
 #                      Docker only, and the Docker container taka.
 #   e2e/env.sh down    remove everything up/demo created and stop the daemons they started.
+#   e2e/env.sh up-cri | down-cri
+#                      bring up or remove the CRI containerd and its pods alone (up-cri needs the Go
+#                      toolchain and Debian's packages, as up; the other daemons are left alone).
 #   e2e/env.sh status  print the containers and their PIDs.
 #   e2e/env.sh registry stop|start
 #                      stop or start the registry alone (tests of what works without it).
@@ -25,6 +28,15 @@
 #   containerd 2.x:     taka    docker.io/ctr-enter-test/redis:latest    TAKA_VAR=containerd2-taka
 #                       musl, distroless as in containerd 1.6
 #     (socket /run/ctr-enter-e2e/containerd2.sock, built from the Go module proxy, namespace e2e)
+#   CRI containerd:     pods made through CRI (crictl) as a kubelet makes them, in namespace k8s.io of
+#     (socket /run/ctr-enter-e2e/cri/containerd.sock: containerd 2.x, the build above, a second instance
+#      with its CRI plugin on; crictl from the Go module proxy; bridge CNI cri-e2e0, 10.244.231.0/24)
+#                       shop/web      redis (redis-server) + sleeper (busybox sleep 1000000), one pid
+#                                     namespace for the pod (pause is PID 1), besteffort,
+#                                     kubectl.kubernetes.io/default-container: redis
+#                       default/web   redis, pid namespace of its own (redis-server is PID 1), burstable
+#                       shop/cache    redis attempt 0 exited (killed, kept) + attempt 1 running
+#                     pod configs: e2e/testdata/cri/*.json; sandbox image docker.io/ctr-enter-test/pause:latest
 #   registry:           127.0.0.1:5000/busybox:latest
 #                       127.0.0.1:5000/glibc-tools:latest  ss tcpdump strace curl dash ls cat...: Debian's, glibc,
 #                                                          merged /usr (also ctr-enter-test/glibc-tools in Docker)
@@ -63,13 +75,32 @@ CTRD2_STATE=$CTRD2_RUN/containerd2
 # Both shims would otherwise keep runc's state in /run/containerd/runc/NAMESPACE, and the two takas
 # of namespace e2e would collide there: 2.x's are started with their own runc root.
 CTRD2_RUNC_ROOT=$CTRD2_RUN/runc
+# The CRI containerd: containerd 2.x (the build above) as a second instance with its CRI plugin on,
+# its own socket, root, state, runc root and CNI network, so that the Docker lab and 2.x's namespace e2e
+# stay untouched. (2.x rather than Debian's 1.6: a kubelet v1.37 refuses CRI runtimes older than 2.0.)
+CRI_DIR=$STATE/cri                     # config.toml, crictl.yaml, bin/crictl, cni/, root/, ipam/, log/, kubelet/
+CRI_RUN=$CTRD2_RUN/cri                 # its sockets, --state and runc root
+CRI_SOCK=$CRI_RUN/containerd.sock
+CRI_STATE=$CRI_RUN/state
+CRI_RUNC_ROOT=$CRI_RUN/runc
+CRI_NS=k8s.io
+CRI_BRIDGE=cri-e2e0
+CRI_SUBNET=10.244.231.0/24
+CRI_NETWORK=ctr-enter-e2e
+CRI_TESTDATA=$E2E_DIR/testdata/cri
+# The UIDs of the pods (as in e2e/testdata/cri/pod-*.json): their cgroups are /kubepods/QOS/pod<UID>.
+CRI_POD_UIDS=(3f5b6c1e-7a2d-4e8f-9b10-0000000a0001 3f5b6c1e-7a2d-4e8f-9b10-0000000a0002
+	3f5b6c1e-7a2d-4e8f-9b10-0000000a0003)
+CRICTL_VERSION=v1.37.0
+# Built once per version and kept outside the state dir (down keeps it): the build takes minutes cold.
+CRICTL_CACHE=/var/cache/ctr-enter-e2e/crictl/$CRICTL_VERSION
 DOCKER_SOCK=/var/run/docker.sock
 REGISTRY_HOST=127.0.0.1
 REGISTRY_PORT=5000
 REGISTRY=$REGISTRY_HOST:$REGISTRY_PORT
 WAIT_SECS=20
 PKGS=(containerd runc docker.io docker-registry busybox-static redis-tools iproute2 procps util-linux file
-	musl-tools tcpdump strace curl dash coreutils)
+	musl-tools tcpdump strace curl dash coreutils containernetworking-plugins)
 DOCKER_NAMES=(taka-sidecar taka noshell musl distroless) # removal order
 CTR_NAMES=(taka userns noshell musl distroless)
 CTR2_NAMES=(taka musl distroless)
@@ -278,6 +309,21 @@ EOF
 	wait_for docker-registry "$pid" "$LOGS/registry.log" registry_up
 }
 
+# go_install GOBIN LOG PACKAGE@VERSION...: static builds from the Go module proxy, outside any module
+# (the repo's go.mod is not theirs).
+go_install() {
+	local gobin=$1 logf=$2
+	shift 2
+	# go needs a module cache and a build cache: under $HOME by default; CI may run without HOME.
+	[[ -n ${HOME:-} || -n ${GOPATH:-} ]] || export GOPATH=/var/cache/ctr-enter-e2e/gopath
+	[[ -n ${HOME:-} || -n ${GOCACHE:-} ]] || export GOCACHE=/var/cache/ctr-enter-e2e/gocache
+	if ! (cd / && GOTOOLCHAIN=local GOWORK=off GOFLAGS="" GO111MODULE=on CGO_ENABLED=0 GOBIN=$gobin \
+		go install -trimpath "$@") >>"$logf" 2>&1; then
+		tail_log "$logf"
+		die "go install of $* failed"
+	fi
+}
+
 # containerd 2.x: built once into $CTRD2_BIN (about 90 s cold; the Go build cache makes a rebuild after
 # `down` a matter of seconds), then run with its own socket, root, state and config, beside 1.6.
 containerd2_up() { [[ -S $CTRD2_SOCK ]] && timeout 5 "$CTRD2_BIN/ctr" --address "$CTRD2_SOCK" version >/dev/null 2>&1; }
@@ -289,18 +335,10 @@ build_containerd2() {
 	command -v go >/dev/null || die "the Go toolchain is needed to build containerd $CTRD2_VERSION"
 	mkdir -p "$CTRD2_BIN" "$LOGS"
 	log "building containerd $CTRD2_VERSION from the Go module proxy (log: $LOGS/containerd2-build.log)"
-	# go needs a module cache and a build cache: under $HOME by default; CI may run without HOME.
-	[[ -n ${HOME:-} || -n ${GOPATH:-} ]] || export GOPATH=/var/cache/ctr-enter-e2e/gopath
-	[[ -n ${HOME:-} || -n ${GOCACHE:-} ]] || export GOCACHE=/var/cache/ctr-enter-e2e/gocache
-	# Outside any module (the repo's go.mod is not containerd's), static: no cgo.
-	if ! (cd / && GOTOOLCHAIN=local GOWORK=off GOFLAGS="" GO111MODULE=on CGO_ENABLED=0 GOBIN=$CTRD2_BIN \
-		go install -trimpath \
+	go_install "$CTRD2_BIN" "$LOGS/containerd2-build.log" \
 		"github.com/containerd/containerd/v2/cmd/containerd@$CTRD2_VERSION" \
 		"github.com/containerd/containerd/v2/cmd/containerd-shim-runc-v2@$CTRD2_VERSION" \
-		"github.com/containerd/containerd/v2/cmd/ctr@$CTRD2_VERSION") >>"$LOGS/containerd2-build.log" 2>&1; then
-		tail_log "$LOGS/containerd2-build.log"
-		die "go install of containerd $CTRD2_VERSION failed"
-	fi
+		"github.com/containerd/containerd/v2/cmd/ctr@$CTRD2_VERSION"
 	echo "$CTRD2_VERSION" >"$CTRD2_BIN/.version"
 }
 
@@ -381,6 +419,294 @@ stop_containerd2() {
 	done < <(mounts_under "$CTRD2_DIR" "$CTRD2_RUN")
 	[[ -z $(mounts_under "$CTRD2_DIR" "$CTRD2_RUN") ]] || die "mounts left under $CTRD2_DIR or $CTRD2_RUN"
 	rm -rf "$CTRD2_RUN" "$CTRD2_DIR/root" "$CTRD2_DIR/config.toml" "$RUN/containerd2.pid"
+}
+
+# ---------------------------------------------------------------------------------------------
+# the CRI containerd and its pods (CRI_* above): containerd 2.x's build, a second instance
+
+CRICTL=$CRI_DIR/bin/crictl
+cri_() { timeout 60 "$CRICTL" --config "$CRI_DIR/crictl.yaml" "$@"; }
+# ctr_ and ctrn (and what uses them) on the CRI containerd's namespace k8s.io.
+on_cri() { local CTR_CMD=$CTRD2_BIN/ctr CTR_ADDR=$CRI_SOCK CTR_WHICH=cri NS=$CRI_NS; "$@"; }
+cri_up() { [[ -S $CRI_SOCK ]] && timeout 5 "$CTRD2_BIN/ctr" --address "$CRI_SOCK" version >/dev/null 2>&1; }
+# Ready as a kubelet sees it: CRI answers, and its runtime and network (the CNI config) are ready.
+cri_ready() {
+	cri_up || return 1
+	[[ $(cri_ info -o go-template --template '{{range .status.conditions}}{{.type}}={{.status}} {{end}}' 2>/dev/null) == \
+		*"RuntimeReady=true NetworkReady=true"* ]]
+}
+
+build_crictl() {
+	if [[ ! -x $CRICTL_CACHE/crictl ]]; then
+		command -v go >/dev/null || die "the Go toolchain is needed to build crictl $CRICTL_VERSION"
+		mkdir -p "$LOGS" "$CRICTL_CACHE.tmp"
+		log "building crictl $CRICTL_VERSION from the Go module proxy into $CRICTL_CACHE (log: $LOGS/crictl-build.log)"
+		go_install "$CRICTL_CACHE.tmp" "$LOGS/crictl-build.log" "sigs.k8s.io/cri-tools/cmd/crictl@$CRICTL_VERSION"
+		mkdir -p "$CRICTL_CACHE"
+		mv "$CRICTL_CACHE.tmp/crictl" "$CRICTL_CACHE/crictl"
+		rmdir "$CRICTL_CACHE.tmp"
+	fi
+	mkdir -p "$CRI_DIR/bin"
+	ln -sfn "$CRICTL_CACHE/crictl" "$CRICTL"
+}
+
+write_cri_config() {
+	mkdir -p "$CRI_DIR/root" "$CRI_DIR/cni" "$CRI_DIR/ipam" "$CRI_STATE" "$CRI_RUNC_ROOT"
+	# version 3, NOT 4: containerd 2.4.2 ignores [grpc] address in a version 4 config and serves on
+	# /run/containerd/containerd.sock, replacing Debian's containerd's socket (measured).
+	cat >"$CRI_DIR/config.toml" <<EOF2
+version = 3
+root = "$CRI_DIR/root"
+state = "$CRI_STATE"
+# No NRI (its socket is machine-wide), no /opt/containerd.
+disabled_plugins = ["io.containerd.nri.v1.nri", "io.containerd.internal.v1.opt"]
+[grpc]
+  address = "$CRI_SOCK"
+[ttrpc]
+  address = "$CRI_SOCK.ttrpc"
+[debug]
+  address = "$CRI_RUN/debug.sock"
+[metrics]
+  address = ""
+[plugins.'io.containerd.cri.v1.images']
+  snapshotter = "overlayfs"
+  [plugins.'io.containerd.cri.v1.images'.pinned_images]
+    sandbox = "$(ctr_ref pause)"
+[plugins.'io.containerd.cri.v1.runtime']
+  # Without it every pod fails to start in runc here ("can't get final child's PID from pipe: EOF"):
+  # root's bounding set lacks CAP_SYS_RESOURCE, which raising a child's oom_score_adj needs.
+  restrict_oom_score_adj = true
+  # The pods' network namespaces under its state dir, not in the machine's /var/run/netns.
+  netns_mounts_under_state_dir = true
+  cdi_spec_dirs = []
+  [plugins.'io.containerd.cri.v1.runtime'.containerd]
+    default_runtime_name = "runc"
+    [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc]
+      runtime_type = "io.containerd.runc.v2"
+      [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]
+        Root = "$CRI_RUNC_ROOT"
+        SystemdCgroup = false
+  [plugins.'io.containerd.cri.v1.runtime'.cni]
+    bin_dirs = ["/usr/lib/cni"]
+    conf_dir = "$CRI_DIR/cni"
+[plugins.'io.containerd.grpc.v1.cri']
+  # exec/attach/port-forward streams for a kubelet: on loopback, on a free port.
+  stream_server_address = "127.0.0.1"
+  stream_server_port = "0"
+EOF2
+	# No gateway (the bridge plugin would turn the machine's ip_forward on), no masquerade (no
+	# iptables rules); CRI adds the loopback network itself. IPAM state in the state dir.
+	cat >"$CRI_DIR/cni/10-$CRI_NETWORK.conflist" <<EOF2
+{
+  "cniVersion": "1.0.0",
+  "name": "$CRI_NETWORK",
+  "plugins": [
+    {
+      "type": "bridge",
+      "bridge": "$CRI_BRIDGE",
+      "isGateway": false,
+      "ipMasq": false,
+      "hairpinMode": false,
+      "ipam": {"type": "host-local", "ranges": [[{"subnet": "$CRI_SUBNET"}]], "dataDir": "$CRI_DIR/ipam"}
+    }
+  ]
+}
+EOF2
+	printf 'runtime-endpoint: unix://%s\nimage-endpoint: unix://%s\ntimeout: 30\n' "$CRI_SOCK" "$CRI_SOCK" >"$CRI_DIR/crictl.yaml"
+}
+
+start_cri() {
+	build_containerd2
+	build_crictl
+	if cri_up; then
+		our_daemon_pid cri >/dev/null || die "something env.sh did not start answers on $CRI_SOCK"
+		log "the CRI containerd already answers on $CRI_SOCK"
+		return 0
+	fi
+	write_cri_config
+	# What the CRI pods make outside the state dir, if nothing made it before (removed by `down`).
+	[[ -e /var/lib/cni ]] || touch "$CRI_DIR/var-lib-cni.ours"
+	compgen -G '/sys/fs/cgroup/*/kubepods' >/dev/null || touch "$CRI_DIR/kubepods.ours"
+	log "starting the CRI containerd ($CTRD2_VERSION) on $CRI_SOCK (log: $LOGS/cri-containerd.log)"
+	# Its own shim first in PATH (see start_containerd2).
+	PATH=$CTRD2_BIN:$PATH setsid "$CTRD2_BIN/containerd" --config "$CRI_DIR/config.toml" \
+		</dev/null >>"$LOGS/cri-containerd.log" 2>&1 9>&- &
+	local pid=$!
+	check_exe "$pid" containerd
+	record_daemon cri "$pid"
+	wait_for "the CRI containerd" "$pid" "$LOGS/cri-containerd.log" cri_ready
+}
+
+# cri_config NAME [ATTEMPT]: e2e/testdata/cri/NAME.json with its placeholders filled; prints the file.
+cri_config() {
+	local out=$CRI_DIR/pods/$1${2:+.$2}.json
+	mkdir -p "$CRI_DIR/pods"
+	# A kubelet names the image by its ID (sha256 of its config), resolved beforehand.
+	sed -e "s|@LOGS@|$CRI_DIR/log/pods|g" -e "s|@KUBELET@|$CRI_DIR/kubelet|g" \
+		-e "s|@IMAGE_REDIS@|$(cat "$IMAGES/redis.id")|g" -e "s|@IMAGE_BUSYBOX@|$(cat "$IMAGES/busybox.id")|g" \
+		-e "s|@ATTEMPT@|${2:-0}|g" "$CRI_TESTDATA/$1.json" >"$out"
+	echo "$out"
+}
+json_field() { sed -n "s|.*\"$1\": \"\([^\"]*\)\".*|\1|p" "$2"; } # json_field KEY FILE: the string values of KEY
+
+cri_run_pod() { # cri_run_pod NS NAME: RunPodSandbox; prints the pod's ID
+	local cfg id ip
+	cfg=$(cri_config "pod-$1-$2")
+	mkdir -p "$(json_field log_directory "$cfg")" # the kubelet makes the pod's log dir
+	id=$(cri_ runp "$cfg") || die "crictl runp of pod $1/$2 failed (log: $LOGS/cri-containerd.log)"
+	# The kubelet's hosts file for the pod (mounted at /etc/hosts), with the pod's IP.
+	ip=$(cri_ inspectp -o go-template --template '{{.status.network.ip}}' "$id")
+	mkdir -p "$CRI_DIR/kubelet/pods/$(json_field io.kubernetes.pod.uid "$cfg")"
+	printf '# Kubernetes-managed hosts file.\n127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n%s\t%s\n' \
+		"$ip" "$2" >"$CRI_DIR/kubelet/pods/$(json_field io.kubernetes.pod.uid "$cfg")/etc-hosts"
+	echo "$id"
+}
+
+# cri_start_container POD-ID NS POD TEMPLATE [ATTEMPT]: CreateContainer + StartContainer; prints its ID.
+cri_start_container() {
+	local podid=$1 podcfg=$CRI_DIR/pods/pod-$2-$3.json cfg hp id
+	cfg=$(cri_config "$4" "${5:-}")
+	# What the kubelet makes first: the files it mounts (the container's termination log) and the
+	# container's log dir.
+	while read -r hp; do
+		mkdir -p "$(dirname "$hp")"
+		[[ -e $hp ]] || : >"$hp"
+	done < <(json_field host_path "$cfg")
+	mkdir -p "$(json_field log_directory "$podcfg")/$(dirname "$(json_field log_path "$cfg")")"
+	id=$(cri_ create "$podid" "$cfg" "$podcfg") || die "crictl create of $2/$3 $4 failed"
+	cri_ start "$id" >/dev/null || die "crictl start of $2/$3 $4 ($id) failed"
+	echo "$id"
+}
+
+cri_pid() { cri_ inspect -o go-template --template '{{.info.pid}}' "$1"; }
+cri_pod_id() { cri_ pods -q --namespace "^$1\$" --name "^$2\$" --state ready; } # NS NAME
+cri_count() { cri_ ps -a -q "$@" | grep -c . || true; }                   # containers that match
+nspid() { awk '$1 == "NSpid:" {print $NF}' "/proc/$1/status"; }           # PID 1's PID in its own pid ns
+
+cri_pods_up() {
+	local web dweb cache
+	[[ $(cri_ pods -q | grep -c .) == 3 ]] || return 1
+	web=$(cri_pod_id shop web) && dweb=$(cri_pod_id default web) && cache=$(cri_pod_id shop cache) || return 1
+	[[ -n $web && -n $dweb && -n $cache ]] || return 1
+	[[ $(cri_count --pod "$web" --state running) == 2 && $(cri_count --pod "$dweb" --state running) == 1 &&
+		$(cri_count --pod "$cache" --state running) == 1 && $(cri_count --pod "$cache" --state exited) == 1 ]]
+}
+
+cri_remove_pods() { # StopPodSandbox + RemovePodSandbox of every pod, as a kubelet deletes them
+	local p
+	for p in $(cri_ pods -q); do
+		cri_ stopp "$p" >/dev/null || log "crictl stopp $p failed"
+		cri_ rmp -f "$p" >/dev/null || log "crictl rmp $p failed"
+	done
+}
+
+# cri_check_cgroup WHAT PID QOS UID: PID sits in the pod's cgroup (in the memory hierarchy).
+cri_check_cgroup() {
+	grep -q ":memory:/kubepods/$3/pod$4/" "/proc/$2/cgroup" || die "$1 (pid $2) is not under /kubepods/$3/pod$4: $(grep :memory: "/proc/$2/cgroup")"
+}
+
+up_cri_pods() {
+	if cri_pods_up; then
+		log "CRI pods shop/web, default/web, shop/cache: already up"
+		return 0
+	fi
+	[[ -z $(cri_ pods -q) ]] || { log "CRI pods: not as expected: recreating them all"; cri_remove_pods; }
+	local web dweb cache redis sleeper pause old pid
+	log "CRI pod shop/web: redis + sleeper in one pid namespace"
+	web=$(cri_run_pod shop web)
+	redis=$(cri_start_container "$web" shop web ctr-shop-web-redis)
+	sleeper=$(cri_start_container "$web" shop web ctr-shop-web-sleeper)
+	log "CRI pod default/web: redis with a pid namespace of its own"
+	dweb=$(cri_run_pod default web)
+	cri_start_container "$dweb" default web ctr-default-web-redis >/dev/null
+	# A restarted container, as the kubelet leaves it: the dead attempt 0 kept beside attempt 1.
+	log "CRI pod shop/cache: redis attempt 0 killed and kept, attempt 1 running"
+	cache=$(cri_run_pod shop cache)
+	old=$(cri_start_container "$cache" shop cache ctr-shop-cache-redis 0)
+	wait_redis "CRI shop/cache/redis attempt 0" "$(cri_pid "$old")"
+	cri_ stop --timeout 0 "$old" >/dev/null
+	cri_start_container "$cache" shop cache ctr-shop-cache-redis 1 >/dev/null
+
+	# What the tests rely on.
+	pause=$(cri_ inspectp -o go-template --template '{{.info.pid}}' "$web")
+	pid=$(cri_pid "$redis")
+	wait_redis "CRI shop/web/redis" "$pid"
+	[[ $(nspid "$pause") == 1 ]] || die "CRI shop/web: pause (pid $pause) is not PID 1 of the pod's pid namespace"
+	[[ $(readlink "/proc/$pid/ns/pid") == "$(readlink "/proc/$pause/ns/pid")" &&
+		$(readlink "/proc/$(cri_pid "$sleeper")/ns/pid") == "$(readlink "/proc/$pause/ns/pid")" ]] ||
+		die "CRI shop/web: redis and sleeper do not share pause's pid namespace"
+	cri_check_cgroup "CRI shop/web/redis" "$pid" besteffort "${CRI_POD_UIDS[0]}"
+	pid=$(cri_pid "$(cri_ ps -q --pod "$dweb" --name '^redis$')")
+	wait_redis "CRI default/web/redis" "$pid"
+	[[ $(nspid "$pid") == 1 ]] || die "CRI default/web: redis-server (pid $pid) is not PID 1 of its pid namespace"
+	cri_check_cgroup "CRI default/web/redis" "$pid" burstable "${CRI_POD_UIDS[1]}"
+	wait_redis "CRI shop/cache/redis attempt 1" "$(cri_pid "$(cri_ ps -q --pod "$cache" --name '^redis$' --state running)")"
+	cri_pods_up || die "CRI pods: not as expected after up: $(cri_ ps -a)"
+}
+
+up_cri() {
+	local n
+	for n in busybox redis pause; do build_image "$n"; done
+	rm -rf "$STATE/build"
+	start_cri
+	for n in busybox redis pause; do on_cri import_containerd "$n"; done
+	on_cri tag_busybox_containerd
+	up_cri_pods
+}
+
+# Stops the CRI containerd, if env.sh started it, and leaves nothing of it: its pods removed through
+# CRI (CNI DEL: veths, IPs), what CRI did not make (ctr-enter's sidecars) killed and deleted, then the
+# daemon, leftover shims, mounts (rootfs, network namespaces), its dirs, the bridge, the pods' cgroups.
+stop_cri() {
+	local pid ns c shims m i h uid q
+	if ! cri_up && [[ -x $CTRD2_BIN/containerd && -n $(ls -A "$CRI_STATE/io.containerd.runtime.v2.task" 2>/dev/null) ]]; then
+		log "the CRI containerd is not running but holds tasks: starting it for the cleanup"
+		start_cri
+	fi
+	if pid=$(our_daemon_pid cri); then
+		log "CRI: removing every pod"
+		cri_remove_pods
+		for ns in $(on_cri ctr_ namespaces ls -q 2>/dev/null || true); do
+			on_cri ctr_kill_all_tasks "$ns"
+			for c in $(on_cri ctr_ -n "$ns" containers ls -q 2>/dev/null || true); do
+				on_cri ctr_ -n "$ns" containers rm "$c" >/dev/null || log "could not delete container $ns/$c of the CRI containerd"
+			done
+		done
+		stop_pid "$pid" "the CRI containerd" 20
+	elif cri_up; then
+		die "something env.sh did not start answers on $CRI_SOCK: not stopping it"
+	fi
+	for ((i = 0; i < 50; i++)); do
+		shims=$(shims_with " -address $CRI_SOCK ")
+		[[ -n $shims ]] || break
+		sleep 0.1
+	done
+	for pid in $shims; do
+		log "killing leftover CRI containerd shim pid $pid"
+		kill -KILL "$pid" 2>/dev/null || true
+	done
+	while read -r m; do
+		[[ -n $m ]] || continue
+		log "unmounting leftover $m"
+		umount "$m" 2>/dev/null || umount -l "$m" || log "could not unmount $m"
+	done < <(mounts_under "$CRI_DIR" "$CRI_RUN")
+	[[ -z $(mounts_under "$CRI_DIR" "$CRI_RUN") ]] || die "mounts left under $CRI_DIR or $CRI_RUN"
+	if ip link show "$CRI_BRIDGE" >/dev/null 2>&1; then
+		log "removing the CNI bridge $CRI_BRIDGE"
+		ip link del "$CRI_BRIDGE" || true
+	fi
+	# runc removes a container's cgroup, not the pod's above it (the kubelet's job).
+	for h in /sys/fs/cgroup/*/; do
+		[[ -d $h/kubepods ]] || continue
+		for uid in "${CRI_POD_UIDS[@]}"; do
+			for q in besteffort burstable; do rmdir "$h/kubepods/$q/pod$uid" 2>/dev/null || true; done
+		done
+		[[ -f $CRI_DIR/kubepods.ours ]] && rmdir "$h/kubepods/besteffort" "$h/kubepods/burstable" "$h/kubepods" 2>/dev/null || true
+	done
+	# libcni's cache of the pods' results (deleted by CNI DEL; the dirs stay).
+	rm -f /var/lib/cni/results/"$CRI_NETWORK"-* /var/lib/cni/results/cni-loopback-*
+	[[ -f $CRI_DIR/var-lib-cni.ours ]] && rmdir /var/lib/cni/results /var/lib/cni 2>/dev/null || true
+	rm -rf "$CRI_RUN" "$CRI_DIR" "$RUN/cri.pid" "$IMAGES"/*.cri-imported
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -622,17 +948,18 @@ recipe() {
 		case $1 in
 		noshell) sha256sum "$E2E_DIR/testdata/pause/main.go" ;;
 		distroless) sha256sum "$E2E_DIR/testdata/serve/main.go" ;;
+		pause) sha256sum "$CRI_TESTDATA/pause.c" ;;
 		musl | musl-tools) sha256sum "$E2E_DIR"/testdata/musl/* ;;
 		esac
 		dpkg-query -W busybox-static redis-tools 2>/dev/null || true
 		case $1 in
-		musl | musl-tools) dpkg-query -W musl musl-tools 2>/dev/null || true ;;
+		musl | musl-tools | pause) dpkg-query -W musl musl-tools 2>/dev/null || true ;;
 		glibc-tools) glibc_tools_files | xargs -r sha256sum ;; # the tools and every library they load
 		esac
 	} | sha256sum | cut -d' ' -f1
 }
 
-build_image() { # build_image busybox|redis|noshell|musl|distroless|glibc-tools|musl-tools
+build_image() { # build_image busybox|redis|noshell|musl|distroless|glibc-tools|musl-tools|pause
 	local name=$1 stamp root
 	stamp=$(recipe "$name")
 	if [[ -f $IMAGES/$name.tar && -f $IMAGES/$name.id && $(cat "$IMAGES/$name.recipe" 2>/dev/null) == "$stamp" ]]; then
@@ -673,6 +1000,14 @@ build_image() { # build_image busybox|redis|noshell|musl|distroless|glibc-tools|
 		fill_glibc_tools_rootfs "$root"
 		make_archive glibc-tools ctr-enter-test/glibc-tools:latest "$root" \
 			"\"Env\":[$(json_strings "PATH=$PATH_ENV")],\"Cmd\":[\"sh\"]"
+		;;
+	pause)
+		# The CRI pods' sandbox image: one static program that sleeps and reaps, as registry.k8s.io/pause.
+		musl-gcc -static -O2 -s -o "$root/pause" "$CRI_TESTDATA/pause.c" >>"$LOGS/musl-build.log" 2>&1 ||
+			{ tail_log "$LOGS/musl-build.log"; die "musl-gcc of $CRI_TESTDATA/pause.c failed"; }
+		file "$root/pause" | grep -q 'statically linked' || die "$root/pause is not static"
+		make_archive pause ctr-enter-test/pause:latest "$root" \
+			"\"Env\":[$(json_strings "PATH=$PATH_ENV")],\"Entrypoint\":[\"/pause\"]"
 		;;
 	musl-tools)
 		fill_musl_tools_rootfs "$root"
@@ -914,9 +1249,14 @@ up_docker_containers() {
 	check_musl_distroless "docker " "$(docker_pid musl)" "$(docker_pid distroless)"
 }
 
-summary() { # summary [demo]
+summary() { # summary [demo|cri]
 	local id pid
 	echo
+	if [[ ${1:-} != demo ]] && cri_up && [[ -x $CRICTL ]]; then
+		echo "CRI containerd $CTRD2_VERSION (socket $CRI_SOCK; $CRICTL --config $CRI_DIR/crictl.yaml):"
+		cri_ ps -a 2>/dev/null | sed 's/^/  /'
+	fi
+	if [[ ${1:-} == cri ]]; then return 0; fi
 	if [[ ${1:-} != demo ]] && containerd_up && has_line "$NS" "$(ctr_ namespaces ls -q)"; then
 		echo "containerd (socket $CTRD_SOCK), namespace $NS:"
 		for id in "${CTR_NAMES[@]}"; do
@@ -1068,6 +1408,7 @@ do_down() {
 	else
 		log "containerd: not running, nothing to remove"
 	fi
+	stop_cri # first: its sockets and state are under containerd 2.x's run dir
 	stop_containerd2
 	# The logs of sidecars in namespace $NS (ctr-enter attach writes them; the tests remove theirs).
 	rm -rf "/var/log/ctr-enter/$NS"
@@ -1155,8 +1496,23 @@ do_up() {
 	for n in busybox "${TOOL_IMAGES[@]}"; do push_registry "$n"; done
 	up_containerd_containers
 	on_containerd2 up_containerd2_containers
+	up_cri
 	up_docker_containers
 	summary
+}
+
+do_up_cri() {
+	take_lock
+	mkdir -p "$STATE" "$LOGS" "$RUN" "$IMAGES"
+	install_packages
+	up_cri
+	summary cri
+}
+
+do_down_cri() {
+	take_lock
+	stop_cri
+	log "down-cri: done"
 }
 
 do_demo() {
@@ -1191,6 +1547,8 @@ case ${1:-} in
 up) do_up ;;
 demo) do_demo ;;
 down) do_down ;;
+up-cri) do_up_cri ;;
+down-cri) do_down_cri ;;
 status) do_status ;;
 registry)
 	case ${2:-} in
