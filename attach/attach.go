@@ -8,6 +8,7 @@ package attach
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 
 	"github.com/ctr-enter/ctr-enter/internal/nskind"
@@ -15,8 +16,13 @@ import (
 	"github.com/ctr-enter/ctr-enter/runtimes"
 )
 
-// LabelSidecarOf marks a sidecar with its target's explicit form.
-const LabelSidecarOf = "ctr-enter.sidecar-of"
+// LabelSidecarOf marks a sidecar with its target's explicit form, and
+// LabelSidecarOfName with the name people know the target by (a pod's
+// container's NAMESPACE/POD/CONTAINER).
+const (
+	LabelSidecarOf     = "ctr-enter.sidecar-of"
+	LabelSidecarOfName = "ctr-enter.sidecar-of-name"
+)
 
 // Options describe the sidecar.
 type Options struct {
@@ -45,11 +51,26 @@ type Sidecar struct {
 	Image  string `json:"image"`
 	Status string `json:"status"`
 	Of     string `json:"of"`            // the target's explicit form
+	OfName string `json:"of_name"`       // the target as people know it (Of, or its pod names)
 	Log    string `json:"log,omitempty"` // where a containerd sidecar's output goes
+	// Pod is the Kubernetes pod (NAMESPACE/POD) the sidecar was attached
+	// to, if any.
+	Pod string `json:"pod,omitempty"`
+	// TargetGone: its target is no longer listed (for a pod's sidecar,
+	// the pod is gone: gc removes it).
+	TargetGone bool `json:"target_gone"`
 }
 
 func sidecarOf(c *runtimes.Container) Sidecar {
-	return Sidecar{Ref: c.Ref(), Name: c.Name, ID: c.ID, Image: c.Image, Status: c.Status, Of: c.Labels[LabelSidecarOf], Log: c.Labels[runtimes.LabelLog]}
+	s := Sidecar{Ref: c.Ref(), Name: c.Name, ID: c.ID, Image: c.Image, Status: c.Status,
+		Of: c.Labels[LabelSidecarOf], OfName: c.Labels[LabelSidecarOfName], Log: c.Labels[runtimes.LabelLog]}
+	if s.OfName == "" {
+		s.OfName = s.Of
+	}
+	if c.Pod != nil {
+		s.Pod = c.Pod.String()
+	}
+	return s
 }
 
 // Run creates and starts a sidecar of t through t's runtime, and returns
@@ -61,7 +82,7 @@ func Run(ctx context.Context, t *resolve.Target, ropts runtimes.Options, o Optio
 	}
 	// LabelCreatedBy: what a kill during the creation leaves is gc's once
 	// this process is gone.
-	spec, err := sidecarSpec(t, o, map[string]string{LabelSidecarOf: t.String(), runtimes.LabelCreatedBy: creator})
+	spec, err := sidecarSpec(t, o, map[string]string{runtimes.LabelCreatedBy: creator})
 	if err != nil {
 		return nil, err
 	}
@@ -107,6 +128,7 @@ func sidecarSpec(t *resolve.Target, o Options, labels map[string]string) (runtim
 	if err := checkSecurity(o); err != nil {
 		return runtimes.Sidecar{}, err
 	}
+	labels[LabelSidecarOf], labels[LabelSidecarOfName] = t.String(), t.Display()
 	if t.Pod != nil {
 		// Shown as the pod's, as the kubelet labels the pod's own
 		// containers (see gc for what happens when the pod goes).
@@ -133,10 +155,25 @@ func List(ctx context.Context, ropts runtimes.Options, of *resolve.Target) ([]Si
 		if t.Labels[LabelSidecarOf] == "" || (of != nil && t.Labels[LabelSidecarOf] != of.String()) {
 			continue
 		}
-		out = append(out, sidecarOf(t.Container))
+		s := sidecarOf(t.Container)
+		s.TargetGone = targetGone(ts, t)
+		out = append(out, s)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Ref < out[j].Ref })
 	return out, errs
+}
+
+// targetGone says whether sidecar s's target is gone from ts: for a
+// sidecar on a Kubernetes pod, the pod (its sandbox is no longer listed:
+// a restarted container is still the pod's); for others, the container
+// its label names.
+func targetGone(ts []*resolve.Target, s *resolve.Target) bool {
+	if s.Pod != nil {
+		return !slices.ContainsFunc(ts, func(t *resolve.Target) bool {
+			return t.PodRole.Sandbox && t.Pod.UID == s.Pod.UID && t.Runtime == s.Runtime && t.Namespace == s.Namespace
+		})
+	}
+	return !slices.ContainsFunc(ts, func(t *resolve.Target) bool { return t.String() == s.Labels[LabelSidecarOf] })
 }
 
 // Remove stops and deletes a sidecar, and what its runtime kept for it (the

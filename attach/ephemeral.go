@@ -33,7 +33,7 @@ func RunEphemeral(ctx context.Context, t *resolve.Target, ropts runtimes.Options
 	if err != nil {
 		return 0, err
 	}
-	spec, err := sidecarSpec(t, o, map[string]string{LabelSidecarOf: t.String(), LabelOwner: owner, runtimes.LabelCreatedBy: owner})
+	spec, err := sidecarSpec(t, o, map[string]string{LabelOwner: owner, runtimes.LabelCreatedBy: owner})
 	if err != nil {
 		return 0, err
 	}
@@ -125,7 +125,10 @@ func Collect(ctx context.Context, ropts runtimes.Options, wait bool) ([]string, 
 	done := map[string]bool{}
 	for _, t := range ts {
 		owner := t.Labels[LabelOwner]
-		if owner == "" || !ownerGone(owner) {
+		// Ephemeral containers whose ctr-enter is gone, and sidecars
+		// whose pod is: the kubelet neither knows nor removes them.
+		orphan := owner == "" && t.Pod != nil && t.Labels[LabelSidecarOf] != "" && targetGone(ts, t)
+		if (owner == "" || !ownerGone(owner)) && !orphan {
 			continue
 		}
 		done[t.Ref()] = true

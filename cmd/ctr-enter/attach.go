@@ -204,8 +204,9 @@ func (gcCmd) Help() string {
 	return `Removes the ephemeral containers (attach --rm) whose ctr-enter was killed
 before it could remove them, and what is left of the containers a killed
 attach began to create, with what their runtime kept for them (task, shim,
-bundle, snapshot, lease, FIFOs). Containers whose ctr-enter still runs are
-left to it. Every attach does this first too.`
+bundle, snapshot, lease, FIFOs), and the sidecars of Kubernetes pods that
+are gone (the kubelet neither knows nor removes them). Containers whose
+ctr-enter still runs are left to it. Every attach does this first too.`
 }
 
 func (gcCmd) Run(ctx context.Context, g *Globals) error {
@@ -248,8 +249,17 @@ func (c *attachLsCmd) Run(ctx context.Context, g *Globals) error {
 
 var sidecarHeader = []string{"SIDECAR", "IMAGE", "STATUS", "OF"}
 
+// sidecarCells names a pod's sidecar and its target by their pod names;
+// a sidecar whose target is gone says so.
 func sidecarCells(s attach.Sidecar) []string {
-	return []string{text.Clean(s.Ref), text.Clean(s.Image), text.Clean(s.Status), text.Clean(s.Of)}
+	name, status := s.Ref, s.Status
+	if s.Pod != "" {
+		name = s.Name
+	}
+	if s.TargetGone {
+		status += " (target gone)"
+	}
+	return []string{text.Clean(name), text.Clean(s.Image), text.Clean(status), text.Clean(s.OfName)}
 }
 
 type attachRmCmd struct {

@@ -124,13 +124,16 @@ func TestAttachHelp(t *testing.T) {
 
 func TestAttachLsOutput(t *testing.T) {
 	sidecars := []attach.Sidecar{
-		{Ref: "docker://taka-debug-1a2b", Name: "taka-debug-1a2b", ID: "0123", Image: "busybox", Status: "running", Of: "docker://taka"},
-		{Ref: "containerd://e2e/web\x1b[2J", Name: "web", Image: "docker.io/library/nginx:latest", Status: "stopped", Of: "containerd://e2e/taka", Log: "/var/log/ctr-enter/e2e/web.log"},
+		{Ref: "docker://taka-debug-1a2b", Name: "taka-debug-1a2b", ID: "0123", Image: "busybox", Status: "running", Of: "docker://taka", OfName: "docker://taka"},
+		{Ref: "containerd://e2e/web\x1b[2J", Name: "web", Image: "docker.io/library/nginx:latest", Status: "stopped", Of: "containerd://e2e/taka", OfName: "containerd://e2e/taka", Log: "/var/log/ctr-enter/e2e/web.log"},
+		// A pod's, by pod names; its pod is gone.
+		{Ref: "containerd://k8s.io/side", Name: "shop/web/side", Image: "busybox", Status: "running", Of: "containerd://k8s.io/0123", OfName: "shop/web/redis", Pod: "shop/web", TargetGone: true},
 	}
 	want := "" +
-		"SIDECAR                   IMAGE                           STATUS   OF\n" +
-		"docker://taka-debug-1a2b  busybox                         running  docker://taka\n" +
-		"containerd://e2e/web?[2J  docker.io/library/nginx:latest  stopped  containerd://e2e/taka\n"
+		"SIDECAR                   IMAGE                           STATUS                 OF\n" +
+		"docker://taka-debug-1a2b  busybox                         running                docker://taka\n" +
+		"containerd://e2e/web?[2J  docker.io/library/nginx:latest  stopped                containerd://e2e/taka\n" +
+		"shop/web/side             busybox                         running (target gone)  shop/web/redis\n"
 	printsList(t, "attach ls", false, sidecars, sidecarHeader, sidecarCells, want)
 	printsList(t, "attach ls --json of none", true, []attach.Sidecar(nil), sidecarHeader, sidecarCells, "[]\n")
 	want = `[
@@ -141,11 +144,13 @@ func TestAttachLsOutput(t *testing.T) {
     "image": "docker.io/library/nginx:latest",
     "status": "stopped",
     "of": "containerd://e2e/taka",
-    "log": "/var/log/ctr-enter/e2e/web.log"
+    "of_name": "containerd://e2e/taka",
+    "log": "/var/log/ctr-enter/e2e/web.log",
+    "target_gone": false
   }
 ]
 `
-	printsList(t, "attach ls --json", true, sidecars[1:], sidecarHeader, sidecarCells, want)
+	printsList(t, "attach ls --json", true, sidecars[1:2], sidecarHeader, sidecarCells, want)
 }
 
 // TestAttachSameCommand: with "--" and without, the same command, for every
