@@ -68,10 +68,66 @@ func benchTransfer(bin, pid string, mib, runs int) {
 	benchCp(bin, pid, mib, runs)
 }
 
-// serveIn listens on every address of the network namespace of pid, from
-// a thread that joined it (thread.Dedicate): a connection that starts with L is answered at once, one
-// that starts with T is drained and then answered.
+// serveEnv names, in the environment of a copy of the bench started by
+// serveIn, the pid whose network namespace that copy serves in.
+const serveEnv = "CTR_ENTER_BENCH_SERVE_IN"
+
+// serverStdin is the server's standard input, open while the bench runs.
+var serverStdin io.WriteCloser
+
+// The copy serves before main parses flags, and exits when its standard
+// input ends (the bench that started it ended).
+func init() {
+	if pid := os.Getenv(serveEnv); pid != "" {
+		serve(pid)
+		os.Exit(0)
+	}
+}
+
+// serveIn starts a server in the network namespace of pid, in a process of
+// its own (a copy of the bench), and returns its port.
+//
+// Its own process, as every server in a container is: served from the
+// bench's process, as it was, a straight connection never left that
+// process: the client's write, the server's read and answer, and the
+// client's read ran on one thread of one Go runtime, its netpoller
+// finding each side ready in turn, with no context switch at all; a
+// connection through port-forward has to reach another process and come
+// back, so the ratio measured that, not the forwarder's cost. With the
+// server apart, both ways reach the same server through the same
+// switches, and the forwarder adds only its own.
 func serveIn(pid string) int {
+	self, err := os.Executable()
+	if err != nil {
+		fail("%v", err)
+	}
+	cmd := exec.Command(self)
+	cmd.Env = append(os.Environ(), serveEnv+"="+pid)
+	cmd.Stderr = os.Stderr
+	// Never written: its end, with the bench, ends the server. Kept
+	// (serverStdin) so that no finalizer closes it before.
+	if serverStdin, err = cmd.StdinPipe(); err != nil {
+		fail("%v", err)
+	}
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		fail("%v", err)
+	}
+	if err := cmd.Start(); err != nil {
+		fail("server in taka: %v", err)
+	}
+	var port int
+	if _, err := fmt.Fscan(out, &port); err != nil {
+		fail("server in taka: %v", err)
+	}
+	return port
+}
+
+// serve listens on every address of the network namespace of pid, from a
+// thread that joined it (thread.Dedicate), prints its port, and serves
+// until its standard input ends: a connection that starts with L is
+// answered at once, one that starts with T is drained and then answered.
+func serve(pid string) {
 	ch := make(chan net.Listener)
 	thread.Dedicate(func() {
 		f, err := os.Open("/proc/" + pid + "/ns/net")
@@ -107,7 +163,8 @@ func serveIn(pid string) int {
 			}()
 		}
 	}()
-	return l.Addr().(*net.TCPAddr).Port
+	fmt.Println(l.Addr().(*net.TCPAddr).Port)
+	io.Copy(io.Discard, os.Stdin)
 }
 
 // sendMiB sends mib MiB to addr and waits for the answer, in MiB/s.

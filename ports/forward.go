@@ -235,8 +235,20 @@ func pipe(a, b net.Conn) {
 }
 
 func copyHalf(dst, src net.Conn) {
-	// TCPConn to TCPConn: io.Copy splices in the kernel.
-	_, err := io.Copy(dst, src)
+	buf := buffers.Get().(*[]byte)
+	// Through a buffer, not io.Copy's splice(2): splicing from one TCP
+	// socket to another hands the received skbs' page fragments to the
+	// sending socket as they are, and the target's side then carries
+	// skbs of many small fragments whose per-fragment work (profiled:
+	// skb_splice_from_iter, __splice_segment, skb_append_pagefrags,
+	// skb_shift, page references taken and dropped) costs more than
+	// one copy into large fresh skbs. Measured on the bench's 2-CPU
+	// host, 256 MiB, medians of 7, interleaved with a straight
+	// connection: splice 0.72x, a 32 KiB buffer 0.87x, 64 KiB 0.99x,
+	// 256 KiB and 1 MiB 0.84x. The struct wrappers hide ReadFrom and
+	// WriteTo, which would splice.
+	_, err := io.CopyBuffer(struct{ io.Writer }{dst}, struct{ io.Reader }{src}, *buf)
+	buffers.Put(buf)
 	cw, ok := dst.(interface{ CloseWrite() error })
 	if err != nil || !ok {
 		dst.Close()
@@ -245,3 +257,12 @@ func copyHalf(dst, src net.Conn) {
 	}
 	cw.CloseWrite()
 }
+
+// buffers hold copyBuffer bytes each, reused: a buffer allocated (and
+// zeroed) per connection would cost its first answer that time.
+var buffers = sync.Pool{New: func() any {
+	b := make([]byte, copyBuffer)
+	return &b
+}}
+
+const copyBuffer = 64 << 10
