@@ -42,8 +42,10 @@ func RunEphemeral(ctx context.Context, t *resolve.Target, ropts runtimes.Options
 		return 0, err
 	}
 	defer b.Close()
-	if s.TTY && term.IsTerminal(s.Stdin) && s.Interactive {
-		restore, err := term.MakeRaw(s.Stdin)
+	if s.TTY {
+		// Restored on every return, the signals' included (they end
+		// the session through ctx), before the caller prints an error.
+		restore, err := sessionTerminal(s)
 		if err != nil {
 			return 0, err
 		}
@@ -72,6 +74,23 @@ func RunEphemeral(ctx context.Context, t *resolve.Target, ropts runtimes.Options
 		return 128 + int(sig), nil
 	}
 	return status, err
+}
+
+// sessionTerminal sets the operator's terminal for a session that has a
+// terminal of its own, and returns what restores it. The container's
+// terminal does the output processing ("\n" to "\r\n"): the operator's
+// must not do it again, or every line ends "\r\r\n". With -i the
+// operator's keys go to the container as they are (raw); with -t alone
+// only the output is raw, and Ctrl-C stays ctr-enter's SIGINT, which
+// ends the session.
+func sessionTerminal(s runtimes.Session) (func(), error) {
+	switch {
+	case s.Interactive && term.IsTerminal(s.Stdin):
+		return term.MakeRaw(s.Stdin)
+	case term.IsTerminal(s.Stdout):
+		return term.MakeRawOutput(s.Stdout)
+	}
+	return func() {}, nil
 }
 
 // selfOwner is this process's owner label: its PID and start time, so that

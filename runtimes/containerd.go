@@ -339,6 +339,12 @@ func (c *containerd) RunEphemeral(ctx context.Context, t *Container, s Sidecar, 
 	var extra []oci.SpecOpts
 	if sess.TTY {
 		extra = append(extra, oci.WithTTY)
+		// runc makes the terminal this size: the command starts with
+		// the operator's, rather than 0x0 and a resize (a SIGWINCH)
+		// while it starts up.
+		if ws := term.Size(sess.Stdin, sess.Stdout); ws != nil {
+			extra = append(extra, oci.WithTTYSize(int(ws.Col), int(ws.Row)))
+		}
 	}
 	ctr, err := c.newContainer(lctx, t, s, s.Labels, extra...)
 	if err != nil {

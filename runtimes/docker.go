@@ -171,6 +171,12 @@ func (d *docker) RunEphemeral(ctx context.Context, t *Container, s Sidecar, sess
 	host["AutoRemove"] = true
 	spec["Tty"], spec["OpenStdin"], spec["StdinOnce"] = sess.TTY, sess.Interactive, sess.Interactive
 	spec["AttachStdin"], spec["AttachStdout"], spec["AttachStderr"] = sess.Interactive, true, true
+	if ws := term.Size(sess.Stdin, sess.Stdout); sess.TTY && ws != nil {
+		// Made this size (as docker run -t asks; Docker 23 and later
+		// honour it): the command starts with the operator's, rather
+		// than with a resize while it starts up.
+		host["ConsoleSize"] = []uint16{ws.Row, ws.Col}
+	}
 	var created struct{ ID string }
 	if err := d.Do(ctx, http.MethodPost, "/containers/create?name="+url.QueryEscape(s.Name), spec, &created); err != nil {
 		return 0, fmt.Errorf("create %s: %w", text.Clean(s.Name), err)

@@ -22,19 +22,37 @@ func IsTerminal(f *os.File) bool {
 // every key, Ctrl-C included, travels to the command's terminal as a
 // character, and returns the function that restores it.
 func MakeRaw(f *os.File) (func(), error) {
+	return setMode(f, func(raw *unix.Termios) {
+		raw.Iflag &^= unix.IGNBRK | unix.BRKINT | unix.PARMRK | unix.ISTRIP | unix.INLCR | unix.IGNCR | unix.ICRNL | unix.IXON
+		raw.Oflag &^= unix.OPOST
+		raw.Lflag &^= unix.ECHO | unix.ECHONL | unix.ICANON | unix.ISIG | unix.IEXTEN
+		raw.Cflag &^= unix.CSIZE | unix.PARENB
+		raw.Cflag |= unix.CS8
+		raw.Cc[unix.VMIN], raw.Cc[unix.VTIME] = 1, 0
+	})
+}
+
+// MakeRawOutput turns off the output processing of the operator's
+// terminal only, and returns the function that restores it. For a
+// command that has a terminal of its own but not the operator's input
+// (-t without -i): that terminal already turned "\n" into "\r\n", and
+// the operator's, left cooked, would make it "\r\r\n". Input stays
+// cooked: Ctrl-C is still ctr-enter's SIGINT, keys still echo.
+func MakeRawOutput(f *os.File) (func(), error) {
+	return setMode(f, func(raw *unix.Termios) { raw.Oflag &^= unix.OPOST })
+}
+
+// setMode changes the terminal f's mode with change and returns the
+// function that puts the old mode back.
+func setMode(f *os.File, change func(*unix.Termios)) (func(), error) {
 	fd := int(f.Fd())
 	old, err := unix.IoctlGetTermios(fd, unix.TCGETS)
 	if err != nil {
 		return nil, os.NewSyscallError("tcgetattr", err)
 	}
-	raw := *old
-	raw.Iflag &^= unix.IGNBRK | unix.BRKINT | unix.PARMRK | unix.ISTRIP | unix.INLCR | unix.IGNCR | unix.ICRNL | unix.IXON
-	raw.Oflag &^= unix.OPOST
-	raw.Lflag &^= unix.ECHO | unix.ECHONL | unix.ICANON | unix.ISIG | unix.IEXTEN
-	raw.Cflag &^= unix.CSIZE | unix.PARENB
-	raw.Cflag |= unix.CS8
-	raw.Cc[unix.VMIN], raw.Cc[unix.VTIME] = 1, 0
-	if err := unix.IoctlSetTermios(fd, unix.TCSETS, &raw); err != nil {
+	mode := *old
+	change(&mode)
+	if err := unix.IoctlSetTermios(fd, unix.TCSETS, &mode); err != nil {
 		return nil, os.NewSyscallError("tcsetattr", err)
 	}
 	return func() {
@@ -45,19 +63,27 @@ func MakeRaw(f *os.File) (func(), error) {
 	}, nil
 }
 
+// Size is the window size of the first of files that is a terminal; nil
+// if none is.
+func Size(files ...*os.File) *unix.Winsize {
+	for _, f := range files {
+		if f == nil {
+			continue
+		}
+		if ws, err := unix.IoctlGetWinsize(int(f.Fd()), unix.TIOCGWINSZ); err == nil {
+			return ws
+		}
+	}
+	return nil
+}
+
 // FollowSize calls resize with the window size of the first of files that
 // is a terminal, now and on every SIGWINCH, until the returned function is
 // called. Nothing is sent while none of them is a terminal.
 func FollowSize(resize func(*unix.Winsize), files ...*os.File) (stop func()) {
 	send := func() {
-		for _, f := range files {
-			if f == nil {
-				continue
-			}
-			if ws, err := unix.IoctlGetWinsize(int(f.Fd()), unix.TIOCGWINSZ); err == nil {
-				resize(ws)
-				return
-			}
+		if ws := Size(files...); ws != nil {
+			resize(ws)
 		}
 	}
 	winch := make(chan os.Signal, 1)
