@@ -153,8 +153,17 @@ func ResolveAny(ctx context.Context, ref Ref, opts runtimes.Options, warn func(e
 // that needs both (inspect's peers): when ref searches every runtime, they
 // are listed once. Failures to list were warned about through warn.
 func ResolveAnyListing(ctx context.Context, ref Ref, opts runtimes.Options, warn func(error)) (*Target, []*Target, []error, error) {
+	return lookupListing(ctx, ref, opts, warn, runningOrNot)
+}
+
+// FindListing is Find, and what List returns, as ResolveAnyListing.
+func FindListing(ctx context.Context, ref Ref, opts runtimes.Options, warn func(error)) (*Target, []*Target, []error, error) {
+	return lookupListing(ctx, ref, opts, warn, listed)
+}
+
+func lookupListing(ctx context.Context, ref Ref, opts runtimes.Options, warn func(error), w want) (*Target, []*Target, []error, error) {
 	var all []*Target
-	t, err := lookup(ctx, ref, opts, warn, runningOrNot, &all)
+	t, err := lookup(ctx, ref, opts, warn, w, &all)
 	if err != nil || (ref.Runtime == "" && len(all) > 0) {
 		return t, all, nil, err
 	}
