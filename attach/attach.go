@@ -150,6 +150,12 @@ func sidecarSpec(t *resolve.Target, o Options, labels map[string]string) (runtim
 // (of nil) of all.
 func List(ctx context.Context, ropts runtimes.Options, of *resolve.Target) ([]Sidecar, []error) {
 	ts, errs := resolve.List(ctx, ropts)
+	return SidecarsOf(ts, of), errs
+}
+
+// SidecarsOf returns the sidecars among ts (resolve.List's), of one
+// target or (of nil) of all.
+func SidecarsOf(ts []*resolve.Target, of *resolve.Target) []Sidecar {
 	var out []Sidecar
 	for _, t := range ts {
 		if t.Labels[LabelSidecarOf] == "" || (of != nil && t.Labels[LabelSidecarOf] != of.String()) {
@@ -160,7 +166,7 @@ func List(ctx context.Context, ropts runtimes.Options, of *resolve.Target) ([]Si
 		out = append(out, s)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Ref < out[j].Ref })
-	return out, errs
+	return out
 }
 
 // targetGone says whether sidecar s's target is gone from ts: for a

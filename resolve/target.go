@@ -163,20 +163,44 @@ func (r Ref) String() string {
 // about through warn (it might have held a second match), one that is not
 // installed here is not.
 func Resolve(ctx context.Context, ref Ref, opts runtimes.Options, warn func(error)) (*Target, error) {
-	return lookup(ctx, ref, opts, warn, running)
+	return lookup(ctx, ref, opts, warn, running, nil)
 }
 
 // ResolveAny is Resolve, but a container that is not running is found too,
 // described (Env, Cwd) and returned with Running false: a target for a
 // session over its files (see Stopped), not one to Open.
 func ResolveAny(ctx context.Context, ref Ref, opts runtimes.Options, warn func(error)) (*Target, error) {
-	return lookup(ctx, ref, opts, warn, runningOrNot)
+	return lookup(ctx, ref, opts, warn, runningOrNot, nil)
+}
+
+// ResolveAnyListing is ResolveAny, and what List returns, for a command
+// that needs both (inspect's peers): when ref searches every runtime, they
+// are listed once. Failures to list were warned about through warn.
+func ResolveAnyListing(ctx context.Context, ref Ref, opts runtimes.Options, warn func(error)) (*Target, []*Target, []error, error) {
+	return lookupListing(ctx, ref, opts, warn, runningOrNot)
+}
+
+// FindListing is Find, and what List returns, as ResolveAnyListing.
+func FindListing(ctx context.Context, ref Ref, opts runtimes.Options, warn func(error)) (*Target, []*Target, []error, error) {
+	return lookupListing(ctx, ref, opts, warn, listed)
+}
+
+func lookupListing(ctx context.Context, ref Ref, opts runtimes.Options, warn func(error), w want) (*Target, []*Target, []error, error) {
+	var all []*Target
+	t, err := lookup(ctx, ref, opts, warn, w, &all)
+	if err != nil || (ref.Runtime == "" && len(all) > 0) {
+		return t, all, nil, err
+	}
+	// A pinned ref listed one runtime or none; an empty listing may be
+	// no runtime answering, which List says.
+	all, errs := List(ctx, opts)
+	return t, all, errs, nil
 }
 
 // Find finds the one container ref names, running or not, as its runtime
 // lists it (no PID, environment or working directory).
 func Find(ctx context.Context, ref Ref, opts runtimes.Options, warn func(error)) (*Target, error) {
-	return lookup(ctx, ref, opts, warn, listed)
+	return lookup(ctx, ref, opts, warn, listed, nil)
 }
 
 // What lookup returns: the target as listed, described whatever its state,
@@ -189,11 +213,13 @@ const (
 	running
 )
 
-func lookup(ctx context.Context, ref Ref, opts runtimes.Options, warn func(error), w want) (*Target, error) {
+// lookup finds and describes the target; with all, it lists every
+// container, and fills all with them.
+func lookup(ctx context.Context, ref Ref, opts runtimes.Options, warn func(error), w want, all *[]*Target) (*Target, error) {
 	backends, skipped := openBackends(ref, opts)
 	defer closeAll(backends)
 	listCtx, cancel := context.WithTimeout(ctx, opts.Timeout)
-	t, err := find(listCtx, backends, skipped, ref, warn)
+	t, err := find(listCtx, backends, skipped, ref, warn, all)
 	cancel()
 	if err != nil || w == listed {
 		return t, err
@@ -225,8 +251,15 @@ func lookup(ctx context.Context, ref Ref, opts runtimes.Options, warn func(error
 	return t, nil
 }
 
-func find(ctx context.Context, backends []runtimes.Backend, skipped []error, ref Ref, warn func(error)) (*Target, error) {
-	all, answered, failed := listAll(ctx, backends)
+func find(ctx context.Context, backends []runtimes.Backend, skipped []error, ref Ref, warn func(error), listing *[]*Target) (*Target, error) {
+	var exact string
+	if listing == nil && !maybePrefix(ref.Name) {
+		exact = ref.Name
+	}
+	all, answered, failed := listAll(ctx, backends, exact)
+	if listing != nil {
+		*listing = slices.Clone(all)
+	}
 	skipped = sortCauses(append(skipped, failed...))
 	if ref.Runtime == "" || ref.Runtime == PID {
 		if p := pidCandidate(ref.Name); p != nil {
@@ -268,7 +301,7 @@ func List(ctx context.Context, opts runtimes.Options) ([]*Target, []error) {
 	defer cancel()
 	backends, skipped := openBackends(Ref{}, opts)
 	defer closeAll(backends)
-	ts, answered, failed := listAll(ctx, backends)
+	ts, answered, failed := listAll(ctx, backends, "")
 	skipped = sortCauses(append(skipped, failed...))
 	if len(answered) == 0 {
 		return nil, []error{fmt.Errorf("%w (%s)", ErrNoRuntime, causes(skipped))}
@@ -306,13 +339,17 @@ func closeAll(backends []runtimes.Backend) {
 }
 
 // listAll asks every runtime at once, and returns what those that
-// answered listed, their names, and why each other did not.
-func listAll(ctx context.Context, backends []runtimes.Backend) (_ []*Target, answered []string, failed []error) {
+// answered listed, their names, and why each other did not. With exact
+// set, a runtime that can find a word by itself (runtimes.ExactFinder)
+// returns only the containers named exactly that, if there are any: for a
+// word that can match nothing else (see maybePrefix), that is all match
+// needs, in one call instead of a listing.
+func listAll(ctx context.Context, backends []runtimes.Backend, exact string) (_ []*Target, answered []string, failed []error) {
 	results := make([][]*runtimes.Container, len(backends))
 	errs := make([]error, len(backends))
 	var wg sync.WaitGroup
 	for i, b := range backends {
-		wg.Go(func() { results[i], errs[i] = b.List(ctx) })
+		wg.Go(func() { results[i], errs[i] = listOrFind(ctx, b, exact) })
 	}
 	wg.Wait()
 	var all []*runtimes.Container
@@ -325,6 +362,25 @@ func listAll(ctx context.Context, backends []runtimes.Backend) (_ []*Target, ans
 		all = append(all, results[i]...)
 	}
 	return targetsOf(runtimes.Dedupe(all)), answered, failed
+}
+
+// listOrFind lists b's containers, or those named exact when b can find
+// them itself. When it finds none, b lists them all anyway: a target
+// found nowhere is reported with the names it is close to.
+func listOrFind(ctx context.Context, b runtimes.Backend, exact string) ([]*runtimes.Container, error) {
+	if f, ok := b.(runtimes.ExactFinder); ok && exact != "" {
+		if cs, err := f.FindExact(ctx, exact); err != nil || len(cs) > 0 {
+			return cs, err
+		}
+	}
+	return b.List(ctx)
+}
+
+// maybePrefix says whether match could take word for more than exact
+// names and IDs: a prefix of a generated ID (lowercase hex) or a PID
+// (digits, hex too).
+func maybePrefix(word string) bool {
+	return strings.Trim(word, "0123456789abcdef") == ""
 }
 
 func targetsOf(cs []*runtimes.Container) []*Target {

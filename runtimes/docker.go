@@ -10,6 +10,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -22,14 +23,83 @@ import (
 )
 
 // docker is the Docker backend, on the Engine API.
-type docker struct{ *Engine }
+type docker struct {
+	*Engine
+	// inspected is what FindExact's inspect answered, by ID: Describe
+	// takes it instead of asking again. It is as fresh as a Describe
+	// made in its place (the backend lives for one resolution, which
+	// describes right after finding), and saves a round trip on the hot
+	// path.
+	inspected map[string]*dockerInspect
+}
 
 func newDocker(host string) (*docker, error) {
 	e, err := NewEngine(host)
 	if err != nil {
 		return nil, err
 	}
-	return &docker{e}, nil
+	return &docker{Engine: e}, nil
+}
+
+// dockerInspect is what ctr-enter reads of GET /containers/ID/json.
+type dockerInspect struct {
+	ID     string `json:"Id"`
+	Name   string
+	Config struct {
+		Image      string
+		Labels     map[string]string
+		Env        []string
+		WorkingDir string
+	}
+	State struct {
+		Status  string
+		Running bool
+		Pid     int
+	}
+	HostConfig struct {
+		CgroupParent string
+	}
+}
+
+// FindExact asks Docker for word as a container's name or full ID, in
+// one inspect, instead of listing every container. Docker would also take
+// word as a unique prefix of an ID: such an answer is not an exact match,
+// and is dropped (its prefixes are the caller's to match, from List).
+func (d *docker) FindExact(ctx context.Context, word string) ([]*Container, error) {
+	var info dockerInspect
+	err := d.Do(ctx, http.MethodGet, "/containers/"+url.PathEscape(word)+"/json", nil, &info)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	c := dockerContainer(info.ID, []string{info.Name}, info.Config.Image, info.State.Status, info.Config.Labels)
+	if c.ID != word && !slices.Contains(c.Names, word) {
+		return nil, nil
+	}
+	if d.inspected == nil {
+		d.inspected = map[string]*dockerInspect{}
+	}
+	d.inspected[c.ID] = &info
+	return []*Container{c}, nil
+}
+
+// dockerContainer is a container as List lists it, from what the Engine
+// API says of it; names are the API's ("/name", "/other/alias").
+func dockerContainer(id string, names []string, image, state string, labels map[string]string) *Container {
+	ctr := &Container{Runtime: Docker, Namespace: "moby", ID: id, Image: image, Labels: labels, Status: state, Running: state == "running"}
+	for _, n := range names {
+		// The API names containers "/name"; links add "/other/alias".
+		if n = strings.TrimPrefix(n, "/"); !strings.Contains(n, "/") {
+			ctr.Names = append(ctr.Names, n)
+		}
+	}
+	ctr.Name = id
+	if len(ctr.Names) > 0 {
+		ctr.Name = ctr.Names[0]
+	}
+	return ctr
 }
 
 func (d *docker) Runtime() string { return Docker }
@@ -47,43 +117,25 @@ func (d *docker) List(ctx context.Context) ([]*Container, error) {
 	}
 	out := make([]*Container, 0, len(cs))
 	for _, c := range cs {
-		ctr := &Container{Runtime: Docker, Namespace: "moby", ID: c.ID, Image: c.Image, Labels: c.Labels, Status: c.State, Running: c.State == "running"}
-		for _, n := range c.Names {
-			// The API names containers "/name"; links add "/other/alias".
-			if n = strings.TrimPrefix(n, "/"); !strings.Contains(n, "/") {
-				ctr.Names = append(ctr.Names, n)
-			}
-		}
-		ctr.Name = c.ID
-		if len(ctr.Names) > 0 {
-			ctr.Name = ctr.Names[0]
-		}
-		out = append(out, ctr)
+		out = append(out, dockerContainer(c.ID, c.Names, c.Image, c.State, c.Labels))
 	}
 	return out, nil
 }
 
 func (d *docker) Describe(ctx context.Context, c *Container) error {
-	var info struct {
-		State struct {
-			Running bool
-			Pid     int
+	info := d.inspected[c.ID]
+	delete(d.inspected, c.ID) // once: a later Describe asks again
+	if info == nil {
+		info = new(dockerInspect)
+		err := d.Do(ctx, http.MethodGet, "/containers/"+url.PathEscape(c.ID)+"/json", nil, info)
+		if errors.Is(err, ErrNotFound) {
+			return fmt.Errorf("%w: %s was removed", ErrVanished, c.Ref())
 		}
-		Config struct {
-			Env        []string
-			WorkingDir string
-		}
-		HostConfig struct {
-			CgroupParent string
+		if err != nil {
+			return err
 		}
 	}
-	err := d.Do(ctx, http.MethodGet, "/containers/"+url.PathEscape(c.ID)+"/json", nil, &info)
-	if errors.Is(err, ErrNotFound) {
-		return fmt.Errorf("%w: %s was removed", ErrVanished, c.Ref())
-	}
-	if err != nil {
-		return err
-	}
+	var err error
 	c.Running = info.State.Running && info.State.Pid > 0
 	c.PID = info.State.Pid
 	c.Env = info.Config.Env

@@ -152,6 +152,15 @@ type Backend interface {
 	Close() error
 }
 
+// ExactFinder is a Backend that can find the containers a word names
+// exactly (as a name, or as a full ID) without listing every container:
+// one call on the hot path, whatever their number.
+type ExactFinder interface {
+	// FindExact returns the containers word names exactly, as List
+	// lists them; none, and no error, if none does.
+	FindExact(ctx context.Context, word string) ([]*Container, error)
+}
+
 // Open returns the backend of the named runtime. For containerd, namespace
 // limits it to one namespace ("" for every one, or opts'
 // ContainerdNamespace when set).

@@ -230,17 +230,23 @@ type attachLsCmd struct {
 }
 
 func (c *attachLsCmd) Run(ctx context.Context, g *Globals) error {
-	var of *resolve.Target
-	if c.Target != "" {
+	var sidecars []attach.Sidecar
+	var errs []error
+	if c.Target == "" {
+		sidecars, errs = attach.List(ctx, g.targetOptions(), nil)
+	} else {
 		ref, err := resolve.ParseRef(c.Target)
 		if err != nil {
 			return err
 		}
-		if of, err = resolve.Find(ctx, ref, g.targetOptions(), warn); err != nil {
+		// The sidecars come from the listing that found the target:
+		// one listing, not two.
+		of, ts, lerrs, err := resolve.FindListing(ctx, ref, g.targetOptions(), warn)
+		if err != nil {
 			return err
 		}
+		sidecars, errs = attach.SidecarsOf(ts, of), lerrs
 	}
-	sidecars, errs := attach.List(ctx, g.targetOptions(), of)
 	for _, err := range errs {
 		warn(err)
 	}

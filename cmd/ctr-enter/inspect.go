@@ -34,7 +34,13 @@ Examples:
 }
 
 func (c *inspectCmd) Run(ctx context.Context, g *Globals) error {
-	t, err := resolveAny(ctx, g, c.Target, false)
+	ref, err := resolve.ParseRef(c.Target)
+	if err != nil {
+		return err
+	}
+	// The peers (containers sharing the target's namespaces) come from
+	// the listing that found the target: one listing, not two.
+	t, peers, errs, err := resolve.ResolveAnyListing(ctx, ref, g.targetOptions(), warn)
 	if err != nil {
 		return err
 	}
@@ -46,7 +52,6 @@ func (c *inspectCmd) Run(ctx context.Context, g *Globals) error {
 		return err
 	}
 	defer p.Close()
-	peers, errs := resolve.List(ctx, g.targetOptions())
 	for _, err := range errs {
 		warn(err)
 	}
