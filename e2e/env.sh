@@ -10,6 +10,8 @@
 #   e2e/env.sh up-cri | down-cri
 #                      bring up or remove the CRI containerd and its pods alone (up-cri needs the Go
 #                      toolchain and Debian's packages, as up; the other daemons are left alone).
+#   e2e/env.sh restart-cri
+#                      stop and start the CRI containerd alone, its pods running on (a node's restart).
 #   e2e/env.sh status  print the containers and their PIDs.
 #   e2e/env.sh registry stop|start
 #                      stop or start the registry alone (tests of what works without it).
@@ -1509,6 +1511,16 @@ do_up_cri() {
 	summary cri
 }
 
+# The CRI containerd stopped and started again, its pods left as they are (a node's containerd
+# restart: the shims, and so the containers, run on).
+do_restart_cri() {
+	take_lock
+	local pid
+	pid=$(our_daemon_pid cri) || die "the CRI containerd was not started by env.sh"
+	stop_pid "$pid" "the CRI containerd" 20
+	start_cri
+}
+
 do_down_cri() {
 	take_lock
 	stop_cri
@@ -1549,6 +1561,7 @@ demo) do_demo ;;
 down) do_down ;;
 up-cri) do_up_cri ;;
 down-cri) do_down_cri ;;
+restart-cri) do_restart_cri ;;
 status) do_status ;;
 registry)
 	case ${2:-} in

@@ -54,6 +54,7 @@ var runtimeDirs = map[string][]string{
 	"containerd":  {"/run/containerd/io.containerd.runtime.v2.task/*/*", "/var/lib/containerd/io.containerd.runtime.v2.task/*/*", "/run/containerd/runc/*/*"},
 	"containerd2": {"/run/ctr-enter-e2e/containerd2/io.containerd.runtime.v2.task/*/*", "/var/tmp/ctr-enter-e2e/containerd2/root/io.containerd.runtime.v2.task/*/*", "/run/ctr-enter-e2e/runc/*/*"},
 	"docker":      {"/run/containerd/io.containerd.runtime.v2.task/moby/*", "/run/docker/runtime-runc/moby/*"},
+	"pod":         {"/run/ctr-enter-e2e/cri/state/io.containerd.runtime.v2.task/*/*", "/var/tmp/ctr-enter-e2e/cri/root/io.containerd.runtime.v2.task/*/*", "/run/ctr-enter-e2e/cri/runc/*/*"},
 }
 
 func globs(patterns ...string) string {
@@ -92,7 +93,7 @@ func takeCensus(t *testing.T, rt containerRuntime, prefix string) census {
 	c.shims = shimProcs()
 	dirs := runtimeDirs[rt.name]
 	c.stateDirs, c.runcDirs = globs(dirs[:len(dirs)-1]...), globs(dirs[len(dirs)-1])
-	c.cgroups = globs("/sys/fs/cgroup/*/"+prefix+"*", "/sys/fs/cgroup/*/*/"+prefix+"*", "/sys/fs/cgroup/*/*/*/"+prefix+"*", "/sys/fs/cgroup/*/*/*/*/"+prefix+"*")
+	c.cgroups = globs("/sys/fs/cgroup/*/"+prefix+"*", "/sys/fs/cgroup/*/*/"+prefix+"*", "/sys/fs/cgroup/*/*/*/"+prefix+"*", "/sys/fs/cgroup/*/*/*/*/"+prefix+"*", "/sys/fs/cgroup/*/*/*/*/*/"+prefix+"*")
 	c.fifos = globs("/run/containerd/fifo/*", "/run/ctr-enter/fifo/*/*")
 	c.logs = globs("/var/log/ctr-enter/*/*")
 	return c

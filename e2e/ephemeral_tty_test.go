@@ -26,7 +26,7 @@ func ephemeralTTYName(rt containerRuntime, what string) string {
 }
 
 func TestEphemeralTerminal(t *testing.T) {
-	forEachRuntime(t, allRuntimes, func(t *testing.T, rt containerRuntime) {
+	forEachRuntime(t, append(allRuntimes, podRuntime), func(t *testing.T, rt containerRuntime) {
 		prefix := ephemeralTTYName(rt, "")
 		before, census := snapshotLeftovers(t), takeCensus(t, rt, prefix)
 

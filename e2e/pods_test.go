@@ -43,6 +43,10 @@ func ctrCRI() []string {
 	return []string{e2eState() + "/containerd2/bin/ctr", "--address", criSock}
 }
 
+// podRuntime is the CRI containerd, for the cases run on every runtime:
+// its "taka" is a pod's container.
+var podRuntime = containerRuntime{name: "pod", taka: "shop/web/redis", flags: []string{"--containerd-address", criSock}, ctr: ctrCRI()}
+
 // onPods runs ctr-enter against the CRI containerd (and Docker, as on a
 // node that has both).
 func onPods(t *testing.T, args ...string) result {
@@ -290,8 +294,18 @@ func TestPodSidecar(t *testing.T) {
 	if ls := mustRun(t, onPods(t, "attach", "ls")); !regexpMatch(`shop/gone/`+name+`\s+\S+\s+running\s+shop/gone/app\n`, ls) {
 		t.Errorf("attach ls:\n%s", ls)
 	}
+	// CRI knows only its own containers, also once containerd has
+	// restarted with the sidecar present.
+	pods := crictl(t, "pods", "-q")
+	restartCRI(t)
 	if got := crictl(t, "ps", "-aq", "--pod", podID); got != appID {
 		t.Errorf("crictl ps of the pod = %q, want only its own container %s", got, appID)
+	}
+	if got := crictl(t, "pods", "-q"); got != pods {
+		t.Errorf("crictl pods after a restart of containerd = %q, want %q", got, pods)
+	}
+	if r := podRow(t, "shop/gone/"+name, "running"); r.ID != side.ID {
+		t.Errorf("the sidecar after a restart of containerd: %+v", r)
 	}
 
 	crictl(t, "stopp", podID)
@@ -308,6 +322,13 @@ func TestPodSidecar(t *testing.T) {
 	if after := podLeftovers(t); after != before {
 		t.Errorf("left behind:\nbefore: %s\nafter:  %s", before, after)
 	}
+}
+
+// restartCRI stops the CRI containerd (its shims, and so the pods, run
+// on) and starts it again.
+func restartCRI(t *testing.T) {
+	t.Helper()
+	sh(t, "./env.sh", "restart-cri")
 }
 
 // goneUID is the UID of runThrowawayPod's pod.
