@@ -57,12 +57,15 @@ func TestSidecar(t *testing.T) {
 		// Listed as taka's sidecar, in both forms; a containerd
 		// sidecar's output goes to its log file.
 		r = run(t, rt.args("attach", "ls", rt.taka, "--json")...)
-		var listed []map[string]string
+		var listed []struct {
+			Ref, Of, Status, Log string
+			TargetGone           bool `json:"target_gone"`
+		}
 		if err := json.Unmarshal([]byte(r.stdout), &listed); r.code != 0 || err != nil || len(listed) != 1 ||
-			listed[0]["ref"] != sidecar || listed[0]["of"] != rt.taka || listed[0]["status"] != "running" {
+			listed[0].Ref != sidecar || listed[0].Of != rt.taka || listed[0].Status != "running" || listed[0].TargetGone {
 			t.Fatalf("attach ls %s: %v", rt.taka, r)
 		}
-		logFile := listed[0]["log"]
+		logFile := listed[0].Log
 		if rt.ctr != nil {
 			if want := "/var/log/ctr-enter/e2e/e2e-medium.log"; logFile != want {
 				t.Errorf("log %q, want %q", logFile, want)
