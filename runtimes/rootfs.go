@@ -27,6 +27,16 @@ type RootFS struct {
 	Upper, Work string
 }
 
+// Mount is a file system that a start of the container mounts over its
+// root filesystem, where its runtime can name it: a host directory or file
+// (Docker's volumes and binds, a containerd spec's bind mounts), or an
+// empty tmpfs (Source "").
+type Mount struct {
+	Source      string
+	Destination string
+	RW          bool // mounted writable by the runtime
+}
+
 // Config is what a stopped container's runtime config says its processes
 // start with: Container's Env and Cwd, and these.
 type Config struct {
@@ -43,6 +53,10 @@ var ErrNoRootFS = errors.New("cannot open the container's files")
 type Stopped struct {
 	RootFS RootFS
 	Config Config
+	// Mounts are the container's volumes that its runtime names, in the
+	// runtime's order. Others (a volume plugin's, not mounted while the
+	// container is stopped; a Docker image mount) are absent.
+	Mounts []Mount
 	// Run tells one run of the container from the next: a start since
 	// changes it, even if the container has exited again.
 	Run string

@@ -177,7 +177,10 @@ func (c *enterCmd) runStopped(ctx context.Context, g *Globals, t *resolve.Target
 		return fmt.Errorf("--write: %s is %s: its files are written by its own processes now (stop it, or enter it without --write)", t, text.Clean(t.Status))
 	}
 	o := enter.Offline{Name: t.String(), Layers: st.RootFS.Lower, Upper: st.RootFS.Upper, Work: st.RootFS.Work,
-		Write: c.Write, Env: t.Env, Cwd: t.Cwd, Hostname: st.Config.Hostname, User: st.Config.User}
+		Write: c.Write, Env: t.Env, Cwd: t.Cwd, Hostname: st.Config.Hostname, User: st.Config.User, Warn: warn}
+	for _, m := range st.Mounts {
+		o.Volumes = append(o.Volumes, enter.Volume{Source: m.Source, Destination: m.Destination, RW: m.RW})
+	}
 	if !c.Write {
 		return c.runOffline(ctx, g, o)
 	}

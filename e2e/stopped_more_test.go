@@ -1,0 +1,137 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// TestStoppedPodAttempt: a Kubernetes container's exited attempt (shop/cache
+// redis, attempt 0, kept by CRI beside the running attempt 1) is a target
+// of its own, by its containerd ID: a session over its files, with its
+// config's environment and the pod's files that CRI binds into it (the
+// sandbox's /etc/hostname), and inspect shows it stopped, with its pod.
+func TestStoppedPodAttempt(t *testing.T) {
+	exited := podRow(t, "shop/cache/redis", "exited")
+	if exited.Pod.Attempt != 0 {
+		t.Fatalf("the exited attempt of shop/cache/redis is %d, want 0", exited.Pod.Attempt)
+	}
+	ref := "containerd://k8s.io/" + exited.ID
+	in := func(args ...string) result { return onPods(t, append([]string{ref, "--"}, args...)...) }
+	before := snapshotLeftovers(t)
+
+	// The image's file, from the attempt's snapshot.
+	if r := in("ls", "/usr/bin/redis-server"); r.code != 0 {
+		t.Errorf("the image's files:\n%v", r)
+	}
+	if r := in("env"); r.code != 0 || !strings.Contains(r.stdout, "REDIS_TEST_VAR=from-image\n") || !strings.Contains(r.stdout, "KUBERNETES_SERVICE_HOST=") {
+		t.Errorf("env is not the attempt's config's:\n%v", r)
+	}
+	// /etc/hostname is the sandbox's file, bound by CRI (a spec mount):
+	// empty in the container's own layer.
+	if r := in("cat", "/etc/hostname"); r.code != 0 || r.stdout != "cache\n" {
+		t.Errorf("cat /etc/hostname:\n%v", r)
+	}
+	// The pod's hostname (the spec has none: it shares the sandbox's
+	// uts namespace).
+	if r := in("hostname"); r.code != 0 || r.stdout != "cache\n" {
+		t.Errorf("hostname:\n%v", r)
+	}
+	// Read-only, the bound files too.
+	if r := in("sh", "-c", "echo x > /etc/hostname"); r.code == 0 || !strings.Contains(r.stderr, "Read-only file system") {
+		t.Errorf("a write to a bound file without --write:\n%v", r)
+	}
+	// Its processes are not those of the running attempt.
+	if r := in("ps", "-o", "pid,comm"); r.code != 0 || strings.Contains(r.stdout, "redis") {
+		t.Errorf("ps shows more than the session:\n%v", r)
+	}
+
+	report := inspectPod(t, ref)
+	if report["status"] != "exited" || report["id"] != exited.ID {
+		t.Errorf("inspect: status %v, id %v", report["status"], report["id"])
+	}
+	if err := schema(t, "#/$defs/stopped").Validate(report); err != nil {
+		t.Errorf("not a stopped report: %v", err)
+	}
+	pod := report["pod"].(map[string]any)
+	if pod["namespace"] != "shop" || pod["name"] != "cache" || pod["container"] != "redis" || pod["attempt"] != float64(0) {
+		t.Errorf("inspect: pod %v", pod)
+	}
+	if r := onPods(t, "inspect", ref); r.code != 0 || !strings.Contains(r.stdout, "pod         shop/cache") || !strings.Contains(r.stdout, "no process, so no pid") {
+		t.Errorf("inspect:\n%v", r)
+	}
+	nothingLeft(t, before)
+}
+
+// TestStoppedVolumes: a stopped container's volumes and binds are in the
+// session at their destinations, read-only; with --write those the
+// container has writable are writable, and what is written there is on
+// the host's side of the volume; a read-only one stays read-only.
+func TestStoppedVolumes(t *testing.T) {
+	forEachRuntime(t, allRuntimes, func(t *testing.T, rt containerRuntime) {
+		name := "e2e-volumes-" + rt.name
+		rw, ro := t.TempDir(), t.TempDir()
+		if err := os.WriteFile(filepath.Join(ro, "g"), []byte("host\n"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		script := `echo x > /data/f; exit 1`
+		var cmd *exec.Cmd
+		// data is where the container's writes to /data land on the host.
+		data := rw
+		if rt.ctr == nil {
+			vol := name
+			exec.Command("docker", "rm", "-f", name).Run()
+			exec.Command("docker", "volume", "rm", "-f", vol).Run()
+			cmd = exec.Command("docker", "run", "--name", name, "-v", vol+":/data", "-v", ro+":/ro:ro", "--tmpfs", "/scratch",
+				"ctr-enter-test/busybox", "sh", "-c", script)
+			t.Cleanup(func() { exec.Command("docker", "volume", "rm", "-f", vol).Run() })
+		} else {
+			cmd = exec.Command(rt.ctr[0], append(append([]string{}, rt.ctr[1:]...), "-n", "e2e", "run",
+				"--mount", "type=bind,src="+rw+",dst=/data,options=rbind:rw",
+				"--mount", "type=bind,src="+ro+",dst=/ro,options=rbind:ro",
+				"--mount", "type=tmpfs,src=tmpfs,dst=/scratch,options=size=1m",
+				"docker.io/ctr-enter-test/busybox:latest", name, "sh", "-c", script)...)
+		}
+		t.Cleanup(func() { rt.remove(t, name) })
+		if out, err := cmd.CombinedOutput(); err == nil || cmd.ProcessState.ExitCode() != 1 {
+			t.Fatalf("%v: %v, want exit 1\n%s", cmd.Args, err, out)
+		}
+		if rt.ctr == nil {
+			data = strings.TrimSpace(sh(t, "docker", "volume", "inspect", "-f", "{{.Mountpoint}}", name))
+		}
+		ref := rt.ref(name)
+		before := snapshotLeftovers(t)
+		in := func(flags []string, args ...string) result {
+			return run(t, rt.args(append(append([]string{ref}, flags...), append([]string{"--"}, args...)...)...)...)
+		}
+		if r := in(nil, "cat", "/data/f", "/ro/g"); r.code != 0 || r.stdout != "x\nhost\n" || r.stderr != "" {
+			t.Errorf("the volumes' files:\n%v", r)
+		}
+		// An empty tmpfs where the container has one.
+		if r := in(nil, "sh", "-c", "grep ' /scratch ' /proc/mounts; ls -A /scratch"); r.code != 0 || !strings.Contains(r.stdout, "tmpfs /scratch tmpfs ro") {
+			t.Errorf("/scratch:\n%v", r)
+		}
+		// Read-only without --write, even the volume the container writes.
+		if r := in(nil, "sh", "-c", "echo y > /data/f"); r.code == 0 || !strings.Contains(r.stderr, "Read-only file system") {
+			t.Errorf("a write to a volume without --write:\n%v", r)
+		}
+		// With --write: its writable volume is, its read-only bind is not.
+		if r := in([]string{"--write"}, "sh", "-c", "echo y > /data/f"); r.code != 0 {
+			t.Errorf("--write to a writable volume:\n%v", r)
+		}
+		if b, err := os.ReadFile(filepath.Join(data, "f")); err != nil || string(b) != "y\n" {
+			t.Errorf("the volume on the host after --write: %q, %v", b, err)
+		}
+		if r := in([]string{"--write"}, "sh", "-c", "echo y > /ro/g"); r.code == 0 || !strings.Contains(r.stderr, "Read-only file system") {
+			t.Errorf("--write to a read-only bind:\n%v", r)
+		}
+		if b, _ := os.ReadFile(filepath.Join(ro, "g")); string(b) != "host\n" {
+			t.Errorf("the read-only bind's file changed: %q", b)
+		}
+		nothingLeft(t, before)
+	})
+}
