@@ -2,8 +2,15 @@ package enter
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/ctr-enter/ctr-enter/resolve"
 )
 
 func TestVolumesToMount(t *testing.T) {
@@ -35,5 +42,58 @@ func TestVolumesToMount(t *testing.T) {
 		if !errors.Is(err, ErrVolume) {
 			t.Errorf("%v is not ErrVolume", err)
 		}
+	}
+}
+
+// A volume's destination is a path in the container's files, which the
+// container wrote: a link there means what it means in the container
+// (RESOLVE_IN_ROOT), and never leads the mount onto a host directory.
+func TestMountVolumeStaysInRoot(t *testing.T) {
+	if os.Geteuid() != 0 {
+		t.Skip("needs root (mounts); run as root to test this part")
+	}
+	host, rootfs, src := t.TempDir(), t.TempDir(), t.TempDir()
+	if err := os.WriteFile(filepath.Join(src, "vol"), []byte("volume"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// /data -> the host directory's absolute path; /etc exists, and
+	// /lnk -> /etc.
+	for _, err := range []error{
+		os.Symlink(host, filepath.Join(rootfs, "data")),
+		os.Mkdir(filepath.Join(rootfs, "etc"), 0o755),
+		os.Symlink("/etc", filepath.Join(rootfs, "lnk")),
+	} {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	mnt, err := readOnlyView(rootfs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	view := os.NewFile(uintptr(mnt), "view")
+	defer view.Close()
+
+	err = mountVolume(view, Volume{Source: src, Destination: "/data"}, false)
+	if err == nil || !strings.Contains(err.Error(), "not in the container's files") {
+		t.Errorf("a destination linked to a host path: %v, want not in the container's files", err)
+	}
+	if _, err := os.Stat(filepath.Join(host, "vol")); err == nil {
+		t.Fatalf("the volume was mounted over the host's %s", host)
+	}
+	if err := mountVolume(view, Volume{Source: src, Destination: "/lnk"}, false); err != nil {
+		t.Fatal(err)
+	}
+	// On the view's /etc, read-only.
+	f, err := (&resolve.Root{Dir: view}).OpenInRoot("/etc/vol", unix.O_RDONLY)
+	if err != nil {
+		t.Fatalf("the volume at the link's target in the view: %v", err)
+	}
+	f.Close()
+	if _, err := (&resolve.Root{Dir: view}).OpenInRoot("/etc/new", unix.O_WRONLY|unix.O_CREAT); !errors.Is(err, unix.EROFS) {
+		t.Errorf("creating a file in a read-only volume: %v, want EROFS", err)
+	}
+	if _, err := os.Stat(filepath.Join(rootfs, "etc", "vol")); err == nil {
+		t.Errorf("the volume is mounted on the host's copy of the layer")
 	}
 }
