@@ -3,6 +3,8 @@
 package e2e
 
 import (
+	"archive/tar"
+	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -134,4 +136,89 @@ func TestStoppedVolumes(t *testing.T) {
 		}
 		nothingLeft(t, before)
 	})
+}
+
+// configuredImage is an image of one static busybox whose config sets a
+// variable, PATH, a working directory and a user, made with docker import
+// (no build, no container) and copied into containerd's namespace e2e
+// (content only: no snapshot); both removed when the test ends.
+func configuredImage(t *testing.T) string {
+	t.Helper()
+	const ref = "ctr-enter-test/configured:e2e"
+	bb, err := os.ReadFile("/bin/busybox")
+	if err != nil {
+		t.Fatalf("a static busybox for the image: %v", err)
+	}
+	var buf bytes.Buffer
+	tw := tar.NewWriter(&buf)
+	add := func(h *tar.Header, body []byte) {
+		h.Size = int64(len(body))
+		if err := tw.WriteHeader(h); err != nil {
+			t.Fatal(err)
+		}
+		tw.Write(body)
+	}
+	for _, d := range []string{"bin/", "etc/", "srv/", "srv/app/", "opt/", "opt/tools/", "opt/tools/bin/", "tmp/"} {
+		add(&tar.Header{Name: d, Typeflag: tar.TypeDir, Mode: 0o755}, nil)
+	}
+	add(&tar.Header{Name: "bin/busybox", Typeflag: tar.TypeReg, Mode: 0o755}, bb)
+	for _, l := range []string{"sh", "env", "pwd", "id", "cat"} {
+		add(&tar.Header{Name: "bin/" + l, Typeflag: tar.TypeSymlink, Linkname: "busybox"}, nil)
+	}
+	add(&tar.Header{Name: "etc/passwd", Typeflag: tar.TypeReg, Mode: 0o644}, []byte("root:x:0:0:root:/root:/bin/sh\napp:x:1234:1234:app:/srv/app:/bin/sh\n"))
+	add(&tar.Header{Name: "etc/group", Typeflag: tar.TypeReg, Mode: 0o644}, []byte("root:x:0:\napp:x:1234:\n"))
+	tw.Close()
+	imp := exec.Command("docker", "import", "-c", "ENV APP_IMAGE_VAR=from-config", "-c", "ENV PATH=/opt/tools/bin:/bin",
+		"-c", "WORKDIR /srv/app", "-c", "USER app", "-", ref)
+	imp.Stdin = &buf
+	if out, err := imp.CombinedOutput(); err != nil {
+		t.Fatalf("docker import: %v\n%s", err, out)
+	}
+	t.Cleanup(func() { exec.Command("docker", "rmi", "-f", ref).Run() })
+	save := exec.Command("docker", "save", ref)
+	load := exec.Command("ctr", "-n", "e2e", "images", "import", "--no-unpack", "-")
+	load.Stdin, _ = save.StdoutPipe()
+	if err := save.Start(); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := load.CombinedOutput(); err != nil {
+		t.Fatalf("ctr images import: %v\n%s", err, out)
+	}
+	save.Wait()
+	t.Cleanup(func() { exec.Command("ctr", "-n", "e2e", "images", "rm", "docker.io/"+ref).Run() })
+	return ref
+}
+
+// TestImageConfig: a session over an image has its config's environment
+// (PATH included), working directory, and with --as-target its user, as a
+// container of it would: from Docker, from containerd, and from the cache
+// once taken.
+func TestImageConfig(t *testing.T) {
+	ref := configuredImage(t)
+	before := snapshotLeftovers(t)
+	for _, from := range []string{"docker", "containerd"} {
+		t.Run(from, func(t *testing.T) {
+			root := t.TempDir()
+			if r := imagesRun(t, root, "pull", "--from", from, ref); r.code != 0 {
+				t.Fatalf("pull:\n%v", r)
+			}
+			in := func(args ...string) result {
+				cmd := command(append([]string{"image://" + ref}, args...)...)
+				cmd.Env = append(cmd.Env, "CTR_ENTER_IMAGES="+root)
+				return runCmd(t, cmd)
+			}
+			r := in("--", "sh", "-c", `pwd; echo "$APP_IMAGE_VAR"; echo "$PATH"; id -u`)
+			if r.code != 0 || !strings.HasPrefix(r.stdout, "/srv/app\nfrom-config\n/opt/tools/bin:/bin") || !strings.HasSuffix(r.stdout, "\n0\n") {
+				t.Errorf("the image's config in the session:\n%v", r)
+			}
+			if r := in("--as-target", "--", "id"); r.code != 0 || !strings.HasPrefix(r.stdout, "uid=1234(app) gid=1234(app)") {
+				t.Errorf("--as-target is not the image's user:\n%v", r)
+			}
+			// -w still wins over the config's.
+			if r := in("-w", "/tmp", "--", "pwd"); r.code != 0 || r.stdout != "/tmp\n" {
+				t.Errorf("-w:\n%v", r)
+			}
+		})
+	}
+	nothingLeft(t, before)
 }

@@ -220,11 +220,14 @@ func (c *enterCmd) runImage(ctx context.Context, g *Globals, ref string) error {
 	if err != nil {
 		return err
 	}
-	// The image cache keeps the files, not the config (images' API has
-	// no Env or WorkingDir): the session gets docker exec's default PATH
-	// and /.
+	// As a container of the image would start: its config's
+	// environment, working directory and (with --as-target) user.
+	cfg, err := images.Config(ctx, o, img)
+	if err != nil {
+		return err
+	}
 	return c.runOffline(ctx, g, enter.Offline{Name: resolve.ImageScheme + text.Clean(img.Ref), Layers: []string{img.RootFS},
-		Hostname: imageHostname(img.Ref)})
+		Hostname: imageHostname(img.Ref), Env: cfg.Env, Cwd: cfg.WorkingDir, User: cfg.User})
 }
 
 // imageHostname is a hostname for a session over an image: its name's
