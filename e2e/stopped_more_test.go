@@ -5,6 +5,7 @@ package e2e
 import (
 	"archive/tar"
 	"bytes"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -60,7 +61,7 @@ func TestStoppedPodAttempt(t *testing.T) {
 		t.Errorf("not a stopped report: %v", err)
 	}
 	pod := report["pod"].(map[string]any)
-	if pod["namespace"] != "shop" || pod["name"] != "cache" || pod["container"] != "redis" || pod["attempt"] != float64(0) {
+	if pod["namespace"] != "shop" || pod["name"] != "cache" || pod["container"] != "redis" || fmt.Sprint(pod["attempt"]) != "0" {
 		t.Errorf("inspect: pod %v", pod)
 	}
 	if r := onPods(t, "inspect", ref); r.code != 0 || !strings.Contains(r.stdout, "pod         shop/cache") || !strings.Contains(r.stdout, "no process, so no pid") {
