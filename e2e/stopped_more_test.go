@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -222,4 +223,81 @@ func TestImageConfig(t *testing.T) {
 		})
 	}
 	nothingLeft(t, before)
+}
+
+// tryStart is the runtime's own start of the stopped container name,
+// attached, which may fail: its output and whether it started.
+func tryStart(t *testing.T, rt containerRuntime, name string) (string, bool) {
+	t.Helper()
+	var cmd *exec.Cmd
+	if rt.ctr == nil {
+		cmd = exec.Command("docker", "start", "-a", name)
+	} else {
+		ctr := func(args ...string) *exec.Cmd {
+			return exec.Command(rt.ctr[0], append(append(append([]string{}, rt.ctr[1:]...), "-n", "e2e"), args...)...)
+		}
+		ctr("task", "rm", name).Run()
+		cmd = ctr("task", "start", name)
+	}
+	out, err := cmd.CombinedOutput()
+	return strings.TrimSpace(string(out)), err == nil
+}
+
+// TestStoppedWriteHold: while a --write session holds a stopped
+// container's writable layer, its runtime's own start fails, with the
+// runtime's error, and the session goes on; after the session, and after
+// a session killed with SIGKILL and ctr-enter gc, the container starts,
+// with the session's changes.
+func TestStoppedWriteHold(t *testing.T) {
+	forEachRuntime(t, allRuntimes, func(t *testing.T, rt containerRuntime) {
+		name := "e2e-held-" + rt.name
+		createCrashed(t, rt, name)
+		ref := rt.ref(name)
+		before := snapshotLeftovers(t)
+
+		session := startRun(t, command(rt.args(ref, "--write", "--", "sh", "-c", "echo fixed > /etc/app.conf; exec sleep 1000")...))
+		waitSleeping(t, session)
+		out, ok := tryStart(t, rt, name)
+		if ok || !strings.Contains(out, "no such file or directory") {
+			t.Errorf("the runtime's start during a --write session: started %v:\n%s", ok, out)
+		}
+		t.Logf("the runtime says: %s", out)
+		// The session goes on; a second one is refused, saying why.
+		if st, ok := readStat(session.cmd.Process.Pid); !ok || st.state == 'Z' {
+			t.Errorf("the session ended when the runtime tried to start the container")
+		}
+		oneLineError(t, run(t, rt.args(ref, "--", "true")...), 125, "held by a --write session")
+
+		// Killed: the layer stays held (the runtime still cannot start
+		// the container) until gc gives it back.
+		all := descendants(session.cmd.Process.Pid)
+		session.cmd.Process.Signal(syscall.SIGKILL)
+		session.cmd.Wait()
+		waitFor(t, "the session's processes to go", func() bool {
+			for _, d := range all {
+				if st, ok := readStat(d); ok && st.state != 'Z' {
+					return false
+				}
+			}
+			return true
+		})
+		if out, ok := tryStart(t, rt, name); ok {
+			t.Errorf("the runtime started the container of a killed --write session before gc:\n%s", out)
+		}
+		if r := run(t, "gc"); r.code != 0 || !strings.Contains(r.stdout, "writable layer of "+ref+" given back") {
+			t.Errorf("gc:\n%v", r)
+		}
+		if out := startAgain(t, rt, name); out != "fixed" {
+			t.Errorf("the start after a killed --write session and gc printed %q, want fixed", out)
+		}
+
+		// A session that ends gives the layer back itself.
+		if r := run(t, rt.args(ref, "--write", "--", "sh", "-c", "echo again > /etc/app.conf")...); r.code != 0 {
+			t.Errorf("--write:\n%v", r)
+		}
+		if out := startAgain(t, rt, name); out != "again" {
+			t.Errorf("the start after a --write session printed %q, want again", out)
+		}
+		nothingLeft(t, before)
+	})
 }
