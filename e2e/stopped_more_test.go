@@ -284,7 +284,7 @@ func TestStoppedWriteHold(t *testing.T) {
 		if out, ok := tryStart(t, rt, name); ok {
 			t.Errorf("the runtime started the container of a killed --write session before gc:\n%s", out)
 		}
-		if r := run(t, "gc"); r.code != 0 || !strings.Contains(r.stdout, "writable layer of "+ref+" given back") {
+		if r := run(t, rt.args("gc")...); r.code != 0 || !strings.Contains(r.stdout, "writable layer of "+ref+" given back") {
 			t.Errorf("gc:\n%v", r)
 		}
 		if out := startAgain(t, rt, name); out != "fixed" {
