@@ -157,6 +157,28 @@ func Collect(ctx context.Context, ropts runtimes.Options, wait bool) ([]string, 
 		}
 		removed = append(removed, t.String())
 	}
+	if wait {
+		// ctr-enter gc only, not every attach: one inspect per stopped
+		// container. The writable layers that a killed --write session
+		// held (runtimes.Hold): their containers cannot start until
+		// they are given back.
+		for _, t := range ts {
+			if t.Running {
+				continue
+			}
+			st, err := runtimes.OpenStopped(ctx, ropts, t.Container)
+			if err != nil {
+				continue // no layers to hold: nothing held
+			}
+			r, err := runtimes.ReleaseOrphans(st.RootFS.Upper)
+			for range r {
+				removed = append(removed, "writable layer of "+t.String()+" given back (a --write session was killed)")
+			}
+			if err != nil {
+				errs = append(errs, fmt.Errorf("give back the writable layer of %s: %w", t, err))
+			}
+		}
+	}
 	for _, name := range runtimes.Names {
 		b, err := runtimes.Open(ropts, name, "")
 		if err != nil {

@@ -6,6 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path"
+	"slices"
+	"strings"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -14,6 +17,7 @@ import (
 	"github.com/ctr-enter/ctr-enter/internal/nskind"
 	"github.com/ctr-enter/ctr-enter/internal/passwd"
 	"github.com/ctr-enter/ctr-enter/internal/procfs"
+	"github.com/ctr-enter/ctr-enter/internal/text"
 	"github.com/ctr-enter/ctr-enter/resolve"
 )
 
@@ -34,6 +38,23 @@ type Offline struct {
 	Cwd      string   // "" means /
 	Hostname string   // "" (or one no kernel takes): the host's, as runc leaves it
 	User     string   // the config's USER[:GROUP], taken on with --as-target
+	// Volumes are what a start of the container mounts over its files
+	// (its volumes and binds, as its runtime names them), mounted over
+	// the view at their destinations: read-only, unless the container
+	// has one writable and Write is set.
+	Volumes []Volume
+	// Warn hears of a volume that is left out (nil: silent).
+	Warn func(error)
+}
+
+// Volume is one file system a start of the container mounts over its root.
+type Volume struct {
+	// Source is a host path (a volume's directory, a bind's file or
+	// directory), as the runtime's config names it; "" is an empty
+	// tmpfs.
+	Source      string
+	Destination string // absolute, in the container
+	RW          bool   // the container's runtime mounts it writable
 }
 
 // ErrNoWorkdir is a --write on a container whose runtime keeps no
@@ -56,6 +77,9 @@ func RunOffline(ctx context.Context, o Offline, opts Options) (int, error) {
 		return 0, toolError(err)
 	}
 	defer view.Close()
+	if err := o.mountVolumes(view); err != nil {
+		return 0, toolError(err)
+	}
 	files := &resolve.Root{Dir: view, Name: o.Name}
 	s, err := decideOffline(files, o, opts)
 	if err != nil {
@@ -202,4 +226,127 @@ func decideOffline(files *resolve.Root, o Offline, opts Options) (*session, erro
 		s.plan.Cwd = "/"
 	}
 	return s, nil
+}
+
+// ErrVolume is a volume that a session leaves out (Offline.Warn hears of
+// it): the rest of the container's files are there all the same.
+var ErrVolume = errors.New("volume not mounted")
+
+// sessionOwned are the directories a session over a container that runs
+// nothing makes of its own (nsexec.c own_root_extras) or keeps for the
+// tools: the container's mounts there (Kubernetes' /dev/shm and
+// /dev/termination-log, a runtime's /proc and /sys) would be hidden, or
+// would hide what the session needs.
+var sessionOwned = []string{"/proc", "/sys", "/dev", "/" + nsexec.ToolsDir}
+
+// volumesToMount are o's volumes in the order they can go (a parent's
+// before what is mounted inside it, as runtimes sort them), with clean
+// destinations, without those where the session has its own files;
+// those that cannot be mounted are refused, one error each.
+func volumesToMount(vols []Volume) (keep []Volume, refused []error) {
+	for _, v := range vols {
+		if !path.IsAbs(v.Destination) {
+			refused = append(refused, fmt.Errorf("%w: %s: not an absolute path", ErrVolume, text.Clean(v.Destination)))
+			continue
+		}
+		v.Destination = path.Clean(v.Destination)
+		if v.Destination == "/" {
+			refused = append(refused, fmt.Errorf("%w: /: over the container's whole root", ErrVolume))
+			continue
+		}
+		// Left out without a word: every Kubernetes container has
+		// /dev/shm and /dev/termination-log, every spec a /dev tmpfs.
+		if slices.ContainsFunc(sessionOwned, func(d string) bool {
+			return v.Destination == d || strings.HasPrefix(v.Destination, d+"/")
+		}) {
+			continue
+		}
+		keep = append(keep, v)
+	}
+	depth := func(v Volume) int { return strings.Count(v.Destination, "/") }
+	slices.SortStableFunc(keep, func(a, b Volume) int { return depth(a) - depth(b) })
+	return keep, refused
+}
+
+// mountVolumes mounts o's volumes on the view, a detached mount (which
+// takes mounts since Linux 6.15): nsexec.c then grafts the view's entries
+// into the session's root with everything mounted on them. A volume that
+// cannot be mounted is left out, with a warning: the container's own files
+// are what the session is for.
+func (o Offline) mountVolumes(view *os.File) error {
+	keep, refused := volumesToMount(o.Volumes)
+	for _, v := range keep {
+		if err := mountVolume(view, v, v.RW && o.Write); err != nil {
+			refused = append(refused, fmt.Errorf("%w: %s: %w", ErrVolume, text.Clean(v.Destination), err))
+		}
+	}
+	if o.Warn != nil {
+		for _, err := range refused {
+			o.Warn(fmt.Errorf("%s: %w", o.Name, err))
+		}
+	}
+	return nil
+}
+
+// mountVolume mounts one volume at its destination in view.
+//
+// The destination is in the container's files, which the container wrote:
+// it is resolved with RESOLVE_IN_ROOT, so that a link planted there (/data
+// -> /etc on the host) means what it means in the container, never a host
+// path, and the mount goes on the very inode resolved (an fd, not a path
+// looked up again). Nothing is created: a destination the container's
+// files lack is left out (a start would make it; the view is not to be
+// written). The source is a host path from the runtime's config, opened
+// as the runtime opens it but without magic links.
+func mountVolume(view *os.File, v Volume, rw bool) error {
+	attr := uint64(unix.MOUNT_ATTR_NOSUID | unix.MOUNT_ATTR_NODEV)
+	if !rw {
+		attr |= unix.MOUNT_ATTR_RDONLY
+	}
+	var tree int
+	if v.Source == "" {
+		var err error
+		if tree, err = detachedTmpfs(int(attr)); err != nil {
+			return err
+		}
+	} else {
+		src, err := unix.Openat2(unix.AT_FDCWD, v.Source, &unix.OpenHow{
+			Flags: unix.O_PATH | unix.O_CLOEXEC, Resolve: unix.RESOLVE_NO_MAGICLINKS})
+		if err != nil {
+			return &os.PathError{Op: "open", Path: v.Source, Err: err}
+		}
+		tree, err = unix.OpenTree(src, "", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_RECURSIVE|unix.AT_EMPTY_PATH)
+		unix.Close(src)
+		if err != nil {
+			return os.NewSyscallError("open_tree "+v.Source, err)
+		}
+		// Recursive: a read-only volume stays read-only below, too.
+		if err := unix.MountSetattr(tree, "", unix.AT_EMPTY_PATH|unix.AT_RECURSIVE, &unix.MountAttr{Attr_set: attr}); err != nil {
+			unix.Close(tree)
+			return os.NewSyscallError("mount_setattr "+v.Source, err)
+		}
+	}
+	defer unix.Close(tree)
+	dst, err := (&resolve.Root{Dir: view}).OpenInRoot(v.Destination, unix.O_PATH)
+	if errors.Is(err, unix.ENOENT) {
+		return fmt.Errorf("not in the container's files (its next start makes it)")
+	}
+	if err != nil {
+		return err
+	}
+	defer dst.Close()
+	var st, dt unix.Stat_t
+	if err := unix.Fstat(tree, &st); err != nil {
+		return os.NewSyscallError("fstat", err)
+	}
+	if err := unix.Fstat(int(dst.Fd()), &dt); err != nil {
+		return os.NewSyscallError("fstat", err)
+	}
+	if (st.Mode&unix.S_IFMT == unix.S_IFDIR) != (dt.Mode&unix.S_IFMT == unix.S_IFDIR) {
+		return fmt.Errorf("a directory and a file: %s is not what the container has there", v.Source)
+	}
+	if err := unix.MoveMount(tree, "", int(dst.Fd()), "", unix.MOVE_MOUNT_F_EMPTY_PATH|unix.MOVE_MOUNT_T_EMPTY_PATH); err != nil {
+		return os.NewSyscallError("move_mount", err)
+	}
+	return nil
 }

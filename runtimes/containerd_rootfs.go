@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -54,10 +55,16 @@ func (c *containerd) stopped(ctx context.Context, t *Container) (*Stopped, error
 			return nil, fmt.Errorf("containerd: decode spec of %s: %w", t.Ref(), err)
 		}
 		s.Config.Hostname = spec.Hostname
+		if spec.Hostname == "" && joinsUTS(spec) {
+			// A Kubernetes container shares its sandbox's uts
+			// namespace, whose hostname CRI also puts in HOSTNAME.
+			s.Config.Hostname = envValue(t.Env, "HOSTNAME")
+		}
 		if spec.Process != nil {
 			u := spec.Process.User
 			s.Config.User = strconv.Itoa(int(u.UID)) + ":" + strconv.Itoa(int(u.GID))
 		}
+		s.Mounts = specMounts(spec.Mounts)
 	}
 	if ctr.SnapshotKey == "" {
 		return nil, fmt.Errorf("%w: %s has no snapshot", ErrNoRootFS, t.Ref())
@@ -83,4 +90,47 @@ func (c *containerd) stopped(ctx context.Context, t *Container) (*Stopped, error
 		return nil, fmt.Errorf("%w: %s: snapshotter %s mounts %s", ErrNoRootFS, t.Ref(), text.Clean(ctr.Snapshotter), text.Clean(m.Type))
 	}
 	return s, nil
+}
+
+// specMounts are the bind mounts and tmpfs of an OCI spec, as a start of
+// its container mounts them (runc: a mount is a bind when its options say
+// bind or rbind, whatever its type). Kernel file systems (proc, sysfs,
+// devpts, mqueue, cgroup) are the session's own business.
+func specMounts(ms []specs.Mount) []Mount {
+	var out []Mount
+	for _, m := range ms {
+		bind := m.Type == "bind" || slices.Contains(m.Options, "bind") || slices.Contains(m.Options, "rbind")
+		rw := !slices.Contains(m.Options, "ro")
+		switch {
+		case bind && m.Source != "":
+			out = append(out, Mount{Source: m.Source, Destination: m.Destination, RW: rw})
+		case m.Type == "tmpfs":
+			out = append(out, Mount{Destination: m.Destination, RW: rw})
+		}
+	}
+	return out
+}
+
+// joinsUTS says whether a spec's container joins a uts namespace that
+// another holds (a pod's sandbox), rather than getting its own.
+func joinsUTS(spec specs.Spec) bool {
+	if spec.Linux == nil {
+		return false
+	}
+	for _, ns := range spec.Linux.Namespaces {
+		if ns.Type == specs.UTSNamespace {
+			return ns.Path != ""
+		}
+	}
+	return false // none at all: the host's, which the session keeps
+}
+
+// envValue is NAME's value in a KEY=VALUE list ("" if absent).
+func envValue(env []string, name string) string {
+	for _, kv := range env {
+		if k, v, ok := strings.Cut(kv, "="); ok && k == name {
+			return v
+		}
+	}
+	return ""
 }

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"net/url"
 	"path/filepath"
+	"slices"
+	"strings"
 
 	"github.com/ctr-enter/ctr-enter/internal/text"
 )
@@ -22,6 +24,13 @@ func (d *docker) stopped(ctx context.Context, c *Container) (*Stopped, error) {
 		}
 		Config struct {
 			Hostname, User string
+		}
+		HostConfig struct {
+			Tmpfs map[string]string
+		}
+		Mounts []struct {
+			Type, Source, Destination string
+			RW                        bool
 		}
 		GraphDriver struct {
 			Name string
@@ -47,6 +56,20 @@ func (d *docker) stopped(ctx context.Context, c *Container) (*Stopped, error) {
 	}
 	if s.RootFS.Upper == "" {
 		return nil, fmt.Errorf("%w: %s: Docker names no UpperDir", ErrNoRootFS, c.Ref())
+	}
+	for _, m := range info.Mounts {
+		switch {
+		case m.Type == "tmpfs":
+			s.Mounts = append(s.Mounts, Mount{Destination: m.Destination, RW: m.RW})
+		// A volume's Source is its directory on the host; a plugin's
+		// volume has none while the container is stopped.
+		case (m.Type == "volume" || m.Type == "bind") && m.Source != "":
+			s.Mounts = append(s.Mounts, Mount{Source: m.Source, Destination: m.Destination, RW: m.RW})
+		}
+	}
+	// --tmpfs: not in Mounts. Empty at every start anyway.
+	for dst, opts := range info.HostConfig.Tmpfs {
+		s.Mounts = append(s.Mounts, Mount{Destination: dst, RW: !slices.Contains(strings.Split(opts, ","), "ro")})
 	}
 	return s, nil
 }

@@ -176,16 +176,41 @@ func (c *enterCmd) runStopped(ctx context.Context, g *Globals, t *resolve.Target
 		// It started since it was resolved.
 		return fmt.Errorf("--write: %s is %s: its files are written by its own processes now (stop it, or enter it without --write)", t, text.Clean(t.Status))
 	}
+	// A --write session killed before it gave the layer back: its
+	// container could not start since. Given back now.
+	if _, err := runtimes.ReleaseOrphans(st.RootFS.Upper); err != nil {
+		return err
+	}
+	if owners := runtimes.HeldBy(st.RootFS.Upper); len(owners) > 0 {
+		return fmt.Errorf("%w: %s: ctr-enter %s (enter it again once that session has ended)", runtimes.ErrHeld, t, strings.Join(owners, ", "))
+	}
 	o := enter.Offline{Name: t.String(), Layers: st.RootFS.Lower, Upper: st.RootFS.Upper, Work: st.RootFS.Work,
-		Write: c.Write, Env: t.Env, Cwd: t.Cwd, Hostname: st.Config.Hostname, User: st.Config.User}
+		Write: c.Write, Env: t.Env, Cwd: t.Cwd, Hostname: st.Config.Hostname, User: st.Config.User, Warn: warn}
+	for _, m := range st.Mounts {
+		o.Volumes = append(o.Volumes, enter.Volume{Source: m.Source, Destination: m.Destination, RW: m.RW})
+	}
 	if !c.Write {
 		return c.runOffline(ctx, g, o)
 	}
-	// Nothing stops the runtime from starting the container now: the
-	// kernel only warns when a second overlayfs takes an upper layer in
-	// use ("upperdir is in-use ... undefined behavior": Docker mounts
-	// with index=off), and neither runtime has a lock to take. So the
-	// session watches, and ends the moment the container starts.
+	if o.Work == "" {
+		return c.runOffline(ctx, g, o) // refused there (enter.ErrNoWorkdir)
+	}
+	// The runtime cannot start the container while the session holds
+	// its writable layer (runtimes.Hold: renamed away, so that a start
+	// fails with the runtime's own error), given back on every way out
+	// but SIGKILL, after which gc or the next session gives it back.
+	upper, release, err := runtimes.Hold(ctx, g.targetOptions(), t.Container, st)
+	if err != nil {
+		return fmt.Errorf("--write: %w", err)
+	}
+	defer func() {
+		if err := release(); err != nil {
+			warn(fmt.Errorf("give %s's writable layer back: %w (ctr-enter gc retries)", t, err))
+		}
+	}()
+	o.Upper = upper
+	// Belt and braces: should a start get past the hold (a runtime that
+	// mounts the layer some other way), the session ends at once.
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
 	started := runtimes.WatchStart(ctx, g.targetOptions(), t.Container)
@@ -217,11 +242,14 @@ func (c *enterCmd) runImage(ctx context.Context, g *Globals, ref string) error {
 	if err != nil {
 		return err
 	}
-	// The image cache keeps the files, not the config (images' API has
-	// no Env or WorkingDir): the session gets docker exec's default PATH
-	// and /.
+	// As a container of the image would start: its config's
+	// environment, working directory and (with --as-target) user.
+	cfg, err := images.Config(ctx, o, img)
+	if err != nil {
+		return err
+	}
 	return c.runOffline(ctx, g, enter.Offline{Name: resolve.ImageScheme + text.Clean(img.Ref), Layers: []string{img.RootFS},
-		Hostname: imageHostname(img.Ref)})
+		Hostname: imageHostname(img.Ref), Env: cfg.Env, Cwd: cfg.WorkingDir, User: cfg.User})
 }
 
 // imageHostname is a hostname for a session over an image: its name's
