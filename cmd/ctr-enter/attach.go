@@ -206,7 +206,11 @@ before it could remove them, and what is left of the containers a killed
 attach began to create, with what their runtime kept for them (task, shim,
 bundle, snapshot, lease, FIFOs), and the sidecars of Kubernetes pods that
 are gone (the kubelet neither knows nor removes them). Containers whose
-ctr-enter still runs are left to it. Every attach does this first too.`
+ctr-enter still runs are left to it. Every attach does this first too.
+
+It also gives back the writable layers that killed --write sessions held
+(a held container cannot start until then): pass it the runtime flags
+(--containerd-address) of the container's runtime.`
 }
 
 func (gcCmd) Run(ctx context.Context, g *Globals) error {
