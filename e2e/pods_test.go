@@ -351,6 +351,12 @@ func runThrowawayPod(t *testing.T) (podID, ctrID string) {
 	podFile, ctrFile := filepath.Join(dir, "pod.json"), filepath.Join(dir, "ctr.json")
 	os.WriteFile(podFile, []byte(pod), 0o600)
 	os.WriteFile(ctrFile, []byte(ctr), 0o600)
+	// What a run killed before its cleanup left (CRI would refuse the
+	// name), and the sidecar it had attached.
+	for _, old := range strings.Fields(crictl(t, "pods", "--namespace", "^shop$", "--name", "^gone$", "-q")) {
+		crictl(t, "rmp", "-f", old)
+	}
+	onPods(t, "gc")
 	podID = crictl(t, "runp", podFile)
 	t.Cleanup(func() {
 		// Gone already, unless the test failed before it deleted it.
