@@ -29,12 +29,13 @@ written on the host lose setuid and setgid. A directory lands in a
 destination directory that exists under its own name, or becomes the
 destination; SRC/. copies what a directory holds. Either side may be - : a
 tar stream on stdout (out of the target) or stdin (into a directory of the
-target).
+target). A host path with a colon in it is written ./a:b, as for docker cp.
 
 Examples:
   ctr-enter cp taka:/etc/redis.conf .
   ctr-enter cp ./dump.rdb docker://taka:/data/
   ctr-enter cp containerd://e2e/taka:/var/log - | tar -tv
+  ctr-enter cp shop/web/redis:/data/dump.rdb .      a Kubernetes pod's container
   tar -c conf | ctr-enter cp - taka:/tmp`
 }
 
@@ -65,10 +66,11 @@ func (c *cpCmd) sides() (ref, targetPath string, into bool, err error) {
 }
 
 // splitTargetPath reads a word as TARGET:PATH, as docker cp reads
-// CONTAINER:PATH: a word that starts with / or . or holds a / before its
-// first colon is a host path (./a:b, /tmp/x:y), and so is one without a
-// colon. The explicit forms keep their own colons and slashes
-// (docker://taka:/etc, containerd://e2e/taka:/etc, pid:42:/etc).
+// CONTAINER:PATH (and kubectl cp NAMESPACE/POD:PATH): a word that starts
+// with / or . is a host path (./a:b, /tmp/x:y), and so is one without a
+// colon; before the first colon is the target, slashes and all
+// (shop/web/redis:/etc). The explicit forms keep their own colons and
+// slashes (docker://taka:/etc, containerd://e2e/taka:/etc, pid:42:/etc).
 func splitTargetPath(s string) (ref, p string, remote bool) {
 	if s == "-" || strings.HasPrefix(s, "/") || strings.HasPrefix(s, ".") {
 		return "", s, false
@@ -81,7 +83,7 @@ func splitTargetPath(s string) (ref, p string, remote bool) {
 		}
 	}
 	name, p, ok := strings.Cut(rest, ":")
-	if !ok || (scheme != "containerd://" && strings.Contains(name, "/")) {
+	if !ok {
 		return "", s, false
 	}
 	return scheme + name, p, true

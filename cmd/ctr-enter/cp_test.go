@@ -31,8 +31,11 @@ func TestCpSides(t *testing.T) {
 		{"containerd://e2e/taka:/var/log", "-", "containerd://e2e/taka", "/var/log", false, ""},
 		{"pid:42:/etc/hosts", "/tmp/h", "pid:42", "/etc/hosts", false, ""},
 		{"taka:relative", "x", "taka", "relative", false, ""},
-		// A host path: a slash before the first colon, or a leading / or .
-		{"dir/a:b", "taka:/tmp", "taka", "/tmp", true, ""},
+		// A host path: a leading / or ., as for docker cp.
+		{"./dir/a:b", "taka:/tmp", "taka", "/tmp", true, ""},
+		// A pod's container, as kubectl cp's NAMESPACE/POD:PATH.
+		{"shop/web/redis:/data/dump.rdb", ".", "shop/web/redis", "/data/dump.rdb", false, ""},
+		{"./f", "web/redis:/tmp", "web/redis", "/tmp", true, ""},
 		{"/tmp/a:b", "taka:/tmp", "taka", "/tmp", true, ""},
 		{"taka:/a", "other:/b", "", "", false, "copying between targets is not supported"},
 		{"a", "b", "", "", false, "neither SRC nor DEST names a target"},
