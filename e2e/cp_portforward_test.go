@@ -10,6 +10,7 @@ import (
 	"bytes"
 	"crypto/rand"
 	"crypto/sha256"
+	"encoding/json"
 	"fmt"
 	"io"
 	"io/fs"
@@ -572,13 +573,52 @@ func TestPortForwardTargetExits(t *testing.T) {
 
 // TestCpPortForwardRefuseStopped: a stopped container is refused as
 // every command refuses one.
-func TestCpPortForwardRefuseStopped(t *testing.T) {
-	rt := dockerRuntime
-	c := rt.start(t, fmt.Sprintf("e2e-cp-stopped-%d", os.Getpid()))
-	rt.kill(t, c.name)
-	waitFor(t, "the container to stop", func() bool {
-		return sh(t, "docker", "inspect", "-f", "{{.State.Running}}", c.name) == "false"
+// A stopped container runs nothing to forward to; its files are copied
+// out of the same read-only view a session over them has (see
+// stopped_test.go), and never into it.
+func TestCpPortForwardStopped(t *testing.T) {
+	forEachRuntime(t, allRuntimes, func(t *testing.T, rt containerRuntime) {
+		before := snapshotLeftovers(t)
+		c := rt.start(t, fmt.Sprintf("e2e-cp-stopped-%d", os.Getpid()))
+		run(t, rt.args(rt.ref(c.name), "--", "sh", "-c", "echo crashed > /tmp/last-words")...)
+		rt.kill(t, c.name)
+		waitFor(t, "the container to stop", func() bool { return !targetRunning(t, rt, c.id) })
+		dir := t.TempDir()
+		if r := run(t, rt.args("cp", rt.ref(c.name)+":/tmp/last-words", dir)...); r.code != 0 || r.stderr != "" {
+			t.Fatalf("cp out of a stopped container: %v", r)
+		}
+		if b, _ := os.ReadFile(filepath.Join(dir, "last-words")); string(b) != "crashed\n" {
+			t.Errorf("copied %q", b)
+		}
+		oneLineError(t, run(t, rt.args("cp", filepath.Join(dir, "last-words"), rt.ref(c.name)+":/tmp/")...), 125, "runs nothing")
+		oneLineError(t, run(t, rt.args("port-forward", rt.ref(c.name), "6379")...), 125, "container is not running")
+		rt.remove(t, c.name)
+		nothingLeft(t, before)
 	})
-	oneLineError(t, run(t, "cp", rt.ref(c.name)+":/etc/hostname", t.TempDir()), 125, "container is not running")
-	oneLineError(t, run(t, "port-forward", rt.ref(c.name), "6379"), 125, "container is not running")
+	t.Run("image", func(t *testing.T) {
+		dir := t.TempDir()
+		if r := run(t, "cp", "image://"+registryImage+":/bin/busybox", dir); r.code != 0 {
+			t.Fatalf("cp out of an image: %v", r)
+		}
+		if fi, err := os.Stat(filepath.Join(dir, "busybox")); err != nil || fi.Mode()&0o111 == 0 {
+			t.Errorf("copied busybox: %v %v", fi, err)
+		}
+	})
+}
+
+// targetRunning says whether ctr-enter ls lists the container of that ID
+// as running.
+func targetRunning(t *testing.T, rt containerRuntime, id string) bool {
+	t.Helper()
+	var rows []struct{ ID, Status string }
+	if err := json.Unmarshal([]byte(run(t, rt.args("ls", "--json")...).stdout), &rows); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows {
+		if r.ID == id {
+			return r.Status == "running"
+		}
+	}
+	t.Fatalf("ls does not list %s", id)
+	return false
 }

@@ -72,14 +72,11 @@ func RunOffline(ctx context.Context, o Offline, opts Options) (int, error) {
 	if opts.Namespaces != 0 || opts.TrustTarget || opts.Detach {
 		return 0, toolError(fmt.Errorf("%s runs nothing: namespace flags, --trust-target and --detach need a running container", o.Name))
 	}
-	view, err := o.view()
+	view, err := OpenView(o)
 	if err != nil {
 		return 0, toolError(err)
 	}
 	defer view.Close()
-	if err := o.mountVolumes(view); err != nil {
-		return 0, toolError(err)
-	}
 	files := &resolve.Root{Dir: view, Name: o.Name}
 	s, err := decideOffline(files, o, opts)
 	if err != nil {
@@ -111,6 +108,21 @@ func RunOffline(ctx context.Context, o Offline, opts Options) (int, error) {
 	}
 	// The terminal is the host's: the session's /dev holds that pty only.
 	return s.start(pl, s.args, func() (*os.File, *os.File, error) { return openPty(nil, false) }, opts)
+}
+
+// OpenView is o's files as a session sees them, read-only unless
+// o.Write, volumes and all: a detached mount, gone with its last user,
+// for a copy of its files from the host (ctr-enter cp).
+func OpenView(o Offline) (*os.File, error) {
+	view, err := o.view()
+	if err != nil {
+		return nil, err
+	}
+	if err := o.mountVolumes(view); err != nil {
+		view.Close()
+		return nil, err
+	}
+	return view, nil
 }
 
 // view mounts o's layers, detached: read-only with the container's own

@@ -6,6 +6,8 @@ import (
 	"os"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/ctr-enter/ctr-enter/internal/procfs"
 )
 
 // OpenInRoot opens path as the target's own processes would see it, from the
@@ -116,6 +118,18 @@ func (r *Root) String() string { return r.Name }
 func (r *Root) OpenInRoot(path string, flags int) (*os.File, error) {
 	return openInRoot(int(r.Dir.Fd()), path, flags)
 }
+
+// IDMaps are the identity: the root's files are read and written with
+// their owners as the host stores them (no process has a user namespace
+// to map them through).
+func (r *Root) IDMaps() (uid, gid procfs.IDMap, err error) {
+	id := procfs.IDMap{{Inside: 0, Outside: 0, Count: 1<<32 - 1}}
+	return id, id, nil
+}
+
+// Check never fails: no process is there to vanish; the mount stays
+// while the handle is open.
+func (r *Root) Check() error { return nil }
 
 // ReadFileInRoot reads one regular file of at most limit bytes (see
 // Process.ReadFileInRoot).

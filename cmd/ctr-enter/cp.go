@@ -3,10 +3,14 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"strings"
 
+	"github.com/ctr-enter/ctr-enter/enter"
 	"github.com/ctr-enter/ctr-enter/files"
+	"github.com/ctr-enter/ctr-enter/resolve"
+	"github.com/ctr-enter/ctr-enter/runtimes"
 )
 
 type cpCmd struct {
@@ -18,7 +22,9 @@ type cpCmd struct {
 func (c *cpCmd) Help() string {
 	return `Copies files, directories and symlinks between a running target and the
 host, as docker cp does, for every runtime and for targets with no tool at
-all: nothing runs inside the target. Its files are read and written from the
+all: nothing runs inside the target. Out of a stopped container or an image
+(image://REF:/PATH), it copies from the read-only view of their files that
+a session over them has. Its files are read and written from the
 host as the target's own processes see them (its root, mounts and volumes),
 every path resolved under the target's root: a symlink is copied as a link
 and never followed out of it, and a FIFO, device node or socket is never
@@ -36,6 +42,8 @@ Examples:
   ctr-enter cp ./dump.rdb docker://taka:/data/
   ctr-enter cp containerd://e2e/taka:/var/log - | tar -tv
   ctr-enter cp shop/web/redis:/data/dump.rdb .      a Kubernetes pod's container
+  ctr-enter cp crashed:/var/log/app.log .          out of a stopped container
+  ctr-enter cp image://busybox:latest:/bin/busybox .
   tar -c conf | ctr-enter cp - taka:/tmp`
 }
 
@@ -75,6 +83,15 @@ func splitTargetPath(s string) (ref, p string, remote bool) {
 	if s == "-" || strings.HasPrefix(s, "/") || strings.HasPrefix(s, ".") {
 		return "", s, false
 	}
+	if image, ok := strings.CutPrefix(s, resolve.ImageScheme); ok {
+		// An image reference holds colons of its own (a tag, a
+		// registry's port): the path is absolute, after the last ":/".
+		i := strings.LastIndex(image, ":/")
+		if i <= 0 {
+			return resolve.ImageScheme + image, "", true
+		}
+		return resolve.ImageScheme + image[:i], image[i+1:], true
+	}
 	scheme, rest := "", s
 	for _, sc := range []string{"docker://", "containerd://", "pid://", "pid:"} {
 		if strings.HasPrefix(s, sc) {
@@ -94,16 +111,65 @@ func (c *cpCmd) Run(ctx context.Context, g *Globals) error {
 	if err != nil {
 		return err
 	}
-	p, err := resolveAndOpen(ctx, g, ref)
+	o := files.Options{TargetPath: targetPath, Into: into, Stdin: os.Stdin, Stdout: os.Stdout, Warn: warn, HostPath: c.Dest}
+	if into {
+		o.HostPath = c.Src
+	}
+	root, closeRoot, err := c.open(ctx, g, ref, into)
 	if err != nil {
 		return err
 	}
-	defer p.Close()
-	o := files.Options{Target: p, TargetPath: targetPath, TargetName: p.Target.String(), Into: into, Stdin: os.Stdin, Stdout: os.Stdout, Warn: warn}
-	if into {
-		o.HostPath = c.Src
-	} else {
-		o.HostPath = c.Dest
-	}
+	defer closeRoot()
+	o.Target, o.TargetName = root, root.String()
 	return files.Copy(ctx, o)
 }
+
+// copyRoot is where cp copies: a running target's files (its process's
+// root), or a stopped container's or an image's (a view of their layers).
+type copyRoot interface {
+	files.Root
+	String() string
+}
+
+// open opens the files ref names: a running target's, or (out of them
+// only) a stopped container's or an image's, read-only, as a session over
+// them sees them.
+func (c *cpCmd) open(ctx context.Context, g *Globals, ref string, into bool) (copyRoot, func(), error) {
+	var off enter.Offline
+	if image, ok := resolve.ImageRef(ref); ok {
+		var err error
+		if off, err = imageFiles(ctx, g, image); err != nil {
+			return nil, nil, err
+		}
+	} else {
+		t, err := resolveAny(ctx, g, ref, false)
+		if err != nil {
+			return nil, nil, err
+		}
+		if t.Running {
+			p, err := openTarget(t)
+			if err != nil {
+				return nil, nil, err
+			}
+			return processRoot{p}, func() { p.Close() }, nil
+		}
+		st, err := runtimes.OpenStopped(ctx, g.targetOptions(), t.Container)
+		if err != nil {
+			return nil, nil, err
+		}
+		off = stoppedFiles(t, st)
+	}
+	if into {
+		return nil, nil, fmt.Errorf("cp into %s: it runs nothing, and its files are read-only here (enter it with --write to change a stopped container's)", off.Name)
+	}
+	view, err := enter.OpenView(off)
+	if err != nil {
+		return nil, nil, err
+	}
+	return &resolve.Root{Dir: view, Name: off.Name}, func() { view.Close() }, nil
+}
+
+// processRoot is a running target's files, named by its explicit form.
+type processRoot struct{ *resolve.Process }
+
+func (p processRoot) String() string { return p.Target.String() }

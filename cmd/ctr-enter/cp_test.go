@@ -36,6 +36,10 @@ func TestCpSides(t *testing.T) {
 		// A pod's container, as kubectl cp's NAMESPACE/POD:PATH.
 		{"shop/web/redis:/data/dump.rdb", ".", "shop/web/redis", "/data/dump.rdb", false, ""},
 		{"./f", "web/redis:/tmp", "web/redis", "/tmp", true, ""},
+		// An image: its reference keeps its colons, the path is absolute.
+		{"image://127.0.0.1:5000/busybox:latest:/bin/sh", ".", "image://127.0.0.1:5000/busybox:latest", "/bin/sh", false, ""},
+		{"image://busybox:/etc", ".", "image://busybox", "/etc", false, ""},
+		{"image://busybox", ".", "", "", false, "empty path in image://busybox"},
 		{"/tmp/a:b", "taka:/tmp", "taka", "/tmp", true, ""},
 		{"taka:/a", "other:/b", "", "", false, "copying between targets is not supported"},
 		{"a", "b", "", "", false, "neither SRC nor DEST names a target"},

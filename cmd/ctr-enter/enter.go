@@ -184,11 +184,8 @@ func (c *enterCmd) runStopped(ctx context.Context, g *Globals, t *resolve.Target
 	if owners := runtimes.HeldBy(st.RootFS.Upper); len(owners) > 0 {
 		return fmt.Errorf("%w: %s: ctr-enter %s (enter it again once that session has ended)", runtimes.ErrHeld, t, strings.Join(owners, ", "))
 	}
-	o := enter.Offline{Name: t.String(), Layers: st.RootFS.Lower, Upper: st.RootFS.Upper, Work: st.RootFS.Work,
-		Write: c.Write, Env: t.Env, Cwd: t.Cwd, Hostname: st.Config.Hostname, User: st.Config.User, Warn: warn}
-	for _, m := range st.Mounts {
-		o.Volumes = append(o.Volumes, enter.Volume{Source: m.Source, Destination: m.Destination, RW: m.RW})
-	}
+	o := stoppedFiles(t, st)
+	o.Write = c.Write
 	if !c.Write {
 		return c.runOffline(ctx, g, o)
 	}
@@ -230,26 +227,47 @@ func (c *enterCmd) runStopped(ctx context.Context, g *Globals, t *resolve.Target
 
 var errStartedMeanwhile = errors.New("--write session ended")
 
+// stoppedFiles are t's files as its runtime keeps them (st) and its
+// config, for a session or a copy over them; read-only.
+func stoppedFiles(t *resolve.Target, st *runtimes.Stopped) enter.Offline {
+	o := enter.Offline{Name: t.String(), Layers: st.RootFS.Lower, Upper: st.RootFS.Upper, Work: st.RootFS.Work,
+		Env: t.Env, Cwd: t.Cwd, Hostname: st.Config.Hostname, User: st.Config.User, Warn: warn}
+	for _, m := range st.Mounts {
+		o.Volumes = append(o.Volumes, enter.Volume{Source: m.Source, Destination: m.Destination, RW: m.RW})
+	}
+	return o
+}
+
 // runImage opens a session over an image's files, from ctr-enter's image
 // cache (filled from containerd, Docker or the registry if need be):
 // nothing is created in any runtime.
 func (c *enterCmd) runImage(ctx context.Context, g *Globals, ref string) error {
-	o, err := imageOptions(g)
+	o, err := imageFiles(ctx, g, ref)
 	if err != nil {
 		return err
+	}
+	return c.runOffline(ctx, g, o)
+}
+
+// imageFiles are an image's files, from ctr-enter's image cache (filled
+// from containerd, Docker or the registry if need be), with its config: a
+// container of the image would start with its environment, working
+// directory and (with --as-target) user.
+func imageFiles(ctx context.Context, g *Globals, ref string) (enter.Offline, error) {
+	o, err := imageOptions(g)
+	if err != nil {
+		return enter.Offline{}, err
 	}
 	img, err := images.Get(ctx, o, ref)
 	if err != nil {
-		return err
+		return enter.Offline{}, err
 	}
-	// As a container of the image would start: its config's
-	// environment, working directory and (with --as-target) user.
 	cfg, err := images.Config(ctx, o, img)
 	if err != nil {
-		return err
+		return enter.Offline{}, err
 	}
-	return c.runOffline(ctx, g, enter.Offline{Name: resolve.ImageScheme + text.Clean(img.Ref), Layers: []string{img.RootFS},
-		Hostname: imageHostname(img.Ref), Env: cfg.Env, Cwd: cfg.WorkingDir, User: cfg.User})
+	return enter.Offline{Name: resolve.ImageScheme + text.Clean(img.Ref), Layers: []string{img.RootFS},
+		Hostname: imageHostname(img.Ref), Env: cfg.Env, Cwd: cfg.WorkingDir, User: cfg.User}, nil
 }
 
 // imageHostname is a hostname for a session over an image: its name's
