@@ -158,7 +158,7 @@ REGISTRY_PORT=5000
 REGISTRY=$REGISTRY_HOST:$REGISTRY_PORT
 WAIT_SECS=20
 PKGS=(containerd runc docker.io docker-registry busybox-static redis-tools iproute2 procps util-linux file
-	musl-tools tcpdump strace curl dash coreutils containernetworking-plugins)
+	musl-tools tcpdump strace curl dash coreutils containernetworking-plugins openssl)
 DOCKER_NAMES=(taka-sidecar taka noshell musl distroless) # removal order
 CTR_NAMES=(taka userns noshell musl distroless)
 CTR2_NAMES=(taka musl distroless)
@@ -785,13 +785,13 @@ on_k8s_cri() {
 KUBECTL=$K8S_CACHE/kubectl
 kc() { timeout 120 "$KUBECTL" --kubeconfig "$K8S_KUBECONFIG" "$@"; }
 
-# go_build_module MODULE VERSION STAGING-VERSION OUT LOG PACKAGE...: a module whose go.mod replaces
+# go_build_module MODULE VERSION STAGING-VERSION OUT LOG LDFLAGS PACKAGE...: a module whose go.mod replaces
 # its siblings by relative paths (k8s.io/kubernetes: ./staging/src/k8s.io/X; etcd's server: ../api...),
 # which `go install M@V` refuses: a copy of it, each such replace pointed at the published module of
 # STAGING-VERSION, built into OUT.
 go_build_module() {
-	local mod=$1 ver=$2 sver=$3 out=$4 logf=$5 src work
-	shift 5
+	local mod=$1 ver=$2 sver=$3 out=$4 logf=$5 ldflags=$6 src work
+	shift 6
 	[[ -n ${HOME:-} || -n ${GOPATH:-} ]] || export GOPATH=/var/cache/ctr-enter-e2e/gopath
 	[[ -n ${HOME:-} || -n ${GOCACHE:-} ]] || export GOCACHE=/var/cache/ctr-enter-e2e/gocache
 	command -v go >/dev/null || die "the Go toolchain is needed to build $mod $ver"
@@ -806,7 +806,7 @@ go_build_module() {
 	rm -f "$work/go.work" "$work/go.work.sum"
 	sed -i -E "s#^(\s*(replace\s+)?)(\S+) => \.\.?/\S+\$#\1\3 => \3 $sver#" "$work/go.mod"
 	if ! (cd "$work" && GOTOOLCHAIN=local GOWORK=off GOFLAGS="-mod=mod -buildvcs=false" GO111MODULE=on CGO_ENABLED=0 \
-		go build -trimpath -ldflags '-s -w' -o "$out/" "$@") >>"$logf" 2>&1; then
+		go build -trimpath -ldflags "-s -w $ldflags" -o "$out/" "$@") >>"$logf" 2>&1; then
 		tail_log "$logf"
 		die "go build of $mod $ver ($*) failed"
 	fi
@@ -814,18 +814,24 @@ go_build_module() {
 }
 
 build_k8s() {
-	local b ok=yes t0=$SECONDS
+	local b ok=yes t0=$SECONDS m=${K8S_VERSION#v} v
+	m=${m%.*} # 1.37
 	mkdir -p "$LOGS"
 	[[ -x $ETCD_CACHE/etcd ]] || {
 		log "building etcd $ETCD_VERSION from the Go module proxy into $ETCD_CACHE (log: $LOGS/etcd-build.log)"
-		go_build_module go.etcd.io/etcd/server/v3 "$ETCD_VERSION" "$ETCD_VERSION" "$ETCD_CACHE.tmp" "$LOGS/etcd-build.log" .
+		go_build_module go.etcd.io/etcd/server/v3 "$ETCD_VERSION" "$ETCD_VERSION" "$ETCD_CACHE.tmp" "$LOGS/etcd-build.log" "" .
 		mv "$ETCD_CACHE.tmp/server" "$ETCD_CACHE.tmp/etcd" # named after its module, go.etcd.io/etcd/server/v3
 		rm -rf "$ETCD_CACHE" && mv "$ETCD_CACHE.tmp" "$ETCD_CACHE"
 	}
 	for b in kubelet kube-apiserver kubectl; do [[ -x $K8S_CACHE/$b ]] || ok=no; done
 	if [[ $ok == no ]]; then
 		log "building kubelet, kube-apiserver, kubectl $K8S_VERSION from the Go module proxy into $K8S_CACHE (15-25 min cold; log: $LOGS/k8s-build.log)"
-		go_build_module k8s.io/kubernetes "$K8S_VERSION" "$K8S_STAGING_VERSION" "$K8S_CACHE.tmp" "$LOGS/k8s-build.log" \
+		# The version stamps Kubernetes' own build sets (else they say v0.0.0-master).
+		v="-X k8s.io/component-base/version.gitVersion=$K8S_VERSION -X k8s.io/component-base/version.gitMajor=${m%%.*}"
+		v+=" -X k8s.io/component-base/version.gitMinor=${m#*.} -X k8s.io/component-base/version.gitTreeState=clean"
+		v+=" -X k8s.io/client-go/pkg/version.gitVersion=$K8S_VERSION -X k8s.io/client-go/pkg/version.gitMajor=${m%%.*}"
+		v+=" -X k8s.io/client-go/pkg/version.gitMinor=${m#*.} -X k8s.io/client-go/pkg/version.gitTreeState=clean"
+		go_build_module k8s.io/kubernetes "$K8S_VERSION" "$K8S_STAGING_VERSION" "$K8S_CACHE.tmp" "$LOGS/k8s-build.log" "$v" \
 			./cmd/kubelet ./cmd/kube-apiserver ./cmd/kubectl
 		rm -rf "$K8S_CACHE" && mv "$K8S_CACHE.tmp" "$K8S_CACHE"
 	fi
@@ -881,6 +887,17 @@ EOF2
 	chmod 600 "$1"
 }
 
+path_without() { # $PATH without the dirs that hold any of the given programs
+	local d out="" p skip
+	local -a dirs
+	IFS=: read -ra dirs <<<"$PATH"
+	for d in "${dirs[@]}"; do
+		skip=no
+		for p in "$@"; do [[ -e $d/$p ]] && skip=yes; done
+		[[ $skip == yes ]] || out+=${out:+:}$d
+	done
+	echo "$out"
+}
 port_free() { ! timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
 etcd_up() { [[ $(timeout 3 curl -s "http://127.0.0.1:$ETCD_PORT/health" 2>/dev/null || true) == *'"health":"true"'* ]]; }
 apiserver_up() { [[ $(kc get --raw /readyz 2>/dev/null || true) == ok ]]; }
@@ -889,7 +906,8 @@ node_ready() {
 	[[ $(kc get node "$K8S_NODE" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null || true) == True ]]
 }
 
-# start_k8s_daemon NAME WHAT CHECK PORT... -- COMMAND...: unless CHECK passes already (then it must be ours).
+# start_k8s_daemon NAME WHAT CHECK PORT... -- COMMAND...: unless CHECK passes already (then it must be
+# ours), with PATH=$DAEMON_PATH if set.
 start_k8s_daemon() {
 	local name=$1 what=$2 check=$3 p pid
 	shift 3
@@ -904,7 +922,7 @@ start_k8s_daemon() {
 	done
 	shift
 	log "starting $what (log: $LOGS/$name.log)"
-	setsid "$@" </dev/null >>"$LOGS/$name.log" 2>&1 9>&- &
+	PATH=${DAEMON_PATH:-$PATH} setsid "$@" </dev/null >>"$LOGS/$name.log" 2>&1 9>&- &
 	pid=$!
 	check_exe "$pid" "${1##*/}"
 	record_daemon "$name" "$pid"
@@ -984,7 +1002,9 @@ k8s_save_sysctls() {
 start_k8s() {
 	build_k8s
 	mkdir -p "$K8S_DIR" "$LOGS"
+	# What the kubelet makes at fixed paths, if nothing made it before (removed by down).
 	[[ -e /var/log/containers ]] || touch "$K8S_DIR/var-log-containers.ours"
+	[[ -e /var/lib/kubelet ]] || touch "$K8S_DIR/var-lib-kubelet.ours"
 	on_k8s_cri start_cri
 	# kubectl at a stable path (the tests' and the plugin's): the build is per version.
 	mkdir -p "$K8S_DIR/bin"
@@ -1014,7 +1034,10 @@ start_k8s() {
 	k8s_cgroup_root
 	k8s_kubelet_config
 	k8s_save_sysctls
-	start_k8s_daemon kubelet "kubelet $K8S_VERSION, node $K8S_NODE" kubelet_up "$KUBELET_PORT" "$KUBELET_HEALTHZ_PORT" -- \
+	# Without iptables in its PATH: it would add chains (KUBE-FIREWALL, jumped to from INPUT and OUTPUT,
+	# KUBE-KUBELET-CANARY, KUBE-IPTABLES-HINT) to the machine's tables, for a kube-proxy there is none of.
+	DAEMON_PATH=$(path_without iptables ip6tables) \
+		start_k8s_daemon kubelet "kubelet $K8S_VERSION, node $K8S_NODE" kubelet_up "$KUBELET_PORT" "$KUBELET_HEALTHZ_PORT" -- \
 		"$K8S_CACHE/kubelet" --config "$K8S_DIR/kubelet-config.yaml" --kubeconfig "$K8S_DIR/kubelet.kubeconfig" \
 		--root-dir "$K8S_DIR/kubelet" --cert-dir "$K8S_DIR/kubelet/pki" --hostname-override "$K8S_NODE"
 	WAIT_SECS=90 wait_for "node $K8S_NODE Ready" "$(our_daemon_pid kubelet)" "$LOGS/kubelet.log" node_ready
@@ -1066,7 +1089,9 @@ up_k8s_pods() {
 	WAIT_SECS=60 wait_for "pod shop/web Ready" "" "$LOGS/kubelet.log" k8s_pod_ready shop web
 	WAIT_SECS=60 wait_for "pod shop/distroless Ready" "" "$LOGS/kubelet.log" k8s_pod_ready shop distroless
 	WAIT_SECS=60 wait_for "pod default/crashloop restarted" "" "$LOGS/kubelet.log" k8s_crashloop_restarted
-	[[ $(kc -n shop exec web -c redis -- redis-cli ping 2>&1) == PONG ]] || die "kubectl exec shop/web -c redis -- redis-cli ping: no PONG"
+	# (the redis image has no redis-cli: busybox's nc speaks the protocol)
+	[[ $(kc -n shop exec web -c redis -- sh -c 'printf "PING\r\n" | nc -w 5 127.0.0.1 6379' 2>&1) == $'+PONG\r' ]] ||
+		die "kubectl exec shop/web -c redis: redis does not answer PING"
 }
 
 up_k8s() {
@@ -1128,6 +1153,9 @@ stop_k8s() {
 		[[ -L $m && $(readlink "$m") == "$K8S_DIR"/* ]] && rm -f "$m"
 	done
 	[[ -f $K8S_DIR/var-log-containers.ours ]] && rmdir /var/log/containers 2>/dev/null || true
+	# Its device plugin registry socket (a fixed path, whatever its --root-dir).
+	rm -f /var/lib/kubelet/device-plugins/kubelet.sock
+	[[ -f $K8S_DIR/var-lib-kubelet.ours ]] && rmdir /var/lib/kubelet/device-plugins /var/lib/kubelet 2>/dev/null || true
 	if [[ -f $K8S_DIR/image.docker-id ]] && docker_up &&
 		[[ $(dk image inspect -f '{{.Id}}' "$K8S_IMAGE" 2>/dev/null || true) == "$(cat "$K8S_DIR/image.docker-id")" ]]; then
 		log "docker: removing $K8S_IMAGE (built for the node)"

@@ -13,6 +13,7 @@ package e2e
 // (see TestK8sExec's log for the exec median on the machine at hand).
 
 import (
+	"encoding/json"
 	"os"
 	"slices"
 	"sort"
@@ -114,8 +115,13 @@ func k8sContainerPID(t *testing.T, ns, pod, container string) int {
 }
 
 func TestK8sExec(t *testing.T) {
-	if got := kubectl(t, "-n", "shop", "exec", "web", "-c", "redis", "--", "redis-cli", "ping"); got != "PONG" {
-		t.Errorf("kubectl exec shop/web -c redis -- redis-cli ping = %q, want PONG", got)
+	// The redis image has no redis-cli: busybox's nc speaks the protocol.
+	if got := kubectl(t, "-n", "shop", "exec", "web", "-c", "redis", "--", "sh", "-c", `printf 'PING\r\n' | nc -w 5 127.0.0.1 6379`); got != "+PONG" {
+		t.Errorf("kubectl exec shop/web -c redis -- PING to redis = %q, want +PONG", got)
+	}
+	// One pid namespace for the pod: the sleeper sees redis-server.
+	if got := kubectl(t, "-n", "shop", "exec", "web", "-c", "sleeper", "--", "ps", "-o", "comm"); !strings.Contains(got, "redis-server") {
+		t.Errorf("ps in shop/web's sleeper: %q, want redis-server among them", got)
 	}
 	// Exit codes pass through the apiserver and the kubelet.
 	if r := kubectlAs(t, k8sKubeconfig(), "-n", "shop", "exec", "web", "-c", "sleeper", "--", "sh", "-c", "exit 3"); r.code != 3 {
@@ -153,22 +159,28 @@ func TestK8sRestricted(t *testing.T) {
 // The kubelet runs beside the crictl pods' CRI containerd and must leave it
 // alone: its 3 pods are still ready, and each node lists only its own.
 func TestK8sCRIPodsUntouched(t *testing.T) {
-	names := func(out string) []string {
-		var n []string
-		for _, l := range strings.Split(out, "\n") {
-			if f := strings.Fields(l); len(f) > 0 {
-				n = append(n, f[0])
+	pods := func(out string) []string {
+		var l struct {
+			Items []struct {
+				Metadata struct{ Name, Namespace string }
+				State    string
 			}
+		}
+		if err := json.Unmarshal([]byte(out), &l); err != nil {
+			t.Fatalf("crictl pods -o json: %v\n%s", err, out)
+		}
+		var n []string
+		for _, p := range l.Items {
+			n = append(n, p.Metadata.Namespace+"/"+p.Metadata.Name+" "+p.State)
 		}
 		sort.Strings(n)
 		return n
 	}
-	tmpl := `{{range .items}}{{.metadata.namespace}}/{{.metadata.name}} {{.state}}{{"\n"}}{{end}}`
-	if got := names(crictl(t, "pods", "--state", "ready", "-o", "go-template", "--template", tmpl)); !slices.Equal(got, []string{"default/web", "shop/cache", "shop/web"}) {
-		t.Errorf("crictl pods on %s = %v, want default/web shop/cache shop/web", criSock, got)
+	if got, want := pods(crictl(t, "pods", "-o", "json")), []string{"default/web SANDBOX_READY", "shop/cache SANDBOX_READY", "shop/web SANDBOX_READY"}; !slices.Equal(got, want) {
+		t.Errorf("crictl pods on %s = %q, want %q", criSock, got, want)
 	}
-	if got := names(crictlK8s(t, "pods", "--state", "ready", "-o", "go-template", "--template", tmpl)); !slices.Equal(got, []string{"default/crashloop", "shop/distroless", "shop/web"}) {
-		t.Errorf("crictl pods on %s = %v, want default/crashloop shop/distroless shop/web", k8sSock, got)
+	if got, want := pods(crictlK8s(t, "pods", "-o", "json")), []string{"default/crashloop SANDBOX_READY", "shop/distroless SANDBOX_READY", "shop/web SANDBOX_READY"}; !slices.Equal(got, want) {
+		t.Errorf("crictl pods on %s = %q, want %q", k8sSock, got, want)
 	}
 	if got := crictl(t, "ps", "-q", "--state", "running"); len(strings.Fields(got)) != 4 {
 		t.Errorf("running containers on %s: %q, want the crictl pods' 4", criSock, got)
