@@ -1102,7 +1102,7 @@ up_k8s() {
 	for n in busybox redis noshell distroless pause; do on_k8s_cri on_cri import_containerd "$n"; done
 	on_k8s_cri on_cri tag_busybox_containerd
 	if [[ -x $E2E_DIR/../bin/ctr-enter ]]; then
-		k8s_image "$E2E_DIR/../bin/ctr-enter"
+		k8s_image "$(readlink -f -- "$E2E_DIR/../bin/ctr-enter")"
 	else
 		log "no bin/ctr-enter: $K8S_IMAGE not imported (make build, then e2e/env.sh k8s-image bin/ctr-enter)"
 	fi
@@ -1111,7 +1111,7 @@ up_k8s() {
 
 k8s_summary() {
 	node_ready 2>/dev/null || return 0
-	echo "Kubernetes $K8S_VERSION (KUBECONFIG=$K8S_KUBECONFIG; restricted: $K8S_KUBECONFIG_RESTRICTED; kubectl: $KUBECTL):"
+	echo "Kubernetes $K8S_VERSION (KUBECONFIG=$K8S_KUBECONFIG; restricted: $K8S_KUBECONFIG_RESTRICTED; kubectl: $K8S_DIR/bin/kubectl):"
 	kc get nodes -o wide 2>/dev/null | sed 's/^/  /'
 	kc get pods -A -o wide 2>/dev/null | sed 's/^/  /'
 }
