@@ -470,12 +470,7 @@ stop_containerd2() {
 		log "killing leftover containerd $CTRD2_VERSION shim pid $pid"
 		kill -KILL "$pid" 2>/dev/null || true
 	done
-	while read -r m; do
-		[[ -n $m ]] || continue
-		log "unmounting leftover $m"
-		umount "$m" 2>/dev/null || umount -l "$m" || log "could not unmount $m"
-	done < <(mounts_under "$CTRD2_DIR" "$CTRD2_RUN")
-	[[ -z $(mounts_under "$CTRD2_DIR" "$CTRD2_RUN") ]] || die "mounts left under $CTRD2_DIR or $CTRD2_RUN"
+	unmount_under "$CTRD2_DIR" "$CTRD2_RUN"
 	rm -rf "$CTRD2_RUN" "$CTRD2_DIR/root" "$CTRD2_DIR/config.toml" "$RUN/containerd2.pid"
 }
 
@@ -743,12 +738,7 @@ stop_cri() {
 		log "killing leftover shim pid $pid of $CRI_WHAT"
 		kill -KILL "$pid" 2>/dev/null || true
 	done
-	while read -r m; do
-		[[ -n $m ]] || continue
-		log "unmounting leftover $m"
-		umount "$m" 2>/dev/null || umount -l "$m" || log "could not unmount $m"
-	done < <(mounts_under "$CRI_DIR" "$CRI_RUN")
-	[[ -z $(mounts_under "$CRI_DIR" "$CRI_RUN") ]] || die "mounts left under $CRI_DIR or $CRI_RUN"
+	unmount_under "$CRI_DIR" "$CRI_RUN"
 	if ip link show "$CRI_BRIDGE" >/dev/null 2>&1; then
 		log "removing the CNI bridge $CRI_BRIDGE"
 		ip link del "$CRI_BRIDGE" || true
@@ -1127,12 +1117,7 @@ stop_k8s() {
 		rm -f "$RUN/$name.pid"
 	done
 	on_k8s_cri stop_cri
-	while read -r m; do
-		[[ -n $m ]] || continue
-		log "unmounting leftover $m"
-		umount "$m" 2>/dev/null || umount -l "$m" || log "could not unmount $m"
-	done < <(mounts_under "$K8S_DIR" "$K8S_RUN")
-	[[ -z $(mounts_under "$K8S_DIR" "$K8S_RUN") ]] || die "mounts left under $K8S_DIR or $K8S_RUN"
+	unmount_under "$K8S_DIR" "$K8S_RUN"
 	# The pods' cgroups (runc removed the containers'), deepest first.
 	for h in /sys/fs/cgroup/*/; do
 		[[ -d $h$K8S_CGROUP_ROOT ]] || continue
@@ -1814,6 +1799,16 @@ docker_has_ours() {
 		grep -q '"Name":"/\(taka\|taka-sidecar\|noshell\|musl\|distroless\)"' "$f" && return 0
 	done
 	return 1
+}
+
+unmount_under() { # unmount_under DIR DIR: every mount under them, deepest first; none may remain
+	local m
+	while read -r m; do
+		[[ -n $m ]] || continue
+		log "unmounting leftover $m"
+		umount "$m" 2>/dev/null || umount -l "$m" || log "could not unmount $m"
+	done < <(mounts_under "$1" "$2")
+	[[ -z $(mounts_under "$1" "$2") ]] || die "mounts left under $1 or $2"
 }
 
 mounts_under() { # mount points under any of the given dirs, deepest first
