@@ -773,7 +773,8 @@ on_k8s_cri() {
 }
 
 KUBECTL=$K8S_CACHE/kubectl
-kc() { timeout 120 "$KUBECTL" --kubeconfig "$K8S_KUBECONFIG" "$@"; }
+# (its discovery and HTTP caches in the state dir, not in ~/.kube/cache)
+kc() { timeout 120 "$KUBECTL" --kubeconfig "$K8S_KUBECONFIG" --cache-dir "$K8S_DIR/kubectl-cache" "$@"; }
 
 # go_build_module MODULE VERSION STAGING-VERSION OUT LOG LDFLAGS PACKAGE...: a module whose go.mod replaces
 # its siblings by relative paths (k8s.io/kubernetes: ./staging/src/k8s.io/X; etcd's server: ../api...),

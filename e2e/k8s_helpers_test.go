@@ -45,7 +45,8 @@ func kubectlBin() string              { return k8sDir() + "/bin/kubectl" }
 // kubectlAs runs kubectl with kubeconfig and waits, bounded.
 func kubectlAs(t *testing.T, kubeconfig string, args ...string) result {
 	t.Helper()
-	cmd := exec.Command(kubectlBin(), append([]string{"--kubeconfig", kubeconfig}, args...)...)
+	// Its caches in the state dir (removed by down), not in ~/.kube/cache.
+	cmd := exec.Command(kubectlBin(), append([]string{"--kubeconfig", kubeconfig, "--cache-dir", k8sDir() + "/kubectl-cache"}, args...)...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Start(); err != nil {
