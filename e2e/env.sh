@@ -12,6 +12,13 @@
 #                      toolchain and Debian's packages, as up; the other daemons are left alone).
 #   e2e/env.sh restart-cri
 #                      stop and start the CRI containerd alone, its pods running on (a node's restart).
+#   e2e/env.sh up-k8s | down-k8s
+#                      bring up or remove the Kubernetes node alone (etcd, kube-apiserver, kubelet on a
+#                      CRI containerd of its own, the pods of e2e/testdata/k8s); up-k8s needs containerd
+#                      and dockerd (it starts them if none runs: ctr-enter's image is built by Docker).
+#   e2e/env.sh k8s-image BINARY
+#                      rebuild ctr-enter's image (Dockerfile) with BINARY and import it into the node's
+#                      containerd as ctr-enter:dev, if BINARY changed since the last import.
 #   e2e/env.sh status  print the containers and their PIDs.
 #   e2e/env.sh registry stop|start
 #                      stop or start the registry alone (tests of what works without it).
@@ -39,6 +46,17 @@
 #                       default/web   redis, pid namespace of its own (redis-server is PID 1), burstable
 #                       shop/cache    redis attempt 0 exited (killed, kept) + attempt 1 running
 #                     pod configs: e2e/testdata/cri/*.json; sandbox image docker.io/ctr-enter-test/pause:latest
+#   Kubernetes:         a single-node cluster (v1.37.2: etcd, kube-apiserver, kubelet; no controller-manager,
+#                       no scheduler), node ctr-enter-e2e-node (127.0.0.1 in /etc/hosts), apiserver
+#                       https://127.0.0.1:16443; KUBECONFIG=$STATE/k8s/kubeconfig (system:masters),
+#                       $STATE/k8s/kubeconfig-restricted (reads pods in shop, nothing else); kubectl at
+#                       $STATE/k8s/bin/kubectl. Its kubelet runs on a CRI containerd of its own (socket
+#                       /run/ctr-enter-e2e/k8s/containerd.sock, bridge k8s-e2e0, 10.244.232.0/24), cgroup
+#                       root /k8s-e2e; images as in the CRI containerd (+ noshell, distroless) and ctr-enter:dev
+#                       (the Dockerfile's, with bin/ctr-enter). Pods (kubectl apply of e2e/testdata/k8s):
+#                       shop/web         redis + sleeper, one pid namespace, default container redis
+#                       shop/distroless  serve, read-only root, uid 65534
+#                       default/crashloop  crash: exits 1, restarted by the kubelet (CrashLoopBackOff)
 #   registry:           127.0.0.1:5000/busybox:latest
 #                       127.0.0.1:5000/glibc-tools:latest  ss tcpdump strace curl dash ls cat...: Debian's, glibc,
 #                                                          merged /usr (also ctr-enter-test/glibc-tools in Docker)
@@ -90,19 +108,57 @@ CRI_BRIDGE=cri-e2e0
 CRI_SUBNET=10.244.231.0/24
 CRI_NETWORK=ctr-enter-e2e
 CRI_TESTDATA=$E2E_DIR/testdata/cri
+# The CRI functions below serve two instances: this one (CRI_INST=cri: the crictl pods) and the
+# Kubernetes node's (CRI_INST=k8s, see on_k8s_cri): CRI_INST names its pid file, log and import stamps.
+CRI_INST=cri
+CRI_WHAT="the CRI containerd"
+CRI_KUBEPODS=yes # its pods' cgroups are /kubepods/QOS/pod<UID>, removed by stop_cri (a kubelet's job)
 # The UIDs of the pods (as in e2e/testdata/cri/pod-*.json): their cgroups are /kubepods/QOS/pod<UID>.
 CRI_POD_UIDS=(3f5b6c1e-7a2d-4e8f-9b10-0000000a0001 3f5b6c1e-7a2d-4e8f-9b10-0000000a0002
 	3f5b6c1e-7a2d-4e8f-9b10-0000000a0003)
 CRICTL_VERSION=v1.37.0
 # Built once per version and kept outside the state dir (down keeps it): the build takes minutes cold.
 CRICTL_CACHE=/var/cache/ctr-enter-e2e/crictl/$CRICTL_VERSION
+# Kubernetes: a single-node control plane (etcd, kube-apiserver, kubelet; no controller-manager, no
+# scheduler: the pods set nodeName) built from the Go module proxy, its kubelet on a CRI containerd of
+# its own (CRI_INST=k8s: a kubelet kills the sandboxes it does not know, so never the crictl pods'
+# instance), its own cgroup root, CNI bridge, ports, root dir. Binaries built once per version and kept
+# outside the state dir (a cold build takes 15-25 min on 2 cores).
+K8S_VERSION=v1.37.2
+K8S_STAGING_VERSION=v0.37.2            # the published k8s.io/X modules of the staging replaces
+ETCD_VERSION=v3.7.3
+K8S_CACHE=/var/cache/ctr-enter-e2e/k8s/$K8S_VERSION     # kubelet kube-apiserver kubectl
+ETCD_CACHE=/var/cache/ctr-enter-e2e/etcd/$ETCD_VERSION  # etcd
+K8S_DIR=$STATE/k8s                     # kubeconfigs, pki/, etcd/, kubelet/ (its --root-dir), cri/, log/, manifests/
+K8S_RUN=$CTRD2_RUN/k8s                 # its containerd's socket, --state and runc root
+K8S_SOCK=$K8S_RUN/containerd.sock
+K8S_KUBECONFIG=$K8S_DIR/kubeconfig                        # user e2e-admin, group system:masters
+K8S_KUBECONFIG_RESTRICTED=$K8S_DIR/kubeconfig-restricted  # user e2e-restricted: get/list/watch pods in shop, nothing else
+K8S_NODE=ctr-enter-e2e-node            # resolves to 127.0.0.1 through a line in /etc/hosts
+K8S_HOSTS_LINE="127.0.0.1 $K8S_NODE # ctr-enter-e2e"
+K8S_CGROUP_ROOT=k8s-e2e                # the kubelet's cgroupRoot (/k8s-e2e): never /kubepods of the crictl pods
+K8S_BRIDGE=k8s-e2e0
+K8S_SUBNET=10.244.232.0/24
+K8S_NETWORK=ctr-enter-e2e-k8s
+ETCD_PORT=23790
+ETCD_PEER_PORT=23800
+K8S_API_PORT=16443
+KUBELET_PORT=10250
+KUBELET_HEALTHZ_PORT=10248
+K8S_TESTDATA=$E2E_DIR/testdata/k8s
+# ctr-enter's own image (the Dockerfile's, `make image`), as pods name it (docker.io/library/ctr-enter:dev).
+K8S_IMAGE=ctr-enter:dev
+K8S_IMAGE_REF=docker.io/library/$K8S_IMAGE
+# The sysctls a kubelet sets (protectKernelDefaults false): saved before it starts, restored by down.
+K8S_SYSCTLS=(vm.overcommit_memory vm.panic_on_oom kernel.panic kernel.panic_on_oops kernel.keys.root_maxkeys
+	kernel.keys.root_maxbytes)
 DOCKER_SOCK=/var/run/docker.sock
 REGISTRY_HOST=127.0.0.1
 REGISTRY_PORT=5000
 REGISTRY=$REGISTRY_HOST:$REGISTRY_PORT
 WAIT_SECS=20
 PKGS=(containerd runc docker.io docker-registry busybox-static redis-tools iproute2 procps util-linux file
-	musl-tools tcpdump strace curl dash coreutils containernetworking-plugins)
+	musl-tools tcpdump strace curl dash coreutils containernetworking-plugins openssl)
 DOCKER_NAMES=(taka-sidecar taka noshell musl distroless) # removal order
 CTR_NAMES=(taka userns noshell musl distroless)
 CTR2_NAMES=(taka musl distroless)
@@ -415,12 +471,7 @@ stop_containerd2() {
 		log "killing leftover containerd $CTRD2_VERSION shim pid $pid"
 		kill -KILL "$pid" 2>/dev/null || true
 	done
-	while read -r m; do
-		[[ -n $m ]] || continue
-		log "unmounting leftover $m"
-		umount "$m" 2>/dev/null || umount -l "$m" || log "could not unmount $m"
-	done < <(mounts_under "$CTRD2_DIR" "$CTRD2_RUN")
-	[[ -z $(mounts_under "$CTRD2_DIR" "$CTRD2_RUN") ]] || die "mounts left under $CTRD2_DIR or $CTRD2_RUN"
+	unmount_under "$CTRD2_DIR" "$CTRD2_RUN"
 	rm -rf "$CTRD2_RUN" "$CTRD2_DIR/root" "$CTRD2_DIR/config.toml" "$RUN/containerd2.pid"
 }
 
@@ -430,7 +481,7 @@ stop_containerd2() {
 CRICTL=$CRI_DIR/bin/crictl
 cri_() { timeout 60 "$CRICTL" --config "$CRI_DIR/crictl.yaml" "$@"; }
 # ctr_ and ctrn (and what uses them) on the CRI containerd's namespace k8s.io.
-on_cri() { local CTR_CMD=$CTRD2_BIN/ctr CTR_ADDR=$CRI_SOCK CTR_WHICH=cri NS=$CRI_NS; "$@"; }
+on_cri() { local CTR_CMD=$CTRD2_BIN/ctr CTR_ADDR=$CRI_SOCK CTR_WHICH=$CRI_INST NS=$CRI_NS; "$@"; }
 cri_up() { [[ -S $CRI_SOCK ]] && timeout 5 "$CTRD2_BIN/ctr" --address "$CRI_SOCK" version >/dev/null 2>&1; }
 # Ready as a kubelet sees it: CRI answers, and its runtime and network (the CNI config) are ready.
 cri_ready() {
@@ -522,22 +573,22 @@ start_cri() {
 	build_containerd2
 	build_crictl
 	if cri_up; then
-		our_daemon_pid cri >/dev/null || die "something env.sh did not start answers on $CRI_SOCK"
-		log "the CRI containerd already answers on $CRI_SOCK"
+		our_daemon_pid "$CRI_INST" >/dev/null || die "something env.sh did not start answers on $CRI_SOCK"
+		log "$CRI_WHAT already answers on $CRI_SOCK"
 		return 0
 	fi
 	write_cri_config
 	# What the CRI pods make outside the state dir, if nothing made it before (removed by `down`).
 	[[ -e /var/lib/cni ]] || touch "$CRI_DIR/var-lib-cni.ours"
-	compgen -G '/sys/fs/cgroup/*/kubepods' >/dev/null || touch "$CRI_DIR/kubepods.ours"
-	log "starting the CRI containerd ($CTRD2_VERSION) on $CRI_SOCK (log: $LOGS/cri-containerd.log)"
+	[[ $CRI_KUBEPODS == no ]] || compgen -G '/sys/fs/cgroup/*/kubepods' >/dev/null || touch "$CRI_DIR/kubepods.ours"
+	log "starting $CRI_WHAT ($CTRD2_VERSION) on $CRI_SOCK (log: $LOGS/$CRI_INST-containerd.log)"
 	# Its own shim first in PATH (see start_containerd2).
 	PATH=$CTRD2_BIN:$PATH setsid "$CTRD2_BIN/containerd" --config "$CRI_DIR/config.toml" \
-		</dev/null >>"$LOGS/cri-containerd.log" 2>&1 9>&- &
+		</dev/null >>"$LOGS/$CRI_INST-containerd.log" 2>&1 9>&- &
 	local pid=$!
 	check_exe "$pid" containerd
-	record_daemon cri "$pid"
-	wait_for "the CRI containerd" "$pid" "$LOGS/cri-containerd.log" cri_ready
+	record_daemon "$CRI_INST" "$pid"
+	wait_for "$CRI_WHAT" "$pid" "$LOGS/$CRI_INST-containerd.log" cri_ready
 }
 
 # cri_config NAME [ATTEMPT]: e2e/testdata/cri/NAME.json with its placeholders filled; prints the file.
@@ -663,19 +714,19 @@ up_cri() {
 stop_cri() {
 	local pid ns c shims m i h uid q
 	if ! cri_up && [[ -x $CTRD2_BIN/containerd && -n $(ls -A "$CRI_STATE/io.containerd.runtime.v2.task" 2>/dev/null) ]]; then
-		log "the CRI containerd is not running but holds tasks: starting it for the cleanup"
+		log "$CRI_WHAT is not running but holds tasks: starting it for the cleanup"
 		start_cri
 	fi
-	if pid=$(our_daemon_pid cri); then
-		log "CRI: removing every pod"
+	if pid=$(our_daemon_pid "$CRI_INST"); then
+		log "$CRI_WHAT: removing every pod"
 		cri_remove_pods
 		for ns in $(on_cri ctr_ namespaces ls -q 2>/dev/null || true); do
 			on_cri ctr_kill_all_tasks "$ns"
 			for c in $(on_cri ctr_ -n "$ns" containers ls -q 2>/dev/null || true); do
-				on_cri ctr_ -n "$ns" containers rm "$c" >/dev/null || log "could not delete container $ns/$c of the CRI containerd"
+				on_cri ctr_ -n "$ns" containers rm "$c" >/dev/null || log "could not delete container $ns/$c of $CRI_WHAT"
 			done
 		done
-		stop_pid "$pid" "the CRI containerd" 20
+		stop_pid "$pid" "$CRI_WHAT" 20
 	elif cri_up; then
 		die "something env.sh did not start answers on $CRI_SOCK: not stopping it"
 	fi
@@ -685,31 +736,419 @@ stop_cri() {
 		sleep 0.1
 	done
 	for pid in $shims; do
-		log "killing leftover CRI containerd shim pid $pid"
+		log "killing leftover shim pid $pid of $CRI_WHAT"
 		kill -KILL "$pid" 2>/dev/null || true
 	done
-	while read -r m; do
-		[[ -n $m ]] || continue
-		log "unmounting leftover $m"
-		umount "$m" 2>/dev/null || umount -l "$m" || log "could not unmount $m"
-	done < <(mounts_under "$CRI_DIR" "$CRI_RUN")
-	[[ -z $(mounts_under "$CRI_DIR" "$CRI_RUN") ]] || die "mounts left under $CRI_DIR or $CRI_RUN"
+	unmount_under "$CRI_DIR" "$CRI_RUN"
 	if ip link show "$CRI_BRIDGE" >/dev/null 2>&1; then
 		log "removing the CNI bridge $CRI_BRIDGE"
 		ip link del "$CRI_BRIDGE" || true
 	fi
 	# runc removes a container's cgroup, not the pod's above it (the kubelet's job).
-	for h in /sys/fs/cgroup/*/; do
+	[[ $CRI_KUBEPODS == no ]] || for h in /sys/fs/cgroup/*/; do
 		[[ -d $h/kubepods ]] || continue
 		for uid in "${CRI_POD_UIDS[@]}"; do
 			for q in besteffort burstable; do rmdir "$h/kubepods/$q/pod$uid" 2>/dev/null || true; done
 		done
 		[[ -f $CRI_DIR/kubepods.ours ]] && rmdir "$h/kubepods/besteffort" "$h/kubepods/burstable" "$h/kubepods" 2>/dev/null || true
 	done
-	# libcni's cache of the pods' results (deleted by CNI DEL; the dirs stay).
-	rm -f /var/lib/cni/results/"$CRI_NETWORK"-* /var/lib/cni/results/cni-loopback-*
+	# libcni's cache of the pods' results (deleted by CNI DEL; the dirs stay): the loopback ones of
+	# this instance only (their netns is under its state dir), the other instance's pods may run on.
+	rm -f /var/lib/cni/results/"$CRI_NETWORK"-*
+	{ grep -lsF "\"netns\":\"$CRI_STATE/" /var/lib/cni/results/cni-loopback-* || true; } | xargs -r rm -f
 	[[ -f $CRI_DIR/var-lib-cni.ours ]] && rmdir /var/lib/cni/results /var/lib/cni 2>/dev/null || true
-	rm -rf "$CRI_RUN" "$CRI_DIR" "$RUN/cri.pid" "$IMAGES"/*.cri-imported
+	rm -rf "$CRI_RUN" "$CRI_DIR" "$RUN/$CRI_INST.pid" "$IMAGES"/*."$CRI_INST"-imported
+}
+
+# ---------------------------------------------------------------------------------------------
+# Kubernetes: etcd, kube-apiserver and a kubelet on a CRI containerd of their own (K8S_* above)
+
+# The CRI functions above on the node's containerd: its own socket, state, root, runc root, CNI
+# bridge and subnet, pid file and log (k8s-containerd.log); its pods' cgroups are the kubelet's.
+on_k8s_cri() {
+	local CRI_INST=k8s CRI_WHAT="the Kubernetes node's CRI containerd" CRI_KUBEPODS=no \
+		CRI_DIR=$K8S_DIR/cri CRI_RUN=$K8S_RUN CRI_SOCK=$K8S_SOCK CRI_STATE=$K8S_RUN/state \
+		CRI_RUNC_ROOT=$K8S_RUN/runc CRI_BRIDGE=$K8S_BRIDGE CRI_SUBNET=$K8S_SUBNET CRI_NETWORK=$K8S_NETWORK \
+		CRICTL=$K8S_DIR/cri/bin/crictl
+	"$@"
+}
+
+KUBECTL=$K8S_CACHE/kubectl
+# (its discovery and HTTP caches in the state dir, not in ~/.kube/cache)
+kc() { timeout 120 "$KUBECTL" --kubeconfig "$K8S_KUBECONFIG" --cache-dir "$K8S_DIR/kubectl-cache" "$@"; }
+
+# go_build_module MODULE VERSION STAGING-VERSION OUT LOG LDFLAGS PACKAGE...: a module whose go.mod replaces
+# its siblings by relative paths (k8s.io/kubernetes: ./staging/src/k8s.io/X; etcd's server: ../api...),
+# which `go install M@V` refuses: a copy of it, each such replace pointed at the published module of
+# STAGING-VERSION, built into OUT.
+go_build_module() {
+	local mod=$1 ver=$2 sver=$3 out=$4 logf=$5 ldflags=$6 src work
+	shift 6
+	[[ -n ${HOME:-} || -n ${GOPATH:-} ]] || export GOPATH=/var/cache/ctr-enter-e2e/gopath
+	[[ -n ${HOME:-} || -n ${GOCACHE:-} ]] || export GOCACHE=/var/cache/ctr-enter-e2e/gocache
+	command -v go >/dev/null || die "the Go toolchain is needed to build $mod $ver"
+	work=$out.src
+	src=$(cd / && GOTOOLCHAIN=local GOWORK=off GOFLAGS=-mod=mod go mod download -json "$mod@$ver" 2>>"$logf" |
+		sed -n 's/^\t"Dir": "\(.*\)",$/\1/p') && [[ -d $src ]] ||
+		{ tail_log "$logf"; die "go mod download $mod@$ver failed"; }
+	rm -rf "$work" "$out"
+	mkdir -p "$(dirname "$work")"
+	cp -r "$src" "$work"
+	chmod -R u+w "$work"
+	rm -f "$work/go.work" "$work/go.work.sum"
+	sed -i -E "s#^(\s*(replace\s+)?)(\S+) => \.\.?/\S+\$#\1\3 => \3 $sver#" "$work/go.mod"
+	if ! (cd "$work" && GOTOOLCHAIN=local GOWORK=off GOFLAGS="-mod=mod -buildvcs=false" GO111MODULE=on CGO_ENABLED=0 \
+		go build -trimpath -ldflags "-s -w $ldflags" -o "$out/" "$@") >>"$logf" 2>&1; then
+		tail_log "$logf"
+		die "go build of $mod $ver ($*) failed"
+	fi
+	rm -rf "$work"
+}
+
+build_k8s() {
+	local b ok=yes t0=$SECONDS m=${K8S_VERSION#v} v
+	m=${m%.*} # 1.37
+	mkdir -p "$LOGS"
+	[[ -x $ETCD_CACHE/etcd ]] || {
+		log "building etcd $ETCD_VERSION from the Go module proxy into $ETCD_CACHE (log: $LOGS/etcd-build.log)"
+		go_build_module go.etcd.io/etcd/server/v3 "$ETCD_VERSION" "$ETCD_VERSION" "$ETCD_CACHE.tmp" "$LOGS/etcd-build.log" "" .
+		mv "$ETCD_CACHE.tmp/server" "$ETCD_CACHE.tmp/etcd" # named after its module, go.etcd.io/etcd/server/v3
+		rm -rf "$ETCD_CACHE" && mv "$ETCD_CACHE.tmp" "$ETCD_CACHE"
+	}
+	for b in kubelet kube-apiserver kubectl; do [[ -x $K8S_CACHE/$b ]] || ok=no; done
+	if [[ $ok == no ]]; then
+		log "building kubelet, kube-apiserver, kubectl $K8S_VERSION from the Go module proxy into $K8S_CACHE (15-25 min cold; log: $LOGS/k8s-build.log)"
+		# The version stamps Kubernetes' own build sets (else they say v0.0.0-master).
+		v="-X k8s.io/component-base/version.gitVersion=$K8S_VERSION -X k8s.io/component-base/version.gitMajor=${m%%.*}"
+		v+=" -X k8s.io/component-base/version.gitMinor=${m#*.} -X k8s.io/component-base/version.gitTreeState=clean"
+		v+=" -X k8s.io/client-go/pkg/version.gitVersion=$K8S_VERSION -X k8s.io/client-go/pkg/version.gitMajor=${m%%.*}"
+		v+=" -X k8s.io/client-go/pkg/version.gitMinor=${m#*.} -X k8s.io/client-go/pkg/version.gitTreeState=clean"
+		go_build_module k8s.io/kubernetes "$K8S_VERSION" "$K8S_STAGING_VERSION" "$K8S_CACHE.tmp" "$LOGS/k8s-build.log" "$v" \
+			./cmd/kubelet ./cmd/kube-apiserver ./cmd/kubectl
+		rm -rf "$K8S_CACHE" && mv "$K8S_CACHE.tmp" "$K8S_CACHE"
+	fi
+	((SECONDS - t0 < 5)) || log "Kubernetes binaries built in $((SECONDS - t0)) s"
+}
+
+k8s_pki() { # a CA, the apiserver's serving cert, the service-account key, the static tokens
+	local pki=$K8S_DIR/pki u
+	[[ -f $pki/tokens.csv ]] && return 0
+	mkdir -p "$pki"
+	(
+		cd "$pki"
+		openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj /CN=ctr-enter-e2e-ca -keyout ca.key -out ca.crt
+		openssl req -newkey rsa:2048 -nodes -subj /CN=kube-apiserver -keyout apiserver.key -out apiserver.csr
+		printf 'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes,DNS:kubernetes.default.svc\n' >apiserver.ext
+		openssl x509 -req -in apiserver.csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 30 -extfile apiserver.ext -out apiserver.crt
+		openssl genrsa -out sa.key 2048
+		openssl rsa -in sa.key -pubout -out sa.pub
+	) >>"$LOGS/k8s-pki.log" 2>&1 || { tail_log "$LOGS/k8s-pki.log"; die "openssl failed"; }
+	# token,user,uid,"groups": tokens made here, for this cluster's life.
+	for u in admin kubelet restricted; do
+		echo "$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')" >"$pki/$u.token"
+	done
+	{
+		echo "$(cat "$pki/admin.token"),e2e-admin,e2e-admin,\"system:masters\""
+		echo "$(cat "$pki/kubelet.token"),system:node:$K8S_NODE,system:node:$K8S_NODE,\"system:nodes\""
+		echo "$(cat "$pki/restricted.token"),e2e-restricted,e2e-restricted,\"e2e-restricted\""
+	} >"$pki/tokens.csv"
+	chmod 600 "$pki"/*.key "$pki"/*.token "$pki/tokens.csv"
+}
+
+write_kubeconfig() { # write_kubeconfig FILE USER TOKEN-FILE
+	cat >"$1" <<EOF2
+apiVersion: v1
+kind: Config
+clusters:
+- name: ctr-enter-e2e
+  cluster:
+    server: https://127.0.0.1:$K8S_API_PORT
+    certificate-authority: $K8S_DIR/pki/ca.crt
+users:
+- name: $2
+  user:
+    token: $(cat "$3")
+contexts:
+- name: $2@ctr-enter-e2e
+  context:
+    cluster: ctr-enter-e2e
+    user: $2
+    namespace: default
+current-context: $2@ctr-enter-e2e
+EOF2
+	chmod 600 "$1"
+}
+
+path_without() { # $PATH without the dirs that hold any of the given programs
+	local d out="" p skip
+	local -a dirs
+	IFS=: read -ra dirs <<<"$PATH"
+	for d in "${dirs[@]}"; do
+		skip=no
+		for p in "$@"; do [[ -e $d/$p ]] && skip=yes; done
+		[[ $skip == yes ]] || out+=${out:+:}$d
+	done
+	echo "$out"
+}
+port_free() { ! timeout 2 bash -c "exec 3<>/dev/tcp/127.0.0.1/$1" 2>/dev/null; }
+etcd_up() { [[ $(timeout 3 curl -s "http://127.0.0.1:$ETCD_PORT/health" 2>/dev/null || true) == *'"health":"true"'* ]]; }
+apiserver_up() { [[ $(kc get --raw /readyz 2>/dev/null || true) == ok ]]; }
+kubelet_up() { [[ $(timeout 3 curl -s "http://127.0.0.1:$KUBELET_HEALTHZ_PORT/healthz" 2>/dev/null || true) == ok ]]; }
+node_ready() {
+	[[ $(kc get node "$K8S_NODE" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null || true) == True ]]
+}
+
+# start_k8s_daemon NAME WHAT CHECK PORT... -- COMMAND...: unless CHECK passes already (then it must be
+# ours), with PATH=$DAEMON_PATH if set.
+start_k8s_daemon() {
+	local name=$1 what=$2 check=$3 p pid
+	shift 3
+	if "$check"; then
+		our_daemon_pid "$name" >/dev/null || die "something env.sh did not start answers as $what"
+		log "$what already up"
+		return 0
+	fi
+	while [[ $1 != -- ]]; do
+		port_free "$1" || die "port $1 (for $what) is taken by another program"
+		shift
+	done
+	shift
+	log "starting $what (log: $LOGS/$name.log)"
+	PATH=${DAEMON_PATH:-$PATH} setsid "$@" </dev/null >>"$LOGS/$name.log" 2>&1 9>&- &
+	pid=$!
+	check_exe "$pid" "${1##*/}"
+	record_daemon "$name" "$pid"
+	WAIT_SECS=60 wait_for "$what" "$pid" "$LOGS/$name.log" "$check"
+}
+
+k8s_kubelet_config() {
+	mkdir -p "$K8S_DIR/kubelet" "$K8S_DIR/log/pods"
+	write_kubeconfig "$K8S_DIR/kubelet.kubeconfig" "system:node:$K8S_NODE" "$K8S_DIR/pki/kubelet.token"
+	cat >"$K8S_DIR/kubelet-config.yaml" <<EOF2
+apiVersion: kubelet.config.k8s.io/v1beta1
+kind: KubeletConfiguration
+# Loopback only: the apiserver reaches it as $K8S_NODE (/etc/hosts), --kubelet-preferred-address-types Hostname.
+address: 127.0.0.1
+port: $KUBELET_PORT
+healthzBindAddress: 127.0.0.1
+healthzPort: $KUBELET_HEALTHZ_PORT
+readOnlyPort: 0
+# Anyone on the machine's loopback may use it (a test machine): no client certificates to make.
+authentication:
+  anonymous:
+    enabled: true
+  webhook:
+    enabled: false
+authorization:
+  mode: AlwaysAllow
+containerRuntimeEndpoint: unix://$K8S_SOCK
+imageServiceEndpoint: unix://$K8S_SOCK
+# Its pods under /$K8S_CGROUP_ROOT/kubepods: it garbage-collects what it finds under its root, and
+# /kubepods holds the crictl pods of the other CRI containerd.
+cgroupDriver: cgroupfs
+cgroupRoot: /$K8S_CGROUP_ROOT
+# These machines: no swap limit support, cgroup v1 (hybrid).
+failSwapOn: false
+failCgroupV1: false
+podLogsDir: $K8S_DIR/log/pods
+volumePluginDir: $K8S_DIR/kubelet/volume-plugins
+# Never delete the imported images (nothing can be pulled back), never evict a test pod.
+imageGCHighThresholdPercent: 100
+imageGCLowThresholdPercent: 99
+evictionHard:
+  memory.available: "1Mi"
+  nodefs.available: "1%"
+  nodefs.inodesFree: "1%"
+  imagefs.available: "1%"
+  imagefs.inodesFree: "1%"
+serializeImagePulls: false
+EOF2
+}
+
+# The cgroup root must exist in every hierarchy before the kubelet starts (it refuses one that does not).
+k8s_cgroup_root() {
+	local h
+	for h in /sys/fs/cgroup/*/; do
+		[[ -d $h$K8S_CGROUP_ROOT ]] && continue
+		mkdir "$h$K8S_CGROUP_ROOT"
+		if [[ -f ${h}cpuset.cpus ]]; then
+			cat "${h}cpuset.cpus" >"$h$K8S_CGROUP_ROOT/cpuset.cpus"
+			cat "${h}cpuset.mems" >"$h$K8S_CGROUP_ROOT/cpuset.mems"
+		fi
+	done
+}
+
+k8s_hosts_line() {
+	grep -qxF -- "$K8S_HOSTS_LINE" /etc/hosts && return 0
+	log "adding '$K8S_HOSTS_LINE' to /etc/hosts"
+	echo "$K8S_HOSTS_LINE" >>/etc/hosts
+}
+
+k8s_save_sysctls() {
+	local k
+	[[ -f $K8S_DIR/sysctls.saved ]] && return 0
+	for k in "${K8S_SYSCTLS[@]}"; do echo "$k=$(sysctl -n "$k")"; done >"$K8S_DIR/sysctls.saved.tmp"
+	mv "$K8S_DIR/sysctls.saved.tmp" "$K8S_DIR/sysctls.saved"
+}
+
+start_k8s() {
+	build_k8s
+	mkdir -p "$K8S_DIR" "$LOGS"
+	# What the kubelet makes at fixed paths, if nothing made it before (removed by down).
+	[[ -e /var/log/containers ]] || touch "$K8S_DIR/var-log-containers.ours"
+	[[ -e /var/lib/kubelet ]] || touch "$K8S_DIR/var-lib-kubelet.ours"
+	on_k8s_cri start_cri
+	# kubectl at a stable path (the tests' and the plugin's): the build is per version.
+	mkdir -p "$K8S_DIR/bin"
+	ln -sfn "$KUBECTL" "$K8S_DIR/bin/kubectl"
+	k8s_pki
+	write_kubeconfig "$K8S_KUBECONFIG" e2e-admin "$K8S_DIR/pki/admin.token"
+	write_kubeconfig "$K8S_KUBECONFIG_RESTRICTED" e2e-restricted "$K8S_DIR/pki/restricted.token"
+	start_k8s_daemon etcd "etcd $ETCD_VERSION on 127.0.0.1:$ETCD_PORT" etcd_up "$ETCD_PORT" "$ETCD_PEER_PORT" -- \
+		"$ETCD_CACHE/etcd" --name ctr-enter-e2e --data-dir "$K8S_DIR/etcd" \
+		--listen-client-urls "http://127.0.0.1:$ETCD_PORT" --advertise-client-urls "http://127.0.0.1:$ETCD_PORT" \
+		--listen-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" --initial-advertise-peer-urls "http://127.0.0.1:$ETCD_PEER_PORT" \
+		--initial-cluster "ctr-enter-e2e=http://127.0.0.1:$ETCD_PEER_PORT" --unsafe-no-fsync
+	# A loopback advertise address needs --endpoint-reconciler-type none; no controller-manager makes
+	# service accounts: no ServiceAccount admission (pods set automountServiceAccountToken: false).
+	start_k8s_daemon kube-apiserver "kube-apiserver $K8S_VERSION on 127.0.0.1:$K8S_API_PORT" apiserver_up "$K8S_API_PORT" -- \
+		"$K8S_CACHE/kube-apiserver" --bind-address 127.0.0.1 --advertise-address 127.0.0.1 \
+		--secure-port "$K8S_API_PORT" --endpoint-reconciler-type none \
+		--etcd-servers "http://127.0.0.1:$ETCD_PORT" \
+		--tls-cert-file "$K8S_DIR/pki/apiserver.crt" --tls-private-key-file "$K8S_DIR/pki/apiserver.key" \
+		--cert-dir "$K8S_DIR/pki" --token-auth-file "$K8S_DIR/pki/tokens.csv" \
+		--authorization-mode Node,RBAC --allow-privileged \
+		--service-account-issuer https://kubernetes.default.svc.cluster.local \
+		--service-account-key-file "$K8S_DIR/pki/sa.pub" --service-account-signing-key-file "$K8S_DIR/pki/sa.key" \
+		--service-cluster-ip-range 10.96.0.0/24 --disable-admission-plugins ServiceAccount \
+		--kubelet-preferred-address-types Hostname
+	k8s_hosts_line
+	k8s_cgroup_root
+	k8s_kubelet_config
+	k8s_save_sysctls
+	# Without iptables in its PATH: it would add chains (KUBE-FIREWALL, jumped to from INPUT and OUTPUT,
+	# KUBE-KUBELET-CANARY, KUBE-IPTABLES-HINT) to the machine's tables, for a kube-proxy there is none of.
+	DAEMON_PATH=$(path_without iptables ip6tables) \
+		start_k8s_daemon kubelet "kubelet $K8S_VERSION, node $K8S_NODE" kubelet_up "$KUBELET_PORT" "$KUBELET_HEALTHZ_PORT" -- \
+		"$K8S_CACHE/kubelet" --config "$K8S_DIR/kubelet-config.yaml" --kubeconfig "$K8S_DIR/kubelet.kubeconfig" \
+		--root-dir "$K8S_DIR/kubelet" --cert-dir "$K8S_DIR/kubelet/pki" --hostname-override "$K8S_NODE"
+	WAIT_SECS=90 wait_for "node $K8S_NODE Ready" "$(our_daemon_pid kubelet)" "$LOGS/kubelet.log" node_ready
+	# Where its CRI socket is, as kubeadm records it: for tools that mount it into a pod on the node.
+	kc annotate --overwrite node "$K8S_NODE" "kubeadm.alpha.kubernetes.io/cri-socket=unix://$K8S_SOCK" >/dev/null
+}
+
+# k8s_image [BINARY]: ctr-enter's own image (the Dockerfile, as `make image`) with BINARY, built by
+# Docker and imported into the node's containerd as $K8S_IMAGE_REF, when BINARY (or the recipe) changed.
+k8s_image() {
+	local bin=$1 stamp ctx=$K8S_DIR/image id
+	[[ -x $bin ]] || die "no ctr-enter binary at $bin (make build)"
+	stamp=$(cat "$bin" "$E2E_DIR/../Dockerfile" "$E2E_DIR/../script/image-rootfs" | sha256sum | cut -d' ' -f1)
+	if [[ $(cat "$K8S_DIR/image.stamp" 2>/dev/null) == "$stamp" ]] &&
+		has_line "$K8S_IMAGE_REF" "$(on_k8s_cri on_cri ctrn images ls -q)"; then
+		return 0
+	fi
+	log "building $K8S_IMAGE with $bin and importing it into the node's containerd"
+	rm -rf "$ctx" && mkdir -p "$ctx"
+	"$E2E_DIR/../script/image-rootfs" "$bin" "$ctx/rootfs" >>"$LOGS/k8s-image.log" 2>&1 ||
+		{ tail_log "$LOGS/k8s-image.log"; die "script/image-rootfs failed"; }
+	id=$(dk build -q -t "$K8S_IMAGE" -f "$E2E_DIR/../Dockerfile" "$ctx" 2>>"$LOGS/k8s-image.log") ||
+		{ tail_log "$LOGS/k8s-image.log"; die "docker build of $K8S_IMAGE failed"; }
+	dk save "$K8S_IMAGE" -o "$ctx/image.tar"
+	on_k8s_cri on_cri ctrn images import "$ctx/image.tar" >/dev/null
+	has_line "$K8S_IMAGE_REF" "$(on_k8s_cri on_cri ctrn images ls -q)" || die "ctr image import did not create $K8S_IMAGE_REF"
+	rm -rf "$ctx"
+	echo "$id" >"$K8S_DIR/image.docker-id"
+	echo "$stamp" >"$K8S_DIR/image.stamp"
+}
+
+k8s_pod_ready() { # NS NAME
+	[[ $(kc -n "$1" get pod "$2" -o jsonpath='{.status.conditions[?(@.type=="Ready")].status}' 2>/dev/null || true) == True ]]
+}
+k8s_crashloop_restarted() {
+	local n
+	n=$(kc -n default get pod crashloop -o jsonpath='{.status.containerStatuses[0].restartCount}' 2>/dev/null || true)
+	[[ -n $n ]] && ((n >= 1))
+}
+
+up_k8s_pods() {
+	local f
+	mkdir -p "$K8S_DIR/manifests"
+	for f in "$K8S_TESTDATA"/*.yaml; do
+		sed -e "s|@NODE@|$K8S_NODE|g" "$f" >"$K8S_DIR/manifests/${f##*/}"
+	done
+	kc apply -f "$K8S_DIR/manifests/" >>"$LOGS/k8s-apply.log" 2>&1 ||
+		{ tail_log "$LOGS/k8s-apply.log"; die "kubectl apply of $K8S_TESTDATA failed"; }
+	WAIT_SECS=60 wait_for "pod shop/web Ready" "" "$LOGS/kubelet.log" k8s_pod_ready shop web
+	WAIT_SECS=60 wait_for "pod shop/distroless Ready" "" "$LOGS/kubelet.log" k8s_pod_ready shop distroless
+	WAIT_SECS=60 wait_for "pod default/crashloop restarted" "" "$LOGS/kubelet.log" k8s_crashloop_restarted
+	# (the redis image has no redis-cli: busybox's nc speaks the protocol)
+	[[ $(kc -n shop exec web -c redis -- sh -c 'printf "PING\r\n" | nc -w 5 127.0.0.1 6379' 2>&1) == $'+PONG\r' ]] ||
+		die "kubectl exec shop/web -c redis: redis does not answer PING"
+}
+
+up_k8s() {
+	local n
+	for n in busybox redis noshell distroless pause; do build_image "$n"; done
+	rm -rf "$STATE/build"
+	start_k8s
+	for n in busybox redis noshell distroless pause; do on_k8s_cri on_cri import_containerd "$n"; done
+	on_k8s_cri on_cri tag_busybox_containerd
+	if [[ -x $E2E_DIR/../bin/ctr-enter ]]; then
+		k8s_image "$(readlink -f -- "$E2E_DIR/../bin/ctr-enter")"
+	else
+		log "no bin/ctr-enter: $K8S_IMAGE not imported (make build, then e2e/env.sh k8s-image bin/ctr-enter)"
+	fi
+	up_k8s_pods
+}
+
+k8s_summary() {
+	node_ready 2>/dev/null || return 0
+	echo "Kubernetes $K8S_VERSION (KUBECONFIG=$K8S_KUBECONFIG; restricted: $K8S_KUBECONFIG_RESTRICTED; kubectl: $K8S_DIR/bin/kubectl):"
+	kc get nodes -o wide 2>/dev/null | sed 's/^/  /'
+	kc get pods -A -o wide 2>/dev/null | sed 's/^/  /'
+}
+
+# Stops the kubelet, the apiserver, etcd and the node's containerd, if env.sh started them, and leaves
+# nothing of them: pods (through CRI), mounts under the state dir (the kubelet's pod dirs), cgroups
+# under /$K8S_CGROUP_ROOT, the /etc/hosts line, the sysctls the kubelet set, its symlinks in
+# /var/log/containers, ctr-enter's image in Docker if this made it, the state dir.
+stop_k8s() {
+	local name pid m h d k v
+	for name in kubelet kube-apiserver etcd; do
+		if pid=$(our_daemon_pid "$name"); then stop_pid "$pid" "$name" 20; fi
+		rm -f "$RUN/$name.pid"
+	done
+	on_k8s_cri stop_cri
+	unmount_under "$K8S_DIR" "$K8S_RUN"
+	# The pods' cgroups (runc removed the containers'), deepest first.
+	for h in /sys/fs/cgroup/*/; do
+		[[ -d $h$K8S_CGROUP_ROOT ]] || continue
+		while read -r d; do rmdir "$d" 2>/dev/null || log "could not remove cgroup $d"; done < <(find "$h$K8S_CGROUP_ROOT" -depth -type d)
+	done
+	if grep -qxF -- "$K8S_HOSTS_LINE" /etc/hosts; then
+		log "removing '$K8S_HOSTS_LINE' from /etc/hosts"
+		# In place (a bind-mounted /etc/hosts cannot be renamed over).
+		grep -vxF -- "$K8S_HOSTS_LINE" /etc/hosts >"$STATE/hosts.tmp" || true
+		cat "$STATE/hosts.tmp" >/etc/hosts
+		rm -f "$STATE/hosts.tmp"
+	fi
+	if [[ -f $K8S_DIR/sysctls.saved ]]; then
+		while IFS== read -r k v; do sysctl -q -w "$k=$v" >/dev/null || log "could not restore $k=$v"; done <"$K8S_DIR/sysctls.saved"
+	fi
+	# The kubelet's links to its pods' logs (a fixed path: /var/log/containers).
+	for m in /var/log/containers/*; do
+		[[ -L $m && $(readlink "$m") == "$K8S_DIR"/* ]] && rm -f "$m"
+	done
+	[[ -f $K8S_DIR/var-log-containers.ours ]] && rmdir /var/log/containers 2>/dev/null || true
+	# Its device plugin registry socket (a fixed path, whatever its --root-dir).
+	rm -f /var/lib/kubelet/device-plugins/kubelet.sock
+	[[ -f $K8S_DIR/var-lib-kubelet.ours ]] && rmdir /var/lib/kubelet/device-plugins /var/lib/kubelet 2>/dev/null || true
+	if [[ -f $K8S_DIR/image.docker-id ]] && docker_up &&
+		[[ $(dk image inspect -f '{{.Id}}' "$K8S_IMAGE" 2>/dev/null || true) == "$(cat "$K8S_DIR/image.docker-id")" ]]; then
+		log "docker: removing $K8S_IMAGE (built for the node)"
+		dk rmi "$K8S_IMAGE" >/dev/null || log "could not remove $K8S_IMAGE from docker"
+	fi
+	rm -rf "$K8S_DIR" "$K8S_RUN" "$IMAGES"/*.k8s-imported
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -1259,7 +1698,9 @@ summary() { # summary [demo|cri]
 		echo "CRI containerd $CTRD2_VERSION (socket $CRI_SOCK; $CRICTL --config $CRI_DIR/crictl.yaml):"
 		cri_ ps -a 2>/dev/null | sed 's/^/  /'
 	fi
+	if [[ ${1:-} == k8s ]]; then k8s_summary; return 0; fi
 	if [[ ${1:-} == cri ]]; then return 0; fi
+	[[ ${1:-} == demo ]] || k8s_summary
 	if [[ ${1:-} != demo ]] && containerd_up && has_line "$NS" "$(ctr_ namespaces ls -q)"; then
 		echo "containerd (socket $CTRD_SOCK), namespace $NS:"
 		for id in "${CTR_NAMES[@]}"; do
@@ -1362,6 +1803,16 @@ docker_has_ours() {
 	return 1
 }
 
+unmount_under() { # unmount_under DIR DIR: every mount under them, deepest first; none may remain
+	local m
+	while read -r m; do
+		[[ -n $m ]] || continue
+		log "unmounting leftover $m"
+		umount "$m" 2>/dev/null || umount -l "$m" || log "could not unmount $m"
+	done < <(mounts_under "$1" "$2")
+	[[ -z $(mounts_under "$1" "$2") ]] || die "mounts left under $1 or $2"
+}
+
 mounts_under() { # mount points under any of the given dirs, deepest first
 	awk -v dirs="$*" 'BEGIN {n = split(dirs, d, " ")}
 		{for (i = 1; i <= n; i++) if ($5 == d[i] || index($5, d[i] "/") == 1) {print length($5), $5; break}}' \
@@ -1411,7 +1862,8 @@ do_down() {
 	else
 		log "containerd: not running, nothing to remove"
 	fi
-	stop_cri # first: its sockets and state are under containerd 2.x's run dir
+	stop_k8s # first: its containerd's socket and state are under containerd 2.x's run dir
+	stop_cri # likewise
 	stop_containerd2
 	# The logs of sidecars in namespace $NS (ctr-enter attach writes them; the tests remove theirs).
 	rm -rf "/var/log/ctr-enter/$NS"
@@ -1500,6 +1952,7 @@ do_up() {
 	up_containerd_containers
 	on_containerd2 up_containerd2_containers
 	up_cri
+	up_k8s
 	up_docker_containers
 	summary
 }
@@ -1526,6 +1979,29 @@ do_down_cri() {
 	take_lock
 	stop_cri
 	log "down-cri: done"
+}
+
+do_up_k8s() {
+	take_lock
+	mkdir -p "$STATE" "$LOGS" "$RUN" "$IMAGES"
+	install_packages
+	start_containerd
+	start_dockerd
+	up_k8s
+	summary k8s
+}
+
+do_down_k8s() {
+	take_lock
+	stop_k8s
+	log "down-k8s: done"
+}
+
+do_k8s_image() { # rebuild ctr-enter's image with BINARY and import it into the node's containerd, if it changed
+	take_lock
+	[[ -n ${1:-} ]] || die "usage: e2e/env.sh k8s-image BINARY"
+	on_k8s_cri cri_up || die "the Kubernetes node is not up (e2e/env.sh up-k8s)"
+	k8s_image "$(readlink -f -- "$1")"
 }
 
 do_demo() {
@@ -1563,6 +2039,9 @@ down) do_down ;;
 up-cri) do_up_cri ;;
 down-cri) do_down_cri ;;
 restart-cri) do_restart_cri ;;
+up-k8s) do_up_k8s ;;
+down-k8s) do_down_k8s ;;
+k8s-image) do_k8s_image "${2:-}" ;;
 status) do_status ;;
 registry)
 	case ${2:-} in
