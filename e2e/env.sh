@@ -293,6 +293,22 @@ containerd_up() { [[ -S $CTRD_SOCK ]] && timeout 5 ctr version >/dev/null 2>&1; 
 docker_up() { [[ -S $DOCKER_SOCK ]] && timeout 10 docker version >/dev/null 2>&1; }
 registry_up() { timeout 2 bash -c "exec 3<>/dev/tcp/$REGISTRY_HOST/$REGISTRY_PORT" 2>/dev/null; }
 
+# stop_shims WHAT LISTER...: gives the shims LISTER prints 5 s to exit (they do once their
+# containers are gone), then kills what is left.
+stop_shims() {
+	local what=$1 shims pid i
+	shift
+	for ((i = 0; i < 50; i++)); do
+		shims=$("$@")
+		[[ -n $shims ]] || break
+		sleep 0.1
+	done
+	for pid in $shims; do
+		log "killing leftover shim pid $pid of $what"
+		kill -KILL "$pid" 2>/dev/null || true
+	done
+}
+
 check_exe() { # check_exe PID NAME: $! of `setsid X &` must become X itself (setsid forks only when leader)
 	local exe i
 	for ((i = 0; i < 50; i++)); do
@@ -462,15 +478,7 @@ stop_containerd2() {
 	elif containerd2_up; then
 		die "something env.sh did not start answers on $CTRD2_SOCK: not stopping it"
 	fi
-	for ((i = 0; i < 50; i++)); do
-		shims=$(containerd2_shims)
-		[[ -n $shims ]] || break
-		sleep 0.1
-	done
-	for pid in $shims; do
-		log "killing leftover containerd $CTRD2_VERSION shim pid $pid"
-		kill -KILL "$pid" 2>/dev/null || true
-	done
+	stop_shims "containerd $CTRD2_VERSION" containerd2_shims
 	unmount_under "$CTRD2_DIR" "$CTRD2_RUN"
 	rm -rf "$CTRD2_RUN" "$CTRD2_DIR/root" "$CTRD2_DIR/config.toml" "$RUN/containerd2.pid"
 }
@@ -730,15 +738,7 @@ stop_cri() {
 	elif cri_up; then
 		die "something env.sh did not start answers on $CRI_SOCK: not stopping it"
 	fi
-	for ((i = 0; i < 50; i++)); do
-		shims=$(shims_with " -address $CRI_SOCK ")
-		[[ -n $shims ]] || break
-		sleep 0.1
-	done
-	for pid in $shims; do
-		log "killing leftover shim pid $pid of $CRI_WHAT"
-		kill -KILL "$pid" 2>/dev/null || true
-	done
+	stop_shims "$CRI_WHAT" shims_with " -address $CRI_SOCK "
 	unmount_under "$CRI_DIR" "$CRI_RUN"
 	if ip link show "$CRI_BRIDGE" >/dev/null 2>&1; then
 		log "removing the CNI bridge $CRI_BRIDGE"
@@ -1891,16 +1891,10 @@ do_down() {
 	fi
 
 	# Leftovers: shims of ours (they exit shortly after their task is deleted), mounts of ours.
-	local shims i
-	for ((i = 0; i < 50; i++)); do
-		shims=$(our_shims "$NS"; [[ $dockerd_ours == no ]] || our_shims moby)
-		[[ -n $shims ]] || break
-		sleep 0.1
-	done
-	for pid in $shims; do
-		log "killing leftover shim pid $pid: $( { tr '\0' ' ' <"/proc/$pid/cmdline"; } 2>/dev/null || true)"
-		kill -KILL "$pid" 2>/dev/null || true
-	done
+	local shims
+	# (dockerd_ours is this function's: bash's scoping is dynamic.)
+	our_containerd_shims() { our_shims "$NS"; [[ $dockerd_ours == no ]] || our_shims moby; }
+	stop_shims containerd our_containerd_shims
 	local dirs=("$STATE")
 	[[ $ctrd_ours == yes ]] && dirs+=(/run/containerd /var/lib/containerd)
 	[[ $dockerd_ours == yes ]] && dirs+=(/run/docker /var/lib/docker)
