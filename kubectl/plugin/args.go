@@ -139,7 +139,7 @@ var CtrValueFlags = map[string]bool{
 
 // Parse splits a command line (the words after "kubectl ctr-enter"):
 //
-//	[flags] POD|pod/POD|node/NODE [flags] [--] [COMMAND...]
+//	[flags] POD|pod/POD|NS/POD[/CONTAINER]|node/NODE [flags] [--] [COMMAND...]
 //	gc [flags]
 //
 // Flags are the plugin's or ctr-enter's, before or after the target; as in
@@ -200,33 +200,49 @@ func Parse(words []string) (*Args, error) {
 	if target == "" {
 		return nil, fmt.Errorf("no pod named: kubectl ctr-enter [-n NS] POD [-c CONTAINER] [FLAGS] [--] [COMMAND...] (see --help)")
 	}
-	kind, name, err := parseTarget(target)
-	if err != nil {
+	if err := a.parseTarget(target); err != nil {
 		return nil, err
 	}
-	a.Kind, a.Name = kind, name
-	if kind == "node" && a.Flags.Container != "" {
+	if a.Kind == "node" && a.Flags.Container != "" {
 		return nil, fmt.Errorf("-c %s: a node has no containers to choose from", a.Flags.Container)
 	}
 	return a, nil
 }
 
-// parseTarget reads kubectl's TYPE/NAME: a bare name is a pod's.
-func parseTarget(t string) (kind, name string, err error) {
-	typ, name, ok := strings.Cut(t, "/")
-	if !ok {
-		return "pod", t, nil
+// parseTarget reads kubectl's TYPE/NAME (pod/POD, node/NODE), a bare pod
+// name, or ctr-enter's names of pods on a node: NS/POD and
+// NS/POD/CONTAINER. A namespace named like a type is reached with -n.
+func (a *Args) parseTarget(t string) error {
+	parts := strings.Split(t, "/")
+	for _, p := range parts {
+		if p == "" {
+			return fmt.Errorf("%q: name a pod as POD, pod/POD, NS/POD or NS/POD/CONTAINER, or a node as node/NODE", t)
+		}
 	}
-	if name == "" || strings.Contains(name, "/") {
-		return "", "", fmt.Errorf("%q: name a pod as POD or pod/POD (its namespace with -n), or a node as node/NODE", t)
+	a.Kind, a.Name = "pod", parts[len(parts)-1]
+	switch {
+	case len(parts) == 1:
+		return nil
+	case len(parts) == 2 && (parts[0] == "pod" || parts[0] == "pods" || parts[0] == "po"):
+		return nil
+	case len(parts) == 2 && (parts[0] == "node" || parts[0] == "nodes" || parts[0] == "no"):
+		a.Kind = "node"
+		return nil
+	case len(parts) > 3:
+		return fmt.Errorf("%q: name a pod as POD, pod/POD, NS/POD or NS/POD/CONTAINER, or a node as node/NODE", t)
 	}
-	switch typ {
-	case "pod", "pods", "po":
-		return "pod", name, nil
-	case "node", "nodes", "no":
-		return "node", name, nil
+	ns := parts[0]
+	if a.Flags.Namespace != "" && a.Flags.Namespace != ns {
+		return fmt.Errorf("%s names namespace %s, -n %s another", t, ns, a.Flags.Namespace)
 	}
-	return "", "", fmt.Errorf("%q: only pods (POD, pod/POD) and nodes (node/NODE) can be entered; for a pod in another namespace use -n %s %s", t, typ, name)
+	a.Flags.Namespace, a.Name = ns, parts[1]
+	if len(parts) == 3 {
+		if a.Flags.Container != "" && a.Flags.Container != parts[2] {
+			return fmt.Errorf("%s names container %s, -c %s another", t, parts[2], a.Flags.Container)
+		}
+		a.Flags.Container = parts[2]
+	}
+	return nil
 }
 
 // flag consumes the flag at words[0] (and its value), the plugin's or

@@ -35,6 +35,9 @@ func TestParse(t *testing.T) {
 		{line: "web -iu 0 id", kind: "pod", name: "web", ctrArgs: []string{"-iu", "0", "--", "id"}, i: true},
 		{line: "node/n1 -- ss -tlnp", kind: "node", name: "n1", ctrArgs: []string{"--", "ss", "-tlnp"}},
 		{line: "pod/gc", kind: "pod", name: "gc"},
+		{line: "shop/web -c redis -- ps aux", kind: "pod", name: "web", ns: "shop", ctr: "redis", ctrArgs: []string{"--", "ps", "aux"}},
+		{line: "shop/web/redis ps", kind: "pod", name: "web", ns: "shop", ctr: "redis", ctrArgs: []string{"--", "ps"}},
+		{line: "-n shop shop/web/redis -c redis", kind: "pod", name: "web", ns: "shop", ctr: "redis"},
 		{line: "web -- -c", kind: "pod", name: "web", ctrArgs: []string{"--", "-c"}},
 	} {
 		a, err := Parse(strings.Fields(tc.line))
@@ -83,8 +86,10 @@ func TestParseErrors(t *testing.T) {
 		"":                                 "no pod named",
 		"-n shop":                          "no pod named",
 		"-- ls":                            "no pod named before --",
-		"shop/web":                         `"shop/web": only pods (POD, pod/POD) and nodes (node/NODE) can be entered; for a pod in another namespace use -n shop web`,
-		"pod/a/b":                          "name a pod as POD",
+		"pod//b":                           "name a pod as POD, pod/POD, NS/POD",
+		"a/b/c/d":                          "name a pod as POD, pod/POD, NS/POD",
+		"-n x shop/web":                    "shop/web names namespace shop, -n x another",
+		"shop/web/redis -c sleeper":        "shop/web/redis names container redis, -c sleeper another",
 		"web -c":                           "-c needs a value",
 		"web -u":                           "-u needs a value",
 		"node/n1 -c x":                     "a node has no containers",

@@ -22,6 +22,7 @@ var version = "dev"
 
 const usage = `Usage:
   kubectl ctr-enter [-n NS] POD [-c CONTAINER] [FLAGS] [--] [COMMAND...]
+  kubectl ctr-enter NS/POD[/CONTAINER] [FLAGS] [--] [COMMAND...]
   kubectl ctr-enter node/NODE [FLAGS] [--] [COMMAND...]
   kubectl ctr-enter gc [-n NS | -A]
 
@@ -29,8 +30,10 @@ Runs ctr-enter on the pod's node against its container (its current
 attempt, or its last one when it is not running), through the API server:
 in the node's ctr-enter DaemonSet pod when there is one, else in a
 short-lived debugger pod that is deleted when the session ends. The target
-pod's spec is never changed. A pod in another namespace: -n NS POD (or
-pod/POD); a pod named like a subcommand: pod/gc.
+pod's spec is never changed. POD may be pod/POD (kubectl's form), or
+NS/POD and NS/POD/CONTAINER (ctr-enter's names of pods on a node); a pod
+named like a subcommand: pod/gc; a namespace named like a type (pod, node):
+-n NS POD.
 
 ctr-enter's flags (--net, --pid, --as-target, --image, -i, -t, -u, -e, -w,
 --tools, ...: see ctr-enter --help) go to ctr-enter; the first word after
@@ -69,6 +72,7 @@ not found.
 
 Examples:
   kubectl ctr-enter -n shop web -c redis -- ps aux
+  kubectl ctr-enter shop/web/redis ps aux     the same
   kubectl ctr-enter web --as-target id
   kubectl ctr-enter web                       a shell, with tools
   kubectl ctr-enter node/node1 -- ss -tlnp    the node itself
