@@ -23,6 +23,7 @@ type Flags struct {
 	CRISocket          string
 	ContainerdRoot     string
 	DaemonSetNamespace string
+	DebuggerNamespace  string // "" = the target pod's (the context's for a node)
 	RunningTimeout     time.Duration
 	TTL                time.Duration
 
@@ -121,6 +122,7 @@ var pluginFlags = []pluginFlag{
 	{long: "cri-socket", value: true, set: str(func(f *Flags) *string { return &f.CRISocket })},
 	{long: "containerd-root", value: true, set: str(func(f *Flags) *string { return &f.ContainerdRoot })},
 	{long: "daemonset-namespace", value: true, set: str(func(f *Flags) *string { return &f.DaemonSetNamespace })},
+	{long: "debugger-namespace", value: true, set: str(func(f *Flags) *string { return &f.DebuggerNamespace })},
 	{long: "pod-running-timeout", value: true, set: dur("pod-running-timeout", func(f *Flags) *time.Duration { return &f.RunningTimeout })},
 	{long: "debugger-ttl", value: true, set: dur("debugger-ttl", func(f *Flags) *time.Duration { return &f.TTL })},
 	{long: "all-namespaces", short: "A", set: func(f *Flags, _ string) error { f.AllNamespaces = true; return nil }},

@@ -56,6 +56,8 @@ func CurrentOwner() Owner {
 	o.Host, _ = os.Hostname()
 	if u, err := user.Current(); err == nil {
 		o.User = u.Username
+	} else {
+		o.User = os.Getenv("USER")
 	}
 	return o
 }

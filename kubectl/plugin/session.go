@@ -124,8 +124,12 @@ func (s *Session) daemonSetPod(ctx context.Context, ns, node string) (string, st
 }
 
 func (s *Session) createDebugger(ctx context.Context, a *Args, t Target) (*corev1.Pod, error) {
+	ns := a.Flags.DebuggerNamespace
+	if ns == "" {
+		ns = s.Namespace
+	}
 	spec := DebuggerPod(DebuggerOptions{
-		Namespace:      s.Namespace,
+		Namespace:      ns,
 		Node:           t.Node,
 		Image:          a.Flags.Image,
 		PullPolicy:     a.Flags.PullPolicy,
@@ -135,9 +139,9 @@ func (s *Session) createDebugger(ctx context.Context, a *Args, t Target) (*corev
 		Expires:        time.Now().Add(a.Flags.TTL),
 		Target:         t.Desc,
 	})
-	pod, err := s.Client.CoreV1().Pods(s.Namespace).Create(ctx, spec, metav1.CreateOptions{})
+	pod, err := s.Client.CoreV1().Pods(ns).Create(ctx, spec, metav1.CreateOptions{})
 	if err != nil {
-		return nil, apiError("create", "pods", s.Namespace, "", err)
+		return nil, apiError("create", "pods", ns, "", err)
 	}
 	return pod, nil
 }

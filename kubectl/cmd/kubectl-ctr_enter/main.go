@@ -56,6 +56,10 @@ Flags:
                               containers' files (default /var/lib/containerd)
       --daemonset-namespace NS  where ctr-enter's DaemonSet runs (default
                               ctr-enter; "" never uses one)
+      --debugger-namespace NS where debugger pods are made (default: the
+                              target's; one whose Pod Security level allows
+                              privileged pods, e.g. ctr-enter, where the
+                              target's refuses them)
       --pod-running-timeout D how long the debugger pod may take to start (1m)
       --debugger-ttl D        a debugger pod's expiry for gc, moved forward
                               while the session lasts (default 1h)
