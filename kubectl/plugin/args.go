@@ -253,46 +253,50 @@ func (a *Args) flag(words []string) (int, error) {
 	w := words[0]
 	if strings.HasPrefix(w, "--") {
 		name, value, inline := strings.Cut(w[2:], "=")
-		for _, f := range pluginFlags {
-			if f.long != name {
-				continue
-			}
+		if f, ok := lookupPlugin(func(f pluginFlag) bool { return f.long == name }); ok {
 			return a.setPlugin(f, "--"+name, value, inline, words[1:])
 		}
-		switch name {
-		case "interactive":
-			a.Interactive = true
-		case "tty":
-			a.TTY = true
-		}
+		a.noteIO(name)
 		return a.passCtr(words, CtrValueFlags[name] && !inline)
 	}
 	// A group of short flags: -it, -nshop, -n=shop, -u0.
 	group := w[1:]
 	for i := 0; i < len(group); i++ {
 		c := group[i : i+1]
-		for _, f := range pluginFlags {
-			if f.short != c {
-				continue
-			}
-			if len(group) > 1 && i > 0 {
+		if f, ok := lookupPlugin(func(f pluginFlag) bool { return f.short == c }); ok {
+			if i > 0 {
 				return 0, fmt.Errorf("%s: give -%s on its own, not grouped with ctr-enter's flags", w, c)
 			}
 			value, inline := strings.TrimPrefix(group[i+1:], "="), i+1 < len(group)
 			return a.setPlugin(f, "-"+c, value, inline, words[1:])
 		}
-		switch c {
-		case "i":
-			a.Interactive = true
-		case "t":
-			a.TTY = true
-		}
+		a.noteIO(c)
 		if CtrValueFlags[c] {
 			// The rest of the group is its value, else the next word.
 			return a.passCtr(words, i+1 == len(group))
 		}
 	}
 	return a.passCtr(words, false)
+}
+
+func lookupPlugin(match func(pluginFlag) bool) (pluginFlag, bool) {
+	for _, f := range pluginFlags {
+		if match(f) {
+			return f, true
+		}
+	}
+	return pluginFlag{}, false
+}
+
+// noteIO notes ctr-enter's -i and -t (long or short name), which decide
+// the streams the exec asks for.
+func (a *Args) noteIO(name string) {
+	switch name {
+	case "interactive", "i":
+		a.Interactive = true
+	case "tty", "t":
+		a.TTY = true
+	}
 }
 
 func (a *Args) setPlugin(f pluginFlag, name, value string, inline bool, next []string) (int, error) {
