@@ -61,7 +61,7 @@ func benchKube(plugin, state string, runs int) {
 	defer k.run("delete", "pod", pod, "--grace-period", "0", "--force", "--wait=false")
 	k.run("wait", "--for=condition=Ready", "--timeout=60s", "pod/"+pod)
 
-	plug := []string{k.kubectl, "--kubeconfig", k.kubeconfig, "ctr-enter", "--cri-socket", k.criSocket, "--containerd-root", k.containerdRoot}
+	plug := []string{k.kubectl, "ctr-enter", "--kubeconfig", k.kubeconfig, "--cri-socket", k.criSocket, "--containerd-root", k.containerdRoot}
 	kexec := contender{"kubectl exec POD -- true", []string{k.kubectl, "--kubeconfig", k.kubeconfig, "exec", pod, "--", "true"}}
 	debug := contender{"kubectl debug POD --image busybox -- true (until terminated)", []string{"sh", "-c", `n=dbg$(date +%s%N)
 "$0" --kubeconfig "$1" debug "$2" -q --image docker.io/ctr-enter-test/busybox:latest --image-pull-policy Never --target main -c $n -- true >/dev/null &&

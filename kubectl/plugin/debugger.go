@@ -39,6 +39,7 @@ const (
 	containerdSocket = "/run/containerd/containerd.sock"
 	imagesRoot       = "/var/lib/ctr-enter/images"
 	runDir           = "/run/ctr-enter"
+	cgroupRoot       = "/sys/fs/cgroup"
 )
 
 // Owner is the plugin's process, which a debugger pod outlives only when
@@ -139,6 +140,10 @@ func DebuggerPod(o DebuggerOptions) *corev1.Pod {
 	add(sock, sockMount)
 	add(hostPath("ctr-enter-run", runDir, corev1.HostPathDirectoryOrCreate))
 	add(hostPath("ctr-enter-images", imagesRoot, corev1.HostPathDirectoryOrCreate))
+	// The node's cgroup hierarchies, whole: the container's own
+	// /sys/fs/cgroup shows only its own cgroup, under which the target's
+	// path names nothing (--as-target joins the target's cgroups).
+	add(hostPath("cgroup", cgroupRoot, corev1.HostPathDirectory))
 	if o.ContainerdRoot != "" {
 		// A stopped container's snapshot is mounted from the paths
 		// containerd gives, under its root.

@@ -44,6 +44,7 @@ func TestDebuggerPod(t *testing.T) {
 		"/run/ctr-enter":                  "/run/ctr-enter",
 		"/var/lib/ctr-enter/images":       "/var/lib/ctr-enter/images",
 		"/var/lib/k":                      "/var/lib/k",
+		"/sys/fs/cgroup":                  "/sys/fs/cgroup",
 	}
 	if len(mounts) != len(want) {
 		t.Errorf("mounts %v, want %v", mounts, want)
