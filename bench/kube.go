@@ -18,9 +18,7 @@ type kubeEnv struct {
 }
 
 func (k kubeEnv) cmd(args ...string) *exec.Cmd {
-	cmd := exec.Command(k.kubectl, append([]string{"--kubeconfig", k.kubeconfig}, args...)...)
-	cmd.Env = append(os.Environ(), "PATH="+filepath.Dir(k.plugin)+":"+os.Getenv("PATH"))
-	return cmd
+	return exec.Command(k.kubectl, append([]string{"--kubeconfig", k.kubeconfig}, args...)...)
 }
 
 func (k kubeEnv) run(args ...string) string {
@@ -45,6 +43,8 @@ func benchKube(plugin, state string, runs int) {
 	if k.plugin, err = filepath.Abs(plugin); err != nil || filepath.Base(k.plugin) != "kubectl-ctr_enter" {
 		fail("-plugin %s: the binary must be named kubectl-ctr_enter (%v)", plugin, err)
 	}
+	// kubectl finds the plugin on PATH, in every command measured.
+	os.Setenv("PATH", filepath.Dir(k.plugin)+":"+os.Getenv("PATH"))
 	nodes, err := k.cmd("get", "nodes", "-o", "name").Output()
 	if err != nil || !strings.HasPrefix(string(nodes), "node/") {
 		fmt.Printf("kubectl ctr-enter: skipped, no cluster at %s (e2e/env.sh up-k8s): %v\n", k.kubeconfig, err)
@@ -53,6 +53,8 @@ func benchKube(plugin, state string, runs int) {
 	k.node = strings.TrimPrefix(strings.Fields(string(nodes))[0], "node/")
 
 	const pod = "ctr-enter-bench"
+	// One left by an interrupted run (fail exits without deferred calls).
+	k.run("delete", "pod", pod, "--ignore-not-found", "--grace-period", "0", "--force")
 	k.create(map[string]any{"apiVersion": "v1", "kind": "Pod",
 		"metadata": map[string]any{"name": pod, "namespace": "default"},
 		"spec": map[string]any{"nodeName": k.node, "automountServiceAccountToken": false, "terminationGracePeriodSeconds": 0,

@@ -167,8 +167,12 @@ func DebuggerPod(o DebuggerOptions) *corev1.Pod {
 			},
 		},
 		Spec: corev1.PodSpec{
-			NodeName:                      o.Node,
-			HostPID:                       true,
+			NodeName: o.Node,
+			HostPID:  true,
+			// No CNI set-up (a fifth of the pod's start here) and no pod IP:
+			// nothing in it uses a network of its own, ctr-enter joins the
+			// target's; hostPID and privileged give the node already.
+			HostNetwork:                   true,
 			RestartPolicy:                 corev1.RestartPolicyNever,
 			TerminationGracePeriodSeconds: &zero,
 			AutomountServiceAccountToken:  new(false),

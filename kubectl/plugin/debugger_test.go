@@ -20,7 +20,7 @@ func TestDebuggerPod(t *testing.T) {
 		Expires: exp, Target: "pod shop/web, container redis",
 	})
 	s := p.Spec
-	if p.Namespace != "shop" || s.NodeName != "n1" || !s.HostPID || s.HostNetwork || s.RestartPolicy != corev1.RestartPolicyNever ||
+	if p.Namespace != "shop" || s.NodeName != "n1" || !s.HostPID || !s.HostNetwork || s.RestartPolicy != corev1.RestartPolicyNever ||
 		*s.TerminationGracePeriodSeconds != 0 || *s.AutomountServiceAccountToken {
 		t.Errorf("spec: %+v", s)
 	}
