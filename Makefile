@@ -2,8 +2,13 @@
 # the namespace-joining constructor) against glibc's static libc, with the
 # pure-Go resolver and user lookup so that nothing wants NSS or dlopen, and
 # without grpc's x/net/trace (html/template and its start-up cost).
+#
+# The kubectl plugin (kubectl/, a Go module of its own so that client-go
+# never enters ctr-enter's module) is pure Go: CGO_ENABLED=0 makes it
+# static with no libc at all.
 GO        ?= go
 BIN       := bin/ctr-enter
+PLUGIN    := bin/kubectl-ctr_enter
 VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 TAGS      := netgo,osusergo,grpcnotrace
 LDFLAGS   := -s -w -extldflags -static -X main.version=$(VERSION)
@@ -16,6 +21,9 @@ all: build
 build:
 	$(GO) build -trimpath -tags $(TAGS) -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/ctr-enter
 	@file $(BIN) | grep -q 'statically linked' || { echo "$(BIN) is not statically linked" >&2; exit 1; }
+	cd kubectl && CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w -X main.version=$(VERSION)' -o $(CURDIR)/$(PLUGIN) ./cmd/kubectl-ctr_enter
+	@file $(PLUGIN) | grep -q 'statically linked' || { echo "$(PLUGIN) is not statically linked" >&2; exit 1; }
+	@! $(GO) list -deps ./cmd/ctr-enter | grep -q '^k8s.io/' || { echo "ctr-enter links a k8s.io package" >&2; exit 1; }
 
 # ctr-enter's own image (Dockerfile), built offline by the local dockerd.
 IMAGE ?= ctr-enter:dev
@@ -28,6 +36,7 @@ unit:
 	$(GO) vet ./...
 	$(GO) vet -tags e2e ./e2e/
 	$(GO) test -count=1 ./...
+	cd kubectl && $(GO) vet ./... && $(GO) test -count=1 ./...
 
 # Each fuzz target of the parsers of what a target controls (its /proc
 # files, the cgroupfs it can write to, its /etc/passwd and /etc/group), for

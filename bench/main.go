@@ -26,6 +26,8 @@ func main() {
 	bin := flag.String("bin", "bin/ctr-enter", "ctr-enter binary")
 	ptyMiB := flag.Int("pty-mib", 200, "MiB through the terminal in the pty benchmark (0: skip it)")
 	transferMiB := flag.Int("transfer-mib", 512, "MiB through port-forward and cp in the transfer benchmark (0: skip it)")
+	plugin := flag.String("plugin", "bin/kubectl-ctr_enter", "the kubectl plugin (its cluster benchmark runs when e2e/env.sh's cluster is up)")
+	state := flag.String("state", "/var/tmp/ctr-enter-e2e", "e2e/env.sh's state directory (CTR_ENTER_E2E_STATE)")
 	flag.Parse()
 
 	pid, err := exec.Command("docker", "inspect", "-f", "{{.State.Pid}}", "taka").Output()
@@ -48,6 +50,8 @@ func main() {
 		fmt.Println()
 		benchTransfer(*bin, p, *transferMiB, 5)
 	}
+	fmt.Println()
+	benchKube(*plugin, *state, *runs/5+1)
 }
 
 func benchEnter(bin, p string, runs int) {
