@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 
 	tasks "github.com/containerd/containerd/api/services/tasks/v1"
 	"github.com/containerd/containerd/api/types/task"
@@ -84,46 +85,72 @@ func (c *containerd) List(ctx context.Context) ([]*Container, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []*Container
-	for _, ns := range nss {
-		nsctx := namespaces.WithNamespace(ctx, ns)
-		cs, err := c.client.ContainerService().List(nsctx)
-		if err != nil {
-			return nil, unavailable(ctx, Containerd, c.address, err)
-		}
-		resp, err := c.client.TaskService().List(nsctx, &tasks.ListTasksRequest{})
-		if err != nil {
-			return nil, unavailable(ctx, Containerd, c.address, err)
-		}
-		procs := map[string]*task.Process{}
-		for _, p := range resp.Tasks {
-			procs[p.ID] = p
-		}
-		crimd := map[*Container]*criMetadata{}
-		var podded []*Container
-		for _, ctr := range cs {
-			t := &Container{Runtime: Containerd, Namespace: ns, ID: ctr.ID, Name: ctr.ID, Image: ctr.Image, Labels: ctr.Labels}
-			// A container without a task is not running.
-			t.Status = "created"
-			if p := procs[ctr.ID]; p != nil {
-				t.PID = int(p.Pid)
-				t.Status = strings.ToLower(p.Status.String())
-				t.Running = p.Status == task.Status_RUNNING || p.Status == task.Status_PAUSED
-			}
-			if n := ctr.Labels[labelNerdctlName]; n != "" {
-				t.Names = append(t.Names, n)
-				t.Name = n
-			}
-			if md, sandbox, ok := criInfo(ctr.Labels, ctr.Extensions); ok {
-				t.PodRole.Sandbox = sandbox
-				crimd[t] = &md
-			} else if ctr.Labels[labelPodUID] != "" {
-				podded = append(podded, t)
-			}
-			out = append(out, t)
-		}
-		withPods(crimd, podded)
+	// Every namespace at once: the round trips, not the daemon, are
+	// most of a listing's time.
+	lists := make([][]*Container, len(nss))
+	errs := make([]error, len(nss))
+	var wg sync.WaitGroup
+	for i, ns := range nss {
+		wg.Go(func() { lists[i], errs[i] = c.listNamespace(ctx, ns) })
 	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	return slices.Concat(lists...), nil
+}
+
+// listNamespace lists one namespace's containers, with their tasks' state.
+func (c *containerd) listNamespace(ctx context.Context, ns string) ([]*Container, error) {
+	nsctx := namespaces.WithNamespace(ctx, ns)
+	// Containers and tasks at once. A container made between the two
+	// answers shows without its task, as if listed in turn.
+	var cs []containers.Container
+	var cerr error
+	listed := make(chan struct{})
+	go func() {
+		defer close(listed)
+		cs, cerr = c.client.ContainerService().List(nsctx)
+	}()
+	resp, err := c.client.TaskService().List(nsctx, &tasks.ListTasksRequest{})
+	<-listed
+	if err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, unavailable(ctx, Containerd, c.address, err)
+	}
+	procs := map[string]*task.Process{}
+	for _, p := range resp.Tasks {
+		procs[p.ID] = p
+	}
+	out := make([]*Container, 0, len(cs))
+	crimd := map[*Container]*criMetadata{}
+	var podded []*Container
+	for _, ctr := range cs {
+		t := &Container{Runtime: Containerd, Namespace: ns, ID: ctr.ID, Name: ctr.ID, Image: ctr.Image, Labels: ctr.Labels}
+		// A container without a task is not running.
+		t.Status = "created"
+		if p := procs[ctr.ID]; p != nil {
+			t.PID = int(p.Pid)
+			t.Status = strings.ToLower(p.Status.String())
+			t.Running = p.Status == task.Status_RUNNING || p.Status == task.Status_PAUSED
+		}
+		if n := ctr.Labels[labelNerdctlName]; n != "" {
+			t.Names = append(t.Names, n)
+			t.Name = n
+		}
+		if md, sandbox, ok := criInfo(ctr.Labels, ctr.Extensions); ok {
+			t.PodRole.Sandbox = sandbox
+			crimd[t] = &md
+		} else if ctr.Labels[labelPodUID] != "" {
+			podded = append(podded, t)
+		}
+		out = append(out, t)
+	}
+	withPods(crimd, podded)
 	return out, nil
 }
 
