@@ -6,6 +6,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -119,6 +120,23 @@ func (p *Process) Check() error {
 		}
 	}
 	return nil
+}
+
+// Exited waits up to timeout for the target to exit (its pidfd turns
+// readable once it has), and then says whether it is gone, as Check.
+func (p *Process) Exited(timeout time.Duration) error {
+	fds := []unix.PollFd{{Fd: int32(p.Pidfd.Fd()), Events: unix.POLLIN}}
+	deadline := time.Now().Add(timeout)
+	for {
+		n, err := unix.Poll(fds, int(time.Until(deadline).Milliseconds()))
+		if err == unix.EINTR && time.Now().Before(deadline) {
+			continue
+		}
+		if err == nil && n > 0 {
+			return fmt.Errorf("%w: %s (pid %d) exited", ErrVanished, p.Target, p.PID)
+		}
+		return p.Check()
+	}
 }
 
 // procError says a read of /proc failed because the process went away,

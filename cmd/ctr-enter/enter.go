@@ -6,6 +6,9 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/ctr-enter/ctr-enter/enter"
 	"github.com/ctr-enter/ctr-enter/images"
@@ -143,8 +146,18 @@ func (c *enterCmd) Run(ctx context.Context, g *Globals) error {
 	// The command may have died with its container: say so, since its
 	// status alone (SIGKILL's 137) does not, and a shell on a terminal
 	// that hung up may even exit 0.
-	if err := p.Check(); err != nil && !c.Detach {
-		fmt.Fprintf(os.Stderr, "ctr-enter: session ended: %s\n", err)
+	if !c.Detach {
+		err := p.Check()
+		if err == nil && status == 128+int(unix.SIGKILL) {
+			// When a pid namespace's init dies, the kernel kills the
+			// namespace's other processes (the command, SIGKILL)
+			// before that init is a zombie: the command's end can
+			// come a moment before the target's.
+			err = p.Exited(time.Second)
+		}
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "ctr-enter: session ended: %s\n", err)
+		}
 	}
 	return exitStatus(status)
 }
