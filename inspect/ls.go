@@ -24,19 +24,9 @@ type Row struct {
 	// Pod is the Kubernetes pod the container belongs to; absent for
 	// others.
 	Pod *Pod `json:"pod,omitempty"`
-}
-
-// Display is how a row names a container for a person: a pod's by its
-// pod names (a sandbox as NAMESPACE/POD (sandbox)), others by their
-// explicit form.
-func (r *Row) Display() string {
-	switch {
-	case r.Pod == nil:
-		return r.Ref
-	case r.Pod.Sandbox:
-		return r.Pod.Namespace + "/" + r.Pod.Name + " (sandbox)"
-	}
-	return r.Name
+	// Display is how a person knows the container (resolve.Target's
+	// Display): a pod's by its pod names, others by Ref.
+	Display string `json:"-"`
 }
 
 // List returns every container of every reachable runtime, with the
@@ -49,7 +39,7 @@ func List(ctx context.Context, opts runtimes.Options) ([]Row, []error) {
 		r := Row{
 			Runtime: t.Runtime, Namespace: t.Namespace, ID: t.ID, Name: t.Name, Image: t.Image,
 			Status: t.Status, PID: t.PID, Ref: t.String(), Shares: map[string][]string{},
-			Pod: podOf(t.Container),
+			Pod: podOf(t.Container), Display: t.Display(),
 		}
 		if !t.Running {
 			r.PID = 0

@@ -58,11 +58,11 @@ func (c *lsCmd) Run(ctx context.Context, g *Globals) error {
 }
 
 // displayNames maps the explicit forms of rows to how a person knows
-// them (see inspect.Row.Display), for the SHARES column.
+// them (inspect.Row's Display), for the SHARES column.
 func displayNames(rows []inspect.Row) map[string]string {
 	m := make(map[string]string, len(rows))
 	for _, r := range rows {
-		m[r.Ref] = r.Display()
+		m[r.Ref] = r.Display
 	}
 	return m
 }

@@ -72,11 +72,11 @@ func TestLsPods(t *testing.T) {
 	}
 	k8s := func(id string) string { return "containerd://k8s.io/" + strings.Repeat(id, 64) }
 	rows := []inspect.Row{
-		{Runtime: "containerd", Namespace: "k8s.io", ID: strings.Repeat("a", 64), Name: "shop/cache", Status: "running", PID: 10, Ref: k8s("a"),
+		{Runtime: "containerd", Namespace: "k8s.io", ID: strings.Repeat("a", 64), Name: "shop/cache", Display: "shop/cache (sandbox)", Status: "running", PID: 10, Ref: k8s("a"),
 			Shares: map[string][]string{"net": {k8s("c")}}, Pod: pod("", 0, true)},
-		{Runtime: "containerd", Namespace: "k8s.io", ID: strings.Repeat("b", 64), Name: "shop/cache/redis", Status: "exited", Ref: k8s("b"),
+		{Runtime: "containerd", Namespace: "k8s.io", ID: strings.Repeat("b", 64), Name: "shop/cache/redis", Display: "shop/cache/redis", Status: "exited", Ref: k8s("b"),
 			Shares: map[string][]string{}, Pod: pod("redis", 0, false)},
-		{Runtime: "containerd", Namespace: "k8s.io", ID: strings.Repeat("c", 64), Name: "shop/cache/redis", Status: "running", PID: 12, Ref: k8s("c"),
+		{Runtime: "containerd", Namespace: "k8s.io", ID: strings.Repeat("c", 64), Name: "shop/cache/redis", Display: "shop/cache/redis", Status: "running", PID: 12, Ref: k8s("c"),
 			Shares: map[string][]string{"net": {k8s("a")}, "ipc": {k8s("a")}}, Pod: pod("redis", 1, false)},
 	}
 	names := displayNames(rows)
