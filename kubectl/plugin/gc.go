@@ -9,7 +9,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/kubernetes"
 )
 
 // Garbage is a debugger pod no one will delete, and why.
@@ -70,14 +69,14 @@ func SelectGarbage(pods []corev1.Pod, now time.Time, self Owner, alive Alive) []
 
 // GC deletes the garbage among the debugger pods of namespace ns (""
 // for all), reporting each to report.
-func GC(ctx context.Context, cs kubernetes.Interface, ns string, self Owner, report func(Garbage)) error {
-	list, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: ManagedByLabel + "=" + ManagedBy})
+func GC(ctx context.Context, api API, ns string, self Owner, report func(Garbage)) error {
+	list, err := api.Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: ManagedByLabel + "=" + ManagedBy})
 	if err != nil {
 		return apiError("list", "pods", ns, "", err)
 	}
 	var failed error
 	for _, g := range SelectGarbage(list.Items, time.Now(), self, ProcessAlive) {
-		if err := deletePod(ctx, cs, g.Pod.Namespace, g.Pod.Name); err != nil {
+		if err := deletePod(ctx, api, g.Pod.Namespace, g.Pod.Name); err != nil {
 			failed = err
 			continue
 		}
@@ -88,9 +87,9 @@ func GC(ctx context.Context, cs kubernetes.Interface, ns string, self Owner, rep
 
 // deletePod deletes a debugger pod at once: nothing in it is worth a
 // grace period. Gone already is deleted.
-func deletePod(ctx context.Context, cs kubernetes.Interface, ns, name string) error {
+func deletePod(ctx context.Context, api API, ns, name string) error {
 	zero := int64(0)
-	err := cs.CoreV1().Pods(ns).Delete(ctx, name, metav1.DeleteOptions{GracePeriodSeconds: &zero})
+	err := api.Pods(ns).Delete(ctx, name, metav1.DeleteOptions{GracePeriodSeconds: &zero})
 	if err != nil && !apierrors.IsNotFound(err) {
 		return apiError("delete", "pods", ns, name, err)
 	}

@@ -67,7 +67,7 @@ func TestGC(t *testing.T) {
 	target := corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "shop", Name: "web"}}
 	cs := fake.NewClientset(&live, &old, &target)
 	var reported []string
-	if err := GC(context.Background(), cs, "shop", self, func(g Garbage) { reported = append(reported, g.Pod.Name) }); err != nil {
+	if err := GC(context.Background(), fakeAPI{cs}, "shop", self, func(g Garbage) { reported = append(reported, g.Pod.Name) }); err != nil {
 		t.Fatal(err)
 	}
 	list, err := cs.CoreV1().Pods("shop").List(context.Background(), metav1.ListOptions{})

@@ -17,8 +17,6 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/httpstream"
 	"k8s.io/apimachinery/pkg/watch"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/remotecommand"
 	utilexec "k8s.io/client-go/util/exec"
@@ -30,7 +28,7 @@ const CtrEnterPath = "/usr/local/bin/ctr-enter"
 // Session is one run of the plugin against the cluster.
 type Session struct {
 	Config    *rest.Config
-	Client    kubernetes.Interface
+	API       API
 	Namespace string // the target's (from -n or the context)
 	Owner     Owner
 	Stdin     *os.File
@@ -47,10 +45,19 @@ func (s *Session) Enter(ctx context.Context, a *Args) (int, error) {
 	if err != nil {
 		return ExitTool, err
 	}
-	if err := s.checkNode(ctx, t.Node, a.Kind == "node"); err != nil {
+	// Both ask about the node only: one round trip to the API server
+	// where two would follow each other.
+	var ns, name string
+	found := make(chan struct{})
+	go func() {
+		defer close(found)
+		ns, name = s.daemonSetPod(ctx, a.Flags.DaemonSetNamespace, t.Node)
+	}()
+	err = s.checkNode(ctx, t.Node, a.Kind == "node")
+	<-found
+	if err != nil {
 		return ExitTool, err
 	}
-	ns, name := s.daemonSetPod(ctx, a.Flags.DaemonSetNamespace, t.Node)
 	if name == "" {
 		pod, err := s.createDebugger(ctx, a, t)
 		if err != nil {
@@ -74,7 +81,7 @@ func (s *Session) resolve(ctx context.Context, a *Args) (Target, error) {
 	if a.Kind == "node" {
 		return NodeTarget(a.Name), nil
 	}
-	pod, err := s.Client.CoreV1().Pods(s.Namespace).Get(ctx, a.Name, metav1.GetOptions{})
+	pod, err := s.API.Pods(s.Namespace).Get(ctx, a.Name, metav1.GetOptions{})
 	if err != nil {
 		return Target{}, apiError("get", "pods", s.Namespace, a.Name, err)
 	}
@@ -86,7 +93,7 @@ func (s *Session) resolve(ctx context.Context, a *Args) (Target, error) {
 // not read nodes (the minimal role does not need it) skips the check,
 // unless the node itself is the target.
 func (s *Session) checkNode(ctx context.Context, name string, isTarget bool) error {
-	node, err := s.Client.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+	node, err := s.API.Nodes().Get(ctx, name, metav1.GetOptions{})
 	if err != nil {
 		if apierrors.IsForbidden(err) && !isTarget {
 			return nil
@@ -105,7 +112,7 @@ func (s *Session) daemonSetPod(ctx context.Context, ns, node string) (string, st
 	if ns == "" {
 		return "", ""
 	}
-	list, err := s.Client.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{
+	list, err := s.API.Pods(ns).List(ctx, metav1.ListOptions{
 		LabelSelector: DaemonSetLabel,
 		FieldSelector: "spec.nodeName=" + node + ",status.phase=Running",
 	})
@@ -139,7 +146,7 @@ func (s *Session) createDebugger(ctx context.Context, a *Args, t Target) (*corev
 		Expires:        time.Now().Add(a.Flags.TTL),
 		Target:         t.Desc,
 	})
-	pod, err := s.Client.CoreV1().Pods(ns).Create(ctx, spec, metav1.CreateOptions{})
+	pod, err := s.API.Pods(ns).Create(ctx, spec, metav1.CreateOptions{})
 	if err != nil {
 		return nil, apiError("create", "pods", ns, "", err)
 	}
@@ -153,7 +160,7 @@ func (s *Session) deleteDebugger(ns, name string) {
 	defer cancel()
 	// A second Ctrl-C or SIGTERM meanwhile does not kill us: main's
 	// signal handler stays registered until we return.
-	if err := deletePod(ctx, s.Client, ns, name); err != nil {
+	if err := deletePod(ctx, s.API, ns, name); err != nil {
 		s.Warn(fmt.Sprintf("debugger pod %s/%s left behind (kubectl ctr-enter gc removes it): %s", ns, name, err))
 	}
 }
@@ -171,7 +178,7 @@ func (s *Session) keepAlive(ctx context.Context, ns, name string, ttl time.Durat
 				return
 			case <-tick.C:
 				patch := fmt.Sprintf(`{"metadata":{"annotations":{%q:%q}}}`, ExpiresAnnotation, time.Now().Add(ttl).UTC().Format(time.RFC3339))
-				if _, err := s.Client.CoreV1().Pods(ns).Patch(ctx, name, types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil && ctx.Err() == nil {
+				if _, err := s.API.Pods(ns).Patch(ctx, name, types.MergePatchType, []byte(patch), metav1.PatchOptions{}); err != nil && ctx.Err() == nil {
 					s.Warn(fmt.Sprintf("debugger pod %s/%s: moving its expiry: %s", ns, name, apiError("patch", "pods", ns, name, err)))
 				}
 			}
@@ -185,7 +192,7 @@ func (s *Session) keepAlive(ctx context.Context, ns, name string, ttl time.Durat
 func (s *Session) waitRunning(ctx context.Context, pod *corev1.Pod, image string, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	w, err := s.Client.CoreV1().Pods(pod.Namespace).Watch(ctx, metav1.ListOptions{
+	w, err := s.API.Pods(pod.Namespace).Watch(ctx, metav1.ListOptions{
 		FieldSelector:   "metadata.name=" + pod.Name,
 		ResourceVersion: pod.ResourceVersion,
 	})
@@ -234,20 +241,19 @@ func (s *Session) exec(ctx context.Context, ns, pod string, cmd []string, a *Arg
 	// we are on a terminal; it sees the terminal we ask for.
 	tty := a.TTY || (noCmd && inTerm)
 	stdin := a.Interactive || (noCmd && inTerm)
-	req := s.Client.CoreV1().RESTClient().Post().Resource("pods").Namespace(ns).Name(pod).SubResource("exec").
-		VersionedParams(&corev1.PodExecOptions{
-			Container: DebuggerContainer,
-			Command:   cmd,
-			Stdin:     stdin,
-			Stdout:    true,
-			Stderr:    !tty, // a terminal has one stream
-			TTY:       tty,
-		}, scheme.ParameterCodec)
-	spdy, err := remotecommand.NewSPDYExecutor(s.Config, "POST", req.URL())
+	u := s.API.ExecURL(ns, pod, &corev1.PodExecOptions{
+		Container: DebuggerContainer,
+		Command:   cmd,
+		Stdin:     stdin,
+		Stdout:    true,
+		Stderr:    !tty, // a terminal has one stream
+		TTY:       tty,
+	})
+	spdy, err := remotecommand.NewSPDYExecutor(s.Config, "POST", u)
 	if err != nil {
 		return ExitTool, err
 	}
-	ws, err := remotecommand.NewWebSocketExecutor(s.Config, "GET", req.URL().String())
+	ws, err := remotecommand.NewWebSocketExecutor(s.Config, "GET", u.String())
 	if err != nil {
 		return ExitTool, err
 	}

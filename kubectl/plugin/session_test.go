@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"context"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -27,7 +28,7 @@ func TestDebuggerLifecycle(t *testing.T) {
 		return false, nil, nil
 	})
 	var warned []string
-	s := &Session{Client: cs, Namespace: "shop", Owner: Owner{Host: "me", PID: 1}, Warn: func(m string) { warned = append(warned, m) }}
+	s := &Session{API: fakeAPI{cs}, Namespace: "shop", Owner: Owner{Host: "me", PID: 1}, Warn: func(m string) { warned = append(warned, m) }}
 	a := &Args{Flags: DefaultFlags()}
 	a.Flags.DebuggerNamespace = "dbg"
 	ctx := context.Background()
@@ -62,4 +63,14 @@ func TestDebuggerLifecycle(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "did not start on node n1 within 200ms (--pod-running-timeout)") {
 		t.Errorf("timeout: %v", err)
 	}
+}
+
+// fakeAPI is client-go's fake clientset as the plugin's API.
+type fakeAPI struct{ cs *fake.Clientset }
+
+func (f fakeAPI) Pods(ns string) Pods { return f.cs.CoreV1().Pods(ns) }
+func (f fakeAPI) Nodes() Nodes        { return f.cs.CoreV1().Nodes() }
+
+func (f fakeAPI) ExecURL(ns, pod string, o *corev1.PodExecOptions) *url.URL {
+	return &url.URL{Path: "/api/v1/namespaces/" + ns + "/pods/" + pod + "/exec"}
 }

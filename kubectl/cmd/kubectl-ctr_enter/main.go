@@ -11,7 +11,6 @@ import (
 	"strings"
 	"syscall"
 
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/clientcmd"
 
 	"github.com/ctr-enter/ctr-enter/kubectl/plugin"
@@ -119,7 +118,7 @@ func run() int {
 	if err != nil {
 		return fail(fmt.Errorf("kubeconfig: %w", err))
 	}
-	cs, err := kubernetes.NewForConfig(cfg)
+	api, err := plugin.NewAPI(cfg)
 	if err != nil {
 		return fail(err)
 	}
@@ -128,7 +127,7 @@ func run() int {
 		if a.Flags.AllNamespaces {
 			ns = ""
 		}
-		err := plugin.GC(ctx, cs, ns, plugin.CurrentOwner(), func(g plugin.Garbage) {
+		err := plugin.GC(ctx, api, ns, plugin.CurrentOwner(), func(g plugin.Garbage) {
 			fmt.Printf("deleted debugger pod %s/%s: %s\n", g.Pod.Namespace, g.Pod.Name, g.Reason)
 		})
 		if err != nil {
@@ -138,7 +137,7 @@ func run() int {
 	}
 
 	s := &plugin.Session{
-		Config: cfg, Client: cs, Namespace: ns, Owner: plugin.CurrentOwner(),
+		Config: cfg, API: api, Namespace: ns, Owner: plugin.CurrentOwner(),
 		Stdin: os.Stdin, Stdout: os.Stdout, Stderr: os.Stderr,
 		Warn: func(msg string) { fmt.Fprintf(os.Stderr, "kubectl ctr-enter: warning: %s\n", oneLine(msg)) },
 	}
