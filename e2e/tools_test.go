@@ -38,10 +38,15 @@ func stopRegistry(t *testing.T) {
 	t.Helper()
 	sh(t, "../e2e/env.sh", "registry", "stop")
 	t.Cleanup(func() { sh(t, "../e2e/env.sh", "registry", "start") })
-	if c, err := net.DialTimeout("tcp", "127.0.0.1:5000", time.Second); err == nil {
-		c.Close()
-		t.Fatal("the registry still listens")
-	}
+	// Polled, not dialled once: one CI run found it listening right after
+	// env.sh had seen its process end, on a loaded machine.
+	waitFor(t, "the registry to stop listening", func() bool {
+		c, err := net.DialTimeout("tcp", "127.0.0.1:5000", time.Second)
+		if err == nil {
+			c.Close()
+		}
+		return err != nil
+	})
 }
 
 // TestShellWithToolsInNoShellTarget: the targets are one static binary
