@@ -122,9 +122,14 @@ func (p *Process) Check() error {
 	return nil
 }
 
-// Exited waits up to timeout for the target to exit (its pidfd turns
-// readable once it has), and then says whether it is gone, as Check.
+// Exited says whether the target is gone, as Check, but waits up to
+// timeout for a target whose exit has begun (PF_EXITING) to end it (its
+// pidfd turns readable then). One that is not on its way out is not
+// waited for.
 func (p *Process) Exited(timeout time.Duration) error {
+	if st, err := p.Stat(); err == nil && st.Flags&procfs.PFExiting == 0 {
+		return nil
+	}
 	fds := []unix.PollFd{{Fd: int32(p.Pidfd.Fd()), Events: unix.POLLIN}}
 	deadline := time.Now().Add(timeout)
 	for {

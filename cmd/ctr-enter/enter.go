@@ -152,7 +152,9 @@ func (c *enterCmd) Run(ctx context.Context, g *Globals) error {
 			// When a pid namespace's init dies, the kernel kills the
 			// namespace's other processes (the command, SIGKILL)
 			// before that init is a zombie: the command's end can
-			// come a moment before the target's.
+			// come a moment before the target's. Exited waits for
+			// a target on its way out only, so that a command killed
+			// by anything else returns at once.
 			err = p.Exited(time.Second)
 		}
 		if err != nil {

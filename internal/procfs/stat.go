@@ -8,11 +8,16 @@ import (
 	"strings"
 )
 
+// PFExiting is the flag of a process on its way out (the kernel's
+// PF_EXITING): its exit has begun, and it is not a zombie yet.
+const PFExiting = 0x4
+
 // Stat is what ctr-enter reads of /proc/PID/stat.
 type Stat struct {
 	Name      string // the command name, between the first '(' and the last ')'
 	State     byte   // field 3: R, S, D, Z, T...
 	PPID      int    // field 4
+	Flags     uint32 // field 9: the kernel's PF_* flags
 	StartTime uint64 // field 22: clock ticks after boot
 }
 
@@ -34,6 +39,11 @@ func ParseStat(b []byte) (*Stat, error) {
 	if s.PPID, err = strconv.Atoi(f[1]); err != nil {
 		return nil, fmt.Errorf("parse stat: ppid: %w", err)
 	}
+	flags, err := strconv.ParseUint(f[6], 10, 32)
+	if err != nil {
+		return nil, fmt.Errorf("parse stat: flags: %w", err)
+	}
+	s.Flags = uint32(flags)
 	if s.StartTime, err = strconv.ParseUint(f[19], 10, 64); err != nil {
 		return nil, fmt.Errorf("parse stat: start time: %w", err)
 	}

@@ -14,13 +14,16 @@ func TestParseStat(t *testing.T) {
 		want Stat
 		err  bool
 	}{
-		{in: "42 (sleep) S" + rest, want: Stat{"sleep", 'S', 1, 424242}},
-		{in: "42 (a) Z 9 9 9 9 9 9 9 9 9 9 9 9 9 9 9 9 9 9 7 (b) R" + rest, want: Stat{"a) Z 9 9 9 9 9 9 9 9 9 9 9 9 9 9 9 9 9 9 7 (b", 'R', 1, 424242}},
-		{in: "42 (x y) T" + rest + " 0 0", want: Stat{"x y", 'T', 1, 424242}},
+		{in: "42 (sleep) S" + rest, want: Stat{"sleep", 'S', 1, 4194560, 424242}},
+		{in: "42 (a) Z 9 9 9 9 9 9 9 9 9 9 9 9 9 9 9 9 9 9 7 (b) R" + rest, want: Stat{"a) Z 9 9 9 9 9 9 9 9 9 9 9 9 9 9 9 9 9 9 7 (b", 'R', 1, 4194560, 424242}},
+		{in: "42 (x y) T" + rest + " 0 0", want: Stat{"x y", 'T', 1, 4194560, 424242}},
 		{in: "42 (sleep) S 1 1", err: true},
 		{in: "42 sleep S" + rest, err: true},
 		{in: "42 (sleep) S 1 1 1 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 x", err: true},
 		{in: "42 (sleep) S x" + rest[2:], err: true},
+		// PF_EXITING (4) among the flags of a process on its way out.
+		{in: "42 (sleep) S 1 1 1 0 -1 4194564 100 0 0 0 1 2 0 0 20 0 1 0 424242", want: Stat{"sleep", 'S', 1, 4194564, 424242}},
+		{in: "42 (sleep) S 1 1 1 0 -1 flags 100 0 0 0 1 2 0 0 20 0 1 0 424242", err: true},
 	} {
 		s, err := ParseStat([]byte(tc.in))
 		if (err != nil) != tc.err || (err == nil && *s != tc.want) {
