@@ -22,7 +22,7 @@ const (
 	// k8sSock is the node's CRI containerd (the kubelet's
 	// containerRuntimeEndpoint; also the node's annotation
 	// kubeadm.alpha.kubernetes.io/cri-socket). A pod on the node reaches it
-	// through a hostPath volume of this path.
+	// through this path (the debugger pods: node mounts; the DaemonSet: a hostPath volume).
 	k8sSock = "/run/ctr-enter-e2e/k8s/containerd.sock"
 	// k8sImage is ctr-enter's own image (the Dockerfile's, with the binary
 	// that `e2e/env.sh k8s-image BINARY` or `up` last imported) in the node's

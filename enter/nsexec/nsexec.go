@@ -12,6 +12,9 @@
 // ctr-enter's binary, executed through a session's /.ctr-enter/bin, runs
 // the tool named by the link with the tools' own loader and libraries.
 //
+// And it gives kubectl ctr-enter's debugger pods the node's paths
+// (nodemounts.c), since a pod with volumes starts much later.
+//
 // Importing this package is all it takes for the constructor to be there;
 // without the trigger or a launcher's link it returns at once. A Plan says what the constructor
 // is to do and starts it.
@@ -22,9 +25,11 @@ package nsexec
 #include "nsexec.h"
 extern void ctr_enter_nsexec(int argc, char **argv, char **envp);
 extern void ctr_enter_launch(int argc, char **argv, char **envp);
+extern void ctr_enter_node_mounts(void);
 void __attribute__((constructor)) init(int argc, char **argv, char **envp) {
 	ctr_enter_nsexec(argc, argv, envp);
 	ctr_enter_launch(argc, argv, envp);
+	ctr_enter_node_mounts();
 }
 */
 import "C"

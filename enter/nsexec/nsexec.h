@@ -9,6 +9,11 @@
 // triggers the constructor.
 #define NSEXEC_ENV "_CTR_ENTER_NSEXEC"
 
+// The environment variable of node mounts (nodemounts.c): kubectl
+// ctr-enter's debugger pods set it (kubectl/plugin/debugger.go spells it
+// again, in a module of its own).
+#define NODE_MOUNTS_ENV "CTR_ENTER_NODE_MOUNTS"
+
 // Exit codes for ctr-enter's own failures, as docker exec uses them
 // (enter.ExitTool and its siblings are these). Any other status is the
 // payload's own.
