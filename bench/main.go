@@ -31,7 +31,8 @@ func main() {
 	transferMiB := flag.Int("transfer-mib", 512, "MiB through port-forward and cp in the transfer benchmark (0: skip it)")
 	plugin := flag.String("plugin", "bin/kubectl-ctr_enter", "the kubectl plugin (its cluster benchmark runs when e2e/env.sh's cluster is up)")
 	state := flag.String("state", "/var/tmp/ctr-enter-e2e", "e2e/env.sh's state directory (CTR_ENTER_E2E_STATE)")
-	only := flag.String("only", "", "run only these benchmarks, comma-separated (enter, rss, tools, ephemeral, stopped, pty, transfer, kube)")
+	scale := flag.Int("scale", 1000, "extra containers in the scale benchmark (0: skip it)")
+	only := flag.String("only", "", "run only these benchmarks, comma-separated (enter, rss, tools, ephemeral, stopped, scale, pty, transfer, kube)")
 	flag.Parse()
 
 	pid, err := exec.Command("docker", "inspect", "-f", "{{.State.Pid}}", "taka").Output()
@@ -46,6 +47,7 @@ func main() {
 		{"tools", true, func() { benchTools(*bin, *runs/5+1) }},
 		{"ephemeral", true, func() { benchEphemeral(*bin, *runs/5+1) }},
 		{"stopped", true, func() { benchStopped(*bin, *runs/5+1) }},
+		{"scale", *scale > 0, func() { benchScale(*bin, *scale, *runs/5+1) }},
 		{"pty", *ptyMiB > 0, func() { benchPty(*bin, p, *ptyMiB, 3) }},
 		{"transfer", *transferMiB > 0, func() { benchTransfer(*bin, p, *transferMiB, 5) }},
 		{"kube", true, func() { benchKube(*plugin, *state, *runs/5+1) }},
@@ -248,4 +250,9 @@ func verdict(ok bool) string {
 		return "met"
 	}
 	return "NOT met"
+}
+
+// warnf reports what went wrong without ending the bench.
+func warnf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
 }
