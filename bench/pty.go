@@ -51,7 +51,8 @@ func benchPty(bin, pid string, mib, runs int) {
 
 // throughput runs c on a pty of its own, reads everything it writes
 // there, and returns the rate and c's peak RSS (wait4's: the largest of
-// c and the descendants it waited for).
+// c and the descendants it waited for, and never less than the bench's
+// own RSS, which a child leaves at exec: see rss.go).
 func throughput(c contender, want int64) (mibPerSec float64, maxRSSKiB int64) {
 	cmd := exec.Command(c.argv[0], c.argv[1:]...)
 	start := time.Now()
