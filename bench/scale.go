@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/containerd/containerd/v2/client"
@@ -63,6 +64,11 @@ func scalePlan(n int) []extra {
 type scaleEnv struct {
 	ctrds  []*client.Client
 	docker *runtimes.Engine
+	// An interrupt stops the calls not yet made, and waits for those in
+	// flight, before removing everything: a container made after the
+	// removal listed the bench's would be left behind.
+	stop     atomic.Bool
+	inflight sync.WaitGroup
 }
 
 func newScaleEnv() *scaleEnv {
@@ -100,7 +106,11 @@ func benchScale(bin string, n, runs int) {
 	if left := e.removeAll(ctx); left > 0 {
 		fmt.Printf("(removed %d extra containers left by an interrupted run)\n", left)
 	}
-	onFail(func() { e.removeAll(context.Background()) })
+	onFail(func() {
+		e.stop.Store(true)
+		e.inflight.Wait()
+		e.removeAll(context.Background())
+	})
 	defer e.removeAll(ctx)
 
 	c2 := scaleContainerds[1]
@@ -195,7 +205,7 @@ func (e *scaleEnv) create(ctx context.Context, xs []extra) {
 			})
 		}
 	}
-	if err := parallel(jobs); err != nil {
+	if err := e.parallel(jobs); err != nil {
 		fail("scale: make the extra containers: %v", err)
 	}
 }
@@ -214,7 +224,7 @@ func (e *scaleEnv) remove(ctx context.Context, xs []extra) {
 			})
 		}
 	}
-	if err := parallel(jobs); err != nil {
+	if err := e.parallel(jobs); err != nil {
 		fail("scale: remove extra containers: %v", err)
 	}
 }
@@ -273,7 +283,7 @@ func (e *scaleEnv) removeAll(ctx context.Context) int {
 			return e.removeDocker(ctx, d.ID)
 		})
 	}
-	if err := parallel(jobs); err != nil {
+	if err := e.run(jobs, false); err != nil {
 		warnf("scale: remove extra containers: %v", err)
 	}
 	// The namespaces last, empty now.
@@ -290,14 +300,29 @@ func (e *scaleEnv) removeAll(ctx context.Context) int {
 	return n
 }
 
-// parallel runs jobs, scaleWorkers at once, and returns the first error.
-func parallel(jobs []func() error) error {
+// parallel runs jobs, scaleWorkers at once, and returns the first
+// error; once e.stop is set, no more.
+func (e *scaleEnv) parallel(jobs []func() error) error {
+	if e.stop.Load() {
+		return nil
+	}
+	return e.run(jobs, true)
+}
+
+// run runs jobs, scaleWorkers at once, and returns the first error;
+// stoppable ones, only until e.stop is set.
+func (e *scaleEnv) run(jobs []func() error, stoppable bool) error {
 	ch := make(chan func() error)
 	errs := make(chan error, len(jobs))
 	var wg sync.WaitGroup
 	for range scaleWorkers {
+		e.inflight.Add(1)
 		wg.Go(func() {
+			defer e.inflight.Done()
 			for j := range ch {
+				if stoppable && e.stop.Load() {
+					continue
+				}
 				if err := j(); err != nil {
 					errs <- err
 				}
