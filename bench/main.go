@@ -11,8 +11,11 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"sort"
+	"os/signal"
+	"slices"
 	"strings"
+	"sync"
+	"syscall"
 	"time"
 )
 
@@ -28,30 +31,75 @@ func main() {
 	transferMiB := flag.Int("transfer-mib", 512, "MiB through port-forward and cp in the transfer benchmark (0: skip it)")
 	plugin := flag.String("plugin", "bin/kubectl-ctr_enter", "the kubectl plugin (its cluster benchmark runs when e2e/env.sh's cluster is up)")
 	state := flag.String("state", "/var/tmp/ctr-enter-e2e", "e2e/env.sh's state directory (CTR_ENTER_E2E_STATE)")
+	scale := flag.Int("scale", 1000, "extra containers in the scale benchmark (0: skip it)")
+	only := flag.String("only", "", "run only these benchmarks, comma-separated (enter, rss, tools, ephemeral, stopped, scale, pty, transfer, kube)")
 	flag.Parse()
 
 	pid, err := exec.Command("docker", "inspect", "-f", "{{.State.Pid}}", "taka").Output()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "bench: no Docker container taka (e2e/env.sh up):", err)
-		os.Exit(1)
+		fail("no Docker container taka (e2e/env.sh up): %v", err)
 	}
 	p := strings.TrimSpace(string(pid))
-	benchEnter(*bin, p, *runs)
-	fmt.Println()
-	benchTools(*bin, *runs/5+1)
-	fmt.Println()
-	benchEphemeral(*bin, *runs/5+1)
-	benchStopped(*bin, *runs/5+1)
-	if *ptyMiB > 0 {
-		fmt.Println()
-		benchPty(*bin, *ptyMiB)
+	cleanUpOnInterrupt()
+	sections := []section{
+		{"enter", true, func() { benchEnter(*bin, p, *runs) }},
+		{"rss", true, func() { benchRSS(*bin, p, *runs/5+1) }},
+		{"tools", true, func() { benchTools(*bin, *runs/5+1) }},
+		{"ephemeral", true, func() { benchEphemeral(*bin, *runs/5+1) }},
+		{"stopped", true, func() { benchStopped(*bin, *runs/5+1) }},
+		{"scale", *scale > 0, func() { benchScale(*bin, *scale, *runs/5+1) }},
+		{"pty", *ptyMiB > 0, func() { benchPty(*bin, p, *ptyMiB, 3) }},
+		{"transfer", *transferMiB > 0, func() { benchTransfer(*bin, p, *transferMiB, 5) }},
+		{"kube", true, func() { benchKube(*plugin, *state, *runs/5+1) }},
 	}
-	if *transferMiB > 0 {
-		fmt.Println()
-		benchTransfer(*bin, p, *transferMiB, 5)
+	chosen, err := choose(sections, *only)
+	if err != nil {
+		fail("-only: %v", err)
 	}
-	fmt.Println()
-	benchKube(*plugin, *state, *runs/5+1)
+	for i, s := range chosen {
+		if i > 0 {
+			fmt.Println()
+		}
+		s.run()
+	}
+}
+
+// section is one benchmark of the bench, as -only names it.
+type section struct {
+	name string
+	on   bool // off: its flag skips it
+	run  func()
+}
+
+// choose is the sections to run: those on, or those only names (a
+// comma-separated list), in the bench's order.
+func choose(sections []section, only string) ([]section, error) {
+	var out []section
+	if only == "" {
+		for _, s := range sections {
+			if s.on {
+				out = append(out, s)
+			}
+		}
+		return out, nil
+	}
+	want := map[string]bool{}
+	for _, n := range strings.Split(only, ",") {
+		if !slices.ContainsFunc(sections, func(s section) bool { return s.name == n }) {
+			var names []string
+			for _, s := range sections {
+				names = append(names, s.name)
+			}
+			return nil, fmt.Errorf("no benchmark %q (there are %s)", n, strings.Join(names, ", "))
+		}
+		want[n] = true
+	}
+	for _, s := range sections {
+		if want[s.name] {
+			out = append(out, s)
+		}
+	}
+	return out, nil
 }
 
 func benchEnter(bin, p string, runs int) {
@@ -63,15 +111,12 @@ func benchEnter(bin, p string, runs int) {
 		{"docker exec taka true", []string{"docker", "exec", "taka", "true"}},
 	}
 	med := measure(enter, runs)
-	fmt.Printf("Time to run `true` in taka's net and pid namespaces: median of %d runs each, interleaved\n", runs)
-	base := med[0]
-	for i, c := range enter {
-		fmt.Printf("  %-55s %9.2f ms  %6.2fx nsenter\n", c.name, ms(med[i]), float64(med[i])/float64(base))
-	}
-	ours, docker := med[1], med[len(med)-1]
-	fmt.Printf("Goal: within 2.5x of nsenter: %.2fx (%s); 10x faster than docker exec: %.1fx (%s)\n",
-		float64(ours)/float64(base), verdict(float64(ours)/float64(base) <= 2.5),
-		float64(docker)/float64(ours), verdict(float64(docker)/float64(ours) >= 10))
+	t := newTable("Time to run `true` in taka's net and pid namespaces: median of %d runs each, interleaved", runs)
+	t.times(enter, med, 0, "nsenter")
+	base, ours, docker := float64(med[0]), float64(med[1]), float64(med[len(med)-1])
+	t.goal("within 2.5x of nsenter", ratio(ours, base), ours/base <= 2.5)
+	t.goal("10x faster than docker exec", fmt.Sprintf("%.1fx", docker/ours), docker/ours >= 10)
+	t.print()
 }
 
 // benchTools times a ready session with debug tools mounted beside taka's
@@ -81,15 +126,13 @@ func benchTools(bin string, runs int) {
 	// about a cached image.
 	cache, err := os.MkdirTemp("", "ctr-enter-bench-")
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "bench:", err)
-		os.Exit(1)
+		fail("%v", err)
 	}
 	defer os.RemoveAll(cache)
 	os.Setenv("CTR_ENTER_IMAGES", cache)
 	defer os.Unsetenv("CTR_ENTER_IMAGES")
 	if out, err := exec.Command(bin, "images", "pull", "busybox").CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "bench: images pull busybox: %v\n%s", err, out)
-		os.Exit(1)
+		fail("images pull busybox: %v\n%s", err, out)
 	}
 	cs := []contender{
 		{"docker run --rm --net=container:taka --pid=container:taka busybox true", []string{"docker", "run", "--rm", "--net=container:taka", "--pid=container:taka", "busybox", "true"}},
@@ -100,18 +143,17 @@ func benchTools(bin string, runs int) {
 		{"ctr-enter taka --net -- ss -V (the host's ss, no tools)", []string{bin, "docker://taka", "--net", "--", "ss", "-V"}},
 	}
 	med := measure(cs, runs)
-	fmt.Printf("A ready tools session in taka, `true`: median of %d runs each, interleaved\n", runs)
-	for i, c := range cs {
-		fmt.Printf("  %-70s %9.2f ms  %6.2fx docker run\n", c.name, ms(med[i]), float64(med[i])/float64(med[0]))
-	}
-	fmt.Printf("Goal: 10x faster than docker run: %.1fx (%s)\n", float64(med[0])/float64(med[1]), verdict(float64(med[0])/float64(med[1]) >= 10))
+	t := newTable("A ready tools session in taka, `true`: median of %d runs each, interleaved", runs)
+	t.times(cs, med, 0, "docker run")
+	t.goal("10x faster than docker run", fmt.Sprintf("%.1fx", float64(med[0])/float64(med[1])), float64(med[0])/float64(med[1]) >= 10)
 	// The tools' mount, the launcher (enter/nsexec/launch.c) and the
 	// tools' own loader: against the same program run without tools (the
 	// host's ss, executed in taka's network namespace), and, for scale,
 	// against a session that runs the target's static true.
 	dyn := float64(med[4]) / float64(med[5])
-	fmt.Printf("Goal: a dynamically linked tool within 1.2x of a session without tools running it: %.2fx (%s); %.2fx a session running taka's true\n",
-		dyn, verdict(dyn <= 1.2), float64(med[4])/float64(med[3]))
+	t.goal("a dynamically linked tool within 1.2x of a session without tools running it", ratio(dyn, 1), dyn <= 1.2)
+	t.note("against a session running taka's true", ratio(float64(med[4]), float64(med[3])))
+	t.print()
 }
 
 // benchEphemeral times a throwaway debug container in taka's network
@@ -125,33 +167,80 @@ func benchEphemeral(bin string, runs int) {
 		{"  the same on containerd 2.x", []string{bin, "--containerd-address", "/run/ctr-enter-e2e/containerd2.sock", "attach", "containerd://e2e/taka", "--rm", "--share", "net", "--image", "busybox", "--", "true"}},
 	}
 	med := measure(cs, runs)
-	fmt.Printf("An ephemeral container in taka's network namespace, `true`, removed: median of %d runs each, interleaved\n", runs)
-	for i, c := range cs {
-		fmt.Printf("  %-55s %9.2f ms  %6.2fx docker run\n", c.name, ms(med[i]), float64(med[i])/float64(med[0]))
-	}
+	t := newTable("An ephemeral container in taka's network namespace, `true`, removed: median of %d runs each, interleaved", runs)
+	t.times(cs, med, 0, "docker run")
+	t.print()
 }
 
 // measure runs every contender n times, interleaved so that a slow moment
 // of the machine does not fall on one contender only, and returns medians.
 func measure(cs []contender, n int) []time.Duration {
+	times := measureAll(cs, n)
+	med := make([]time.Duration, len(cs))
+	for j := range cs {
+		med[j] = medianD(times[j])
+	}
+	return med
+}
+
+// measureAll is measure's every run: n times of each contender, in order.
+func measureAll(cs []contender, n int) [][]time.Duration {
 	times := make([][]time.Duration, len(cs))
 	for i := 0; i < n; i++ {
 		for j, c := range cs {
 			start := time.Now()
 			cmd := exec.Command(c.argv[0], c.argv[1:]...)
 			if out, err := cmd.CombinedOutput(); err != nil {
-				fmt.Fprintf(os.Stderr, "bench: %s: %v\n%s", c.name, err, out)
-				os.Exit(1)
+				fail("%s: %v\n%s", c.name, err, out)
 			}
 			times[j] = append(times[j], time.Since(start))
 		}
 	}
-	med := make([]time.Duration, len(cs))
-	for j := range cs {
-		sort.Slice(times[j], func(a, b int) bool { return times[j][a] < times[j][b] })
-		med[j] = times[j][n/2]
+	return times
+}
+
+// cleanups undo what benchmarks made, last first, when the bench ends
+// early (fail, or an interrupt): deferred calls do not run then.
+var (
+	cleanupMu sync.Mutex
+	cleanups  []func()
+)
+
+// onFail registers undo to run if the bench ends early.
+func onFail(undo func()) {
+	cleanupMu.Lock()
+	defer cleanupMu.Unlock()
+	cleanups = append(cleanups, undo)
+}
+
+// runCleanups runs (once) what onFail registered.
+func runCleanups() {
+	cleanupMu.Lock()
+	cs := cleanups
+	cleanups = nil
+	cleanupMu.Unlock()
+	for i := len(cs) - 1; i >= 0; i-- {
+		cs[i]()
 	}
-	return med
+}
+
+func fail(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
+	runCleanups()
+	os.Exit(1)
+}
+
+// cleanUpOnInterrupt removes what benchmarks made when the bench is
+// interrupted (^C, or a timeout's SIGTERM).
+func cleanUpOnInterrupt() {
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, os.Interrupt, syscall.SIGTERM)
+	go func() {
+		s := <-sig
+		fmt.Fprintf(os.Stderr, "bench: %v: removing what the bench made\n", s)
+		runCleanups()
+		os.Exit(1)
+	}()
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
@@ -161,4 +250,9 @@ func verdict(ok bool) string {
 		return "met"
 	}
 	return "NOT met"
+}
+
+// warnf reports what went wrong without ending the bench.
+func warnf(format string, args ...any) {
+	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
 }

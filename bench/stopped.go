@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"os"
 	"os/exec"
 )
 
@@ -13,8 +12,7 @@ func benchStopped(bin string, runs int) {
 	const name, image = "ctr-enter-bench-stopped", "ctr-enter-bench-stopped:latest"
 	exec.Command("docker", "rm", "-f", name).Run()
 	if out, err := exec.Command("docker", "run", "--name", name, "ctr-enter-test/busybox", "sh", "-c", "echo broken > /etc/app.conf; exit 1").CombinedOutput(); err != nil && exec.Command("docker", "inspect", name).Run() != nil {
-		fmt.Fprintf(os.Stderr, "bench: create %s: %v\n%s", name, err, out)
-		os.Exit(1)
+		fail("create %s: %v\n%s", name, err, out)
 	}
 	defer func() {
 		exec.Command("docker", "rm", "-f", name).Run()
@@ -28,10 +26,9 @@ func benchStopped(bin string, runs int) {
 		{"ctr-enter docker://STOPPED -- true", []string{bin, "docker://" + name, "--", "true"}},
 	}
 	med := measure(cs, runs)
-	fmt.Printf("\nInto a stopped Docker container, `true`: median of %d runs each, interleaved\n", runs)
-	for i, c := range cs {
-		fmt.Printf("  %-55s %9.2f ms  %6.2fx commit+run\n", c.name, ms(med[i]), float64(med[i])/float64(med[0]))
-	}
-	ratio := float64(med[1]) / float64(med[0])
-	fmt.Printf("Goal: at most 0.1x of commit+run: %.3fx (%s)\n", ratio, verdict(ratio <= 0.1))
+	t := newTable("Into a stopped Docker container, `true`: median of %d runs each, interleaved", runs)
+	t.times(cs, med, 0, "commit+run")
+	r := float64(med[1]) / float64(med[0])
+	t.goal("at most 0.1x of commit+run", fmt.Sprintf("%.3fx", r), r <= 0.1)
+	t.print()
 }

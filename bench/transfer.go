@@ -57,13 +57,14 @@ func benchTransfer(bin, pid string, mib, runs int) {
 	}
 	td, tf := medianF(tput[0]), medianF(tput[1])
 	ld, lf := medianD(lat[0]), medianD(lat[1])
-	fmt.Printf("port-forward to a server in taka's network namespace, against taka's address from the host: medians, interleaved\n")
-	fmt.Printf("  %-52s %9.0f MiB/s\n", fmt.Sprintf("throughput, %d MiB, straight to %s", mib, direct), td)
-	fmt.Printf("  %-52s %9.0f MiB/s  %5.2fx\n", "throughput through ctr-enter port-forward", tf, tf/td)
-	fmt.Printf("  %-52s %9.3f ms\n", "connect and first answer, straight", ms(ld))
-	fmt.Printf("  %-52s %9.3f ms  %5.2fx\n", "connect and first answer, through port-forward", ms(lf), float64(lf)/float64(ld))
-	fmt.Printf("Goal: throughput >= 0.8x: %.2fx (%s); latency <= 1.5x: %.2fx (%s)\n",
-		tf/td, verdict(tf/td >= 0.8), float64(lf)/float64(ld), verdict(float64(lf)/float64(ld) <= 1.5))
+	t := newTable("port-forward to a server in taka's network namespace, against taka's address from the host: medians, interleaved")
+	t.row(fmt.Sprintf("throughput, %d MiB, straight to %s", mib, direct), fmtMiBs(td), "")
+	t.row("throughput through ctr-enter port-forward", fmtMiBs(tf), ratio(tf, td))
+	t.row("connect and first answer, straight", fmt.Sprintf("%.3f ms", ms(ld)), "")
+	t.row("connect and first answer, through port-forward", fmt.Sprintf("%.3f ms", ms(lf)), ratio(float64(lf), float64(ld)))
+	t.goal("throughput >= 0.8x", ratio(tf, td), tf/td >= 0.8)
+	t.goal("latency <= 1.5x", ratio(float64(lf), float64(ld)), float64(lf)/float64(ld) <= 1.5)
+	t.print()
 	fmt.Println()
 	benchCp(bin, pid, mib, runs)
 }
@@ -241,12 +242,14 @@ func benchCp(bin, pid string, mib, runs int) {
 	}
 	defer os.Remove("/proc/" + pid + "/root" + inTaka + "-in")
 	med := measure(cs, runs)
-	fmt.Printf("Copying a %d MiB file out of and into taka: median of %d runs each, interleaved\n", mib, runs)
+	t := newTable("Copying a %d MiB file out of and into taka: median of %d runs each, interleaved", mib, runs)
 	for i, c := range cs {
-		fmt.Printf("  %-52s %9.0f MiB/s\n", c.name, float64(mib)/med[i].Seconds())
+		t.row(c.name, fmtMiBs(float64(mib)/med[i].Seconds()))
 	}
 	out, in := float64(med[0])/float64(med[1]), float64(med[2])/float64(med[3])
-	fmt.Printf("Goal: cp at least as fast as docker cp: out %.2fx (%s), in %.2fx (%s)\n", out, verdict(out >= 1), in, verdict(in >= 1))
+	t.goal("cp at least as fast as docker cp, out", ratio(out, 1), out >= 1)
+	t.goal("in", ratio(in, 1), in >= 1)
+	t.print()
 }
 
 func medianF(v []float64) float64 {
@@ -259,7 +262,5 @@ func medianD(v []time.Duration) time.Duration {
 	return v[len(v)/2]
 }
 
-func fail(format string, args ...any) {
-	fmt.Fprintf(os.Stderr, "bench: "+format+"\n", args...)
-	os.Exit(1)
-}
+// fmtMiBs is a throughput as the tables print it.
+func fmtMiBs(v float64) string { return fmt.Sprintf("%.0f MiB/s", v) }

@@ -343,15 +343,32 @@ func closeAll(backends []runtimes.Backend) {
 // set, a runtime that can find a word by itself (runtimes.ExactFinder)
 // returns only the containers named exactly that, if there are any: for a
 // word that can match nothing else (see maybePrefix), that is all match
-// needs, in one call instead of a listing.
+// needs, in one call instead of a listing. Only when no runtime found
+// the word are they all listed: a target found nowhere is reported with
+// the names it is close to, while one that a runtime found needs no
+// listing of the others, which could hold nothing else it names.
 func listAll(ctx context.Context, backends []runtimes.Backend, exact string) (_ []*Target, answered []string, failed []error) {
-	results := make([][]*runtimes.Container, len(backends))
-	errs := make([]error, len(backends))
-	var wg sync.WaitGroup
-	for i, b := range backends {
-		wg.Go(func() { results[i], errs[i] = listOrFind(ctx, b, exact) })
+	results, errs := ask(backends, func(b runtimes.Backend) ([]*runtimes.Container, error) {
+		if f, ok := b.(runtimes.ExactFinder); ok && exact != "" {
+			return f.FindExact(ctx, exact)
+		}
+		return b.List(ctx)
+	})
+	if exact != "" && !slices.ContainsFunc(results, func(cs []*runtimes.Container) bool { return len(cs) > 0 }) {
+		// Found nowhere: the listings, of the runtimes that found
+		// nothing by themselves, for the error's suggestions.
+		var finders []runtimes.Backend
+		var at []int
+		for i, b := range backends {
+			if _, ok := b.(runtimes.ExactFinder); ok && errs[i] == nil {
+				finders, at = append(finders, b), append(at, i)
+			}
+		}
+		listed, lerrs := ask(finders, func(b runtimes.Backend) ([]*runtimes.Container, error) { return b.List(ctx) })
+		for j, i := range at {
+			results[i], errs[i] = listed[j], lerrs[j]
+		}
 	}
-	wg.Wait()
 	var all []*runtimes.Container
 	for i, err := range errs {
 		if err != nil {
@@ -364,16 +381,17 @@ func listAll(ctx context.Context, backends []runtimes.Backend, exact string) (_ 
 	return targetsOf(runtimes.Dedupe(all)), answered, failed
 }
 
-// listOrFind lists b's containers, or those named exact when b can find
-// them itself. When it finds none, b lists them all anyway: a target
-// found nowhere is reported with the names it is close to.
-func listOrFind(ctx context.Context, b runtimes.Backend, exact string) ([]*runtimes.Container, error) {
-	if f, ok := b.(runtimes.ExactFinder); ok && exact != "" {
-		if cs, err := f.FindExact(ctx, exact); err != nil || len(cs) > 0 {
-			return cs, err
-		}
+// ask calls call on every backend at once, and returns what each
+// returned, in the order of backends.
+func ask(backends []runtimes.Backend, call func(runtimes.Backend) ([]*runtimes.Container, error)) ([][]*runtimes.Container, []error) {
+	results := make([][]*runtimes.Container, len(backends))
+	errs := make([]error, len(backends))
+	var wg sync.WaitGroup
+	for i, b := range backends {
+		wg.Go(func() { results[i], errs[i] = call(b) })
 	}
-	return b.List(ctx)
+	wg.Wait()
+	return results, errs
 }
 
 // maybePrefix says whether match could take word for more than exact

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -78,6 +79,91 @@ func (c *containerd) connect() error {
 }
 
 func (c *containerd) List(ctx context.Context) ([]*Container, error) {
+	return c.list(ctx)
+}
+
+// FindExact lists, in each namespace searched, only the containers that
+// word may name exactly, as containerd's own filters find them: by ID, by
+// nerdctl name, and every Kubernetes pod's container (CRI's, and the
+// sidecars ctr-enter labels into a pod). A pod's container is named after
+// its pod, and which of a pod's containers and attempts a name means is
+// resolve's to work out from the whole pod (resolve/pods.go): so the
+// whole of each pod word may name is returned, sandbox included. A
+// listing carries every container's spec, tens of KiB each: filtered,
+// the hot path reads what it needs, however many containers there are.
+func (c *containerd) FindExact(ctx context.Context, word string) ([]*Container, error) {
+	var cs []*Container
+	var err error
+	if filterable(word) {
+		cs, err = c.list(ctx, "id=="+strconv.Quote(word), "labels."+strconv.Quote(labelNerdctlName)+"=="+strconv.Quote(word),
+			"labels."+strconv.Quote(criKindLabel), "labels."+strconv.Quote(labelPodUID))
+	} else {
+		cs, err = c.list(ctx)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return exactly(cs, word), nil
+}
+
+// filterable says whether word can be given to containerd's filters as
+// a quoted value, plainly: the words names are made of, which containerd
+// IDs, nerdctl names and pod names all are. Any other is found by a
+// listing.
+func filterable(word string) bool {
+	return strings.Trim(word, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-/") == ""
+}
+
+// exactly is what FindExact returns of cs: the containers word names by
+// ID or by one of their names, and every container of their pods and of
+// the pods word may name (see podsNamed), sandbox included (--sandbox
+// looks for it there); none if none of them is named word.
+func exactly(cs []*Container, word string) []*Container {
+	names := podsNamed(word)
+	pods := map[podID]bool{} // one pod may be several *Pod
+	found := false
+	for _, t := range cs {
+		named := t.ID == word || slices.Contains(t.Names, word)
+		// A pod's name means its app containers (resolve's podNames).
+		named = named || t.Pod != nil && !t.PodRole.Sandbox && (t.Pod.Name == word || t.Pod.String() == word)
+		found = found || named
+		if t.Pod != nil && (named || slices.Contains(names, t.Pod.Name)) {
+			pods[podKey(t.Pod)] = true
+		}
+	}
+	if !found {
+		return nil
+	}
+	var out []*Container
+	for _, t := range cs {
+		if t.ID == word || slices.Contains(t.Names, word) || t.Pod != nil && pods[podKey(t.Pod)] {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// podID is what tells one pod from another.
+type podID struct{ namespace, name, uid string }
+
+func podKey(p *Pod) podID { return podID{p.Namespace, p.Name, p.UID} }
+
+// podsNamed are the names of the pods word may name a container of:
+// POD, NAMESPACE/POD, POD/CONTAINER or NAMESPACE/POD/CONTAINER.
+func podsNamed(word string) []string {
+	parts := strings.Split(word, "/")
+	switch len(parts) {
+	case 1, 2:
+		return parts
+	case 3:
+		return parts[1:2]
+	}
+	return nil
+}
+
+// list lists the containers of the namespaces searched that match any of
+// filters (containerd's syntax), or all of them.
+func (c *containerd) list(ctx context.Context, filters ...string) ([]*Container, error) {
 	if err := c.connect(); err != nil {
 		return nil, err
 	}
@@ -91,7 +177,7 @@ func (c *containerd) List(ctx context.Context) ([]*Container, error) {
 	errs := make([]error, len(nss))
 	var wg sync.WaitGroup
 	for i, ns := range nss {
-		wg.Go(func() { lists[i], errs[i] = c.listNamespace(ctx, ns) })
+		wg.Go(func() { lists[i], errs[i] = c.listNamespace(ctx, ns, filters) })
 	}
 	wg.Wait()
 	for _, err := range errs {
@@ -102,8 +188,9 @@ func (c *containerd) List(ctx context.Context) ([]*Container, error) {
 	return slices.Concat(lists...), nil
 }
 
-// listNamespace lists one namespace's containers, with their tasks' state.
-func (c *containerd) listNamespace(ctx context.Context, ns string) ([]*Container, error) {
+// listNamespace lists one namespace's containers that match any of
+// filters (all, with none), with their tasks' state.
+func (c *containerd) listNamespace(ctx context.Context, ns string, filters []string) ([]*Container, error) {
 	nsctx := namespaces.WithNamespace(ctx, ns)
 	// Containers and tasks at once. A container made between the two
 	// answers shows without its task, as if listed in turn.
@@ -112,7 +199,7 @@ func (c *containerd) listNamespace(ctx context.Context, ns string) ([]*Container
 	listed := make(chan struct{})
 	go func() {
 		defer close(listed)
-		cs, cerr = c.client.ContainerService().List(nsctx)
+		cs, cerr = c.client.ContainerService().List(nsctx, filters...)
 	}()
 	resp, err := c.client.TaskService().List(nsctx, &tasks.ListTasksRequest{})
 	<-listed

@@ -157,7 +157,10 @@ type Backend interface {
 // one call on the hot path, whatever their number.
 type ExactFinder interface {
 	// FindExact returns the containers word names exactly, as List
-	// lists them; none, and no error, if none does.
+	// lists them, with, for a Kubernetes pod's container, the rest of
+	// its pod (what resolve needs to tell which of a pod's containers
+	// and attempts a name means); none, and no error, if none is named
+	// word.
 	FindExact(ctx context.Context, word string) ([]*Container, error)
 }
 
