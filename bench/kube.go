@@ -73,12 +73,12 @@ func benchKube(plugin, state string, runs int) {
 
 	cs := []contender{kexec, debug, without}
 	med := measure(cs, runs)
-	fmt.Printf("kubectl ctr-enter without a DaemonSet: median of %d runs each, interleaved\n", runs)
-	for i, c := range cs {
-		fmt.Printf("  %-62s %9.2f ms  %6.2fx kubectl exec\n", c.name, ms(med[i]), float64(med[i])/float64(med[0]))
-	}
+	t := newTable("kubectl ctr-enter without a DaemonSet: median of %d runs each, interleaved", runs)
+	t.times(cs, med, 0, "kubectl exec")
 	r := float64(med[2]) / float64(med[1])
-	fmt.Printf("Goal: <= 0.5x kubectl debug: %.2fx (%s)\n\n", r, verdict(r <= 0.5))
+	t.goal("<= 0.5x kubectl debug", ratio(r, 1), r <= 0.5)
+	t.print()
+	fmt.Println()
 
 	if k.daemonSetPod() {
 		defer k.run("-n", "ctr-enter", "delete", "pod", "ctr-enter-bench-ds", "--grace-period", "0", "--force", "--wait=false")
@@ -90,12 +90,11 @@ func benchKube(plugin, state string, runs int) {
 		"--cri-socket", k.criSocket, "--containerd-root", k.containerdRoot}, pod, "--", "true")}
 	cs = []contender{kexec, with, direct}
 	med = measure(cs, runs)
-	fmt.Printf("kubectl ctr-enter with ctr-enter's DaemonSet (deploy/daemonset.yaml): median of %d runs each, interleaved\n", runs)
-	for i, c := range cs {
-		fmt.Printf("  %-62s %9.2f ms  %6.2fx kubectl exec\n", c.name, ms(med[i]), float64(med[i])/float64(med[0]))
-	}
+	t = newTable("kubectl ctr-enter with ctr-enter's DaemonSet (deploy/daemonset.yaml): median of %d runs each, interleaved", runs)
+	t.times(cs, med, 0, "kubectl exec")
 	r = float64(med[1]) / float64(med[0])
-	fmt.Printf("Goal: <= 1.2x kubectl exec: %.2fx (%s)\n", r, verdict(r <= 1.2))
+	t.goal("<= 1.2x kubectl exec", ratio(r, 1), r <= 1.2)
+	t.print()
 }
 
 func (k kubeEnv) create(obj map[string]any) {

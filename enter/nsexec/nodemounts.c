@@ -43,6 +43,7 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "nsexec.h"
@@ -76,22 +77,29 @@ static int mkdirs(char *path)
 }
 
 // parent_mnt_ns opens the mount namespace of our parent. The parent may
-// exit meanwhile (runc leaves us to the shim): the namespace is taken only
-// from a process that is still our parent after it was opened, never from
-// a process that reused its PID.
+// be exiting (runc leaves us to the shim): between the release of its
+// namespaces and our reparenting, its ns/mnt is gone while getppid() still
+// names it, so a failure is tried again, for up to a second, until the
+// parent has changed. The namespace is taken only from a process that is
+// still our parent after it was opened, never from one that reused its
+// PID.
 static int parent_mnt_ns(void)
 {
-	for (;;) {
+	for (int tries = 0;; tries++) {
 		pid_t ppid = getppid();
 		char path[64];
 		snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)ppid);
 		int fd = open(path, O_RDONLY | O_CLOEXEC);
-		if (fd < 0 && getppid() == ppid)
-			node_fail("open the node's mount namespace,", path);
 		if (fd >= 0 && getppid() == ppid)
 			return fd;
+		int saved = errno;
 		if (fd >= 0)
 			close(fd);
+		else if (tries == 1000) {
+			errno = saved;
+			node_fail("open the node's mount namespace,", path);
+		}
+		nanosleep(&(struct timespec){.tv_nsec = 1000000}, NULL);
 	}
 }
 
