@@ -288,18 +288,16 @@ func (d *docker) Remove(ctx context.Context, c *Container) error {
 
 func (d *docker) remove(ctx context.Context, id string) error {
 	err := d.Do(ctx, http.MethodDelete, "/containers/"+url.PathEscape(id)+"?force=1", nil, nil)
-	if errors.Is(err, ErrNotFound) {
-		// Removed between our look and our request (its own --rm,
-		// whose process ended when ctr-enter did): gone is removed.
-		return nil
-	}
 	if errors.Is(err, errConflict) {
 		// Docker is removing it already (its own --rm, or another
 		// ctr-enter's removal): done once that ends.
 		err = d.Do(ctx, http.MethodPost, "/containers/"+url.PathEscape(id)+"/wait?condition=removed", nil, nil)
-		if errors.Is(err, ErrNotFound) {
-			err = nil
-		}
+	}
+	if errors.Is(err, ErrNotFound) {
+		// Removed before our request, or while we waited (its own
+		// --rm, whose process ended when ctr-enter did): gone is
+		// removed.
+		return nil
 	}
 	return err
 }
