@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -305,5 +306,75 @@ func TestExitCode(t *testing.T) {
 func TestOneLine(t *testing.T) {
 	if got, want := oneLine(errors.New("a\nb\x1b[31m")), "a; b?[31m"; got != want {
 		t.Errorf("oneLine = %q; want %q", got, want)
+	}
+}
+
+// TestCommandWords checks hotPath's list against the grammar: a command
+// added, renamed or aliased must be there, or its name would be taken
+// for a target.
+func TestCommandWords(t *testing.T) {
+	parser, err := newParser(new(cli))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, c := range parser.Model.Children {
+		if c.Name != "enter" {
+			got = append(got, c.Name)
+			got = append(got, c.Aliases...)
+		}
+	}
+	slices.Sort(got)
+	want := slices.Sorted(slices.Values(commandWords))
+	if !slices.Equal(got, want) {
+		t.Errorf("the grammar's command words are %q; commandWords has %q", got, want)
+	}
+}
+
+// TestHotPath checks that a command line parsed with the enter command's
+// grammar alone comes out as with the whole grammar, and that those that
+// need the whole grammar are given it.
+func TestHotPath(t *testing.T) {
+	for _, line := range []string{
+		"taka",
+		"taka --net --pid -- ps aux",
+		"taka --net --pid ps aux",
+		"docker://taka -it --image busybox sh",
+		"taka --timeout 2s --docker-host unix:///x.sock -e A=1 --env-file f env",
+		"pid:42 --net ss -tlnp",
+		"taka -d sleep 600",
+		"taka --as-target id",
+		"shop/web --sandbox --net ip addr",
+		"taka -- sh -c 'exit 3'",
+	} {
+		args := strings.Fields(line)
+		if !hotPath(args) {
+			t.Errorf("%q: not on the hot path", line)
+			continue
+		}
+		var whole cli
+		parser, err := newParser(&whole)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wkctx, werr := parser.Parse(args)
+		hot, hkctx, herr := parseArgs(args)
+		if werr != nil || herr != nil {
+			t.Errorf("%q: errors %v (whole), %v (hot)", line, werr, herr)
+			continue
+		}
+		if wkctx.Command() != hkctx.Command() || !reflect.DeepEqual(whole.Enter, hot.Enter) || whole.Globals != hot.Globals {
+			t.Errorf("%q: whole grammar %s %+v %+v; hot path %s %+v %+v", line, wkctx.Command(), whole.Globals, whole.Enter, hkctx.Command(), hot.Globals, hot.Enter)
+		}
+	}
+	for _, line := range []string{"", "--timeout 1s taka", "ls", "attach taka", "help", "taka --help", "taka -h", "taka -th", "taka bash --version", "port-forward taka 80"} {
+		if hotPath(strings.Fields(line)) {
+			t.Errorf("%q: on the hot path", line)
+		}
+	}
+	// An error is said as the whole grammar says it.
+	_, _, err := parseArgs([]string{"taka", "--no-such-flag"})
+	if err == nil || !strings.Contains(err.Error(), "unknown flag --no-such-flag") {
+		t.Errorf("taka --no-such-flag: %v", err)
 	}
 }

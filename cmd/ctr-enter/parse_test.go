@@ -49,14 +49,7 @@ func parseEnv(t *testing.T, env map[string]string, args ...string) parsed {
 		t.Setenv(k, v)
 	}
 	var out bytes.Buffer
-	p := parsed{cli: new(cli)}
-	parser, err := newParser(p.cli,
-		kong.Writers(&out, &out),
-		kong.Exit(func(code int) { panic(exited(code)) }),
-	)
-	if err != nil {
-		t.Fatalf("newParser: %v", err)
-	}
+	var p parsed
 	func() {
 		defer func() {
 			if r := recover(); r != nil {
@@ -67,7 +60,7 @@ func parseEnv(t *testing.T, env map[string]string, args ...string) parsed {
 				p.exit = (*int)(&code)
 			}
 		}()
-		p.kctx, p.err = parser.Parse(args)
+		p.cli, p.kctx, p.err = parseArgs(args, kong.Writers(&out, &out), kong.Exit(func(code int) { panic(exited(code)) }))
 	}()
 	p.stdout = out.String()
 	return p
