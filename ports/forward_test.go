@@ -77,9 +77,10 @@ func echoServer(t *testing.T) net.Listener {
 	return l
 }
 
-// start runs Run with dial going to server, and returns the forwarded
-// address and Run's result to come.
-func start(t *testing.T, ctx context.Context, pidfd *os.File, server net.Listener) (string, chan error) {
+// start runs Run, in the host's network namespace, forwarding to server,
+// and returns the forwarded address and Run's result to come; warn (may
+// be nil) is told of failed connections.
+func start(t *testing.T, ctx context.Context, pidfd *os.File, server net.Listener, warn func(error)) (string, chan error) {
 	t.Helper()
 	addrs := make(chan string, 1)
 	done := make(chan error, 1)
@@ -88,11 +89,10 @@ func start(t *testing.T, ctx context.Context, pidfd *os.File, server net.Listene
 		done <- Run(ctx, Options{
 			Pidfd:     pidfd,
 			Exited:    exited,
-			Forwards:  []Forward{{Address: "127.0.0.1", Local: 0, Remote: 1}},
+			Forwards:  []Forward{{Address: "127.0.0.1", Local: 0, Remote: server.Addr().(*net.TCPAddr).Port}},
 			Listening: func(_ Forward, a net.Addr) { addrs <- a.String() },
-			dial: func(ctx context.Context, port int) (net.Conn, error) {
-				return (&net.Dialer{}).DialContext(ctx, "tcp", server.Addr().String())
-			},
+			Warn:      warn,
+			host:      true,
 		})
 	}()
 	select {
@@ -118,7 +118,7 @@ func TestRunEndsOnCancelAndClosesEveryConnection(t *testing.T) {
 	_, pidfd := child(t)
 	server := echoServer(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	addr, done := start(t, ctx, pidfd, server)
+	addr, done := start(t, ctx, pidfd, server, nil)
 	var conns []net.Conn
 	for i := 0; i < 20; i++ {
 		c, err := net.Dial("tcp", addr)
@@ -147,7 +147,7 @@ func TestRunEndsOnCancelAndClosesEveryConnection(t *testing.T) {
 func TestRunEndsWhenTheTargetExits(t *testing.T) {
 	cmd, pidfd := child(t)
 	server := echoServer(t)
-	addr, done := start(t, context.Background(), pidfd, server)
+	addr, done := start(t, context.Background(), pidfd, server, nil)
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
 		t.Fatal(err)

@@ -1,12 +1,9 @@
 package ports
 
 import (
-	"context"
-	"errors"
 	"fmt"
 	"net"
 	"os"
-	"time"
 
 	"golang.org/x/sys/unix"
 
@@ -17,9 +14,9 @@ import (
 //
 // A socket belongs to the network namespace of the thread that created
 // it, for its whole life, whatever thread uses it later. So one goroutine,
-// locked to an OS thread of its own (thread.Dedicate), joins the target's namespace and from then on
-// only creates sockets on request; connecting, reading and writing happen
-// on any goroutine, through Go's poller, as for any socket. That thread
+// locked to an OS thread of its own (thread.Dedicate), joins the target's
+// namespace and from then on only creates sockets on request; the relay
+// connects, reads and writes them on its own goroutine. That thread
 // is never unlocked (containerd's mountAt does the same): unlocked, the
 // runtime would hand a thread that is in the target's namespace to any
 // goroutine, and the host's listeners, or the runtimes' clients, could
@@ -57,13 +54,10 @@ type socketResult struct {
 	err error
 }
 
-// connectTimeout bounds a connection to the target's port: a SYN that
-// nothing answers (a firewall rule in the target) fails then.
-const connectTimeout = 10 * time.Second
-
 // joinNetns starts the thread that joins the network namespace of the
-// process pidfd names.
-func joinNetns(pidfd *os.File) (*netns, error) {
+// process pidfd names (with host set, tests', the thread stays in the
+// host's).
+func joinNetns(pidfd *os.File, host bool) (*netns, error) {
 	n := &netns{
 		reqs:   make(chan socketReq),
 		spare:  make(chan int, spareCount),
@@ -73,7 +67,9 @@ func joinNetns(pidfd *os.File) (*netns, error) {
 	joined := make(chan error, 1)
 	thread.Dedicate(func() {
 		// Never unlocked: see netns.
-		if err := unix.Setns(int(pidfd.Fd()), unix.CLONE_NEWNET); err != nil {
+		if host {
+			// Stays.
+		} else if err := unix.Setns(int(pidfd.Fd()), unix.CLONE_NEWNET); err != nil {
 			joined <- fmt.Errorf("join the target's network namespace: %w", os.NewSyscallError("setns", err))
 			return
 		}
@@ -83,7 +79,7 @@ func joinNetns(pidfd *os.File) (*netns, error) {
 			// capacity a send never blocks. On failure (out of
 			// fds) the batch stops short, until the next request.
 			for len(n.spare) < cap(n.spare) {
-				fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+				fd, err := newSocket(unix.AF_INET)
 				if err != nil {
 					break
 				}
@@ -101,12 +97,8 @@ func joinNetns(pidfd *os.File) (*netns, error) {
 				}
 			case <-n.refill:
 			case r := <-n.reqs:
-				fd, err := unix.Socket(r.family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
-				if err != nil {
-					r.reply <- socketResult{-1, os.NewSyscallError("socket", err)}
-					continue
-				}
-				r.reply <- socketResult{fd, nil}
+				fd, err := newSocket(r.family)
+				r.reply <- socketResult{fd, err}
 			}
 		}
 	})
@@ -114,6 +106,18 @@ func joinNetns(pidfd *os.File) (*netns, error) {
 		return nil, err
 	}
 	return n, nil
+}
+
+// newSocket makes a TCP socket of family, non-blocking, that sends small
+// writes at once (as Go makes every TCP socket): a forwarded answer must
+// not wait for an acknowledgement.
+func newSocket(family int) (int, error) {
+	fd, err := unix.Socket(family, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return -1, os.NewSyscallError("socket", err)
+	}
+	noDelay(fd)
+	return fd, nil
 }
 
 func (n *netns) close() { close(n.done) }
@@ -127,16 +131,15 @@ func (n *netns) askRefill() {
 	}
 }
 
-// socket returns a socket of the family made in the namespace,
-// non-blocking, so that os.NewFile registers it with Go's poller.
-func (n *netns) socket(ctx context.Context, family int) (*os.File, error) {
+// socket returns a socket of family made in the namespace, non-blocking.
+func (n *netns) socket(family int) (int, error) {
 	if family == unix.AF_INET {
 		select {
 		case fd := <-n.spare:
 			if len(n.spare) < spareLow {
 				n.askRefill()
 			}
-			return os.NewFile(uintptr(fd), "socket"), nil
+			return fd, nil
 		default:
 			n.askRefill()
 		}
@@ -144,148 +147,9 @@ func (n *netns) socket(ctx context.Context, family int) (*os.File, error) {
 	reply := make(chan socketResult, 1)
 	select {
 	case n.reqs <- socketReq{family, reply}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
 	case <-n.done:
-		return nil, net.ErrClosed
+		return -1, net.ErrClosed
 	}
 	r := <-reply
-	if r.err != nil {
-		return nil, r.err
-	}
-	return os.NewFile(uintptr(r.fd), "socket"), nil
+	return r.fd, r.err
 }
-
-// dial connects to port on the target's loopback: 127.0.0.1, then ::1 if
-// nothing answers on the first (a server may listen on either alone).
-func (n *netns) dial(ctx context.Context, port int) (net.Conn, error) {
-	var first error
-	for _, to := range []struct {
-		family int
-		sa     unix.Sockaddr
-		addr   string
-	}{
-		{unix.AF_INET, &unix.SockaddrInet4{Port: port, Addr: [4]byte{127, 0, 0, 1}}, fmt.Sprintf("127.0.0.1:%d", port)},
-		{unix.AF_INET6, &unix.SockaddrInet6{Port: port, Addr: [16]byte{15: 1}}, fmt.Sprintf("[::1]:%d", port)},
-	} {
-		f, err := n.socket(ctx, to.family)
-		if err == nil {
-			err = connect(ctx, f, to.sa)
-			if err == nil {
-				// FileConn dups the socket into a net.Conn.
-				c, err := net.FileConn(f)
-				f.Close()
-				return c, err
-			}
-			f.Close()
-		}
-		err = fmt.Errorf("connect to %s in the target: %w", to.addr, err)
-		switch {
-		case first == nil:
-			first = err
-		case !absent(err):
-			return nil, err // ::1 is there, and refuses or fails
-		}
-		if !errors.Is(err, unix.ECONNREFUSED) && !absent(err) {
-			return nil, err
-		}
-	}
-	return nil, first
-}
-
-// absent is a failure that says the address family or the address is not
-// there at all (IPv6 disabled, no ::1 on the target's lo).
-func absent(err error) bool {
-	return errors.Is(err, unix.EADDRNOTAVAIL) || errors.Is(err, unix.EAFNOSUPPORT) || errors.Is(err, unix.ENETUNREACH)
-}
-
-// connect connects the non-blocking socket f to sa, waiting through Go's
-// poller (f was made non-blocking, so os.NewFile registered it) as
-// net.Dial does: SO_ERROR says how it ended, and a wakeup before the end
-// (the poller may wake spuriously) is waited out.
-func connect(ctx context.Context, f *os.File, sa unix.Sockaddr) error {
-	rc, err := f.SyscallConn()
-	if err != nil {
-		return err
-	}
-	var cerr error
-	if err := rc.Control(func(fd uintptr) {
-		cerr = unix.Connect(int(fd), sa)
-	}); err != nil {
-		return err
-	}
-	switch {
-	case cerr == nil, errors.Is(cerr, unix.EISCONN):
-		return nil
-	case !errors.Is(cerr, unix.EINPROGRESS) && !errors.Is(cerr, unix.EINTR):
-		return os.NewSyscallError("connect", cerr)
-	}
-	deadline := time.Now().Add(connectTimeout)
-	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
-		deadline = d
-	}
-	f.SetWriteDeadline(deadline)
-	stop := context.AfterFunc(ctx, func() { f.SetWriteDeadline(time.Unix(1, 0)) })
-	defer stop()
-	werr := rc.Write(func(fd uintptr) bool {
-		soerr, err := unix.GetsockoptInt(int(fd), unix.SOL_SOCKET, unix.SO_ERROR)
-		if err != nil {
-			cerr = os.NewSyscallError("getsockopt", err)
-			return true
-		}
-		switch e := unix.Errno(soerr); e {
-		case unix.EINPROGRESS, unix.EALREADY, unix.EINTR:
-			return false
-		case 0:
-			if _, err := unix.Getpeername(int(fd)); err != nil {
-				return false // not connected yet: a spurious wakeup
-			}
-			cerr = nil
-			return true
-		default:
-			cerr = os.NewSyscallError("connect", e)
-			return true
-		}
-	})
-	if werr != nil {
-		return werr
-	}
-	return cerr
-}
-
-// exitWatch says when the process behind a pidfd exits: the pidfd
-// becomes readable then.
-type exitWatch struct{ f *os.File }
-
-// watchExit watches the process pidfd names, through a duplicate in
-// non-blocking mode, which Go's poller waits on.
-func watchExit(pidfd *os.File) (*exitWatch, error) {
-	fd, err := unix.FcntlInt(pidfd.Fd(), unix.F_DUPFD_CLOEXEC, 0)
-	if err != nil {
-		return nil, os.NewSyscallError("dup pidfd", err)
-	}
-	if err := unix.SetNonblock(fd, true); err != nil {
-		unix.Close(fd)
-		return nil, os.NewSyscallError("fcntl", err)
-	}
-	return &exitWatch{os.NewFile(uintptr(fd), "pidfd")}, nil
-}
-
-// wait returns true once the process has exited, false once Close was
-// called.
-func (w *exitWatch) wait() bool {
-	rc, err := w.f.SyscallConn()
-	if err != nil {
-		return false
-	}
-	exited := false
-	err = rc.Read(func(fd uintptr) bool {
-		fds := []unix.PollFd{{Fd: int32(fd), Events: unix.POLLIN}}
-		n, err := unix.Poll(fds, 0)
-		exited = err == nil && n == 1
-		return exited
-	})
-	return err == nil && exited
-}
-
-func (w *exitWatch) Close() error { return w.f.Close() }
