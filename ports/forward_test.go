@@ -65,16 +65,19 @@ func echoServer(t *testing.T) net.Listener {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { l.Close() })
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			go func() { io.Copy(c, c); c.Close() }()
-		}
-	}()
+	go echo(l)
 	return l
+}
+
+// echo echoes what each connection l accepts sends, until l is closed.
+func echo(l net.Listener) {
+	for {
+		c, err := l.Accept()
+		if err != nil {
+			return
+		}
+		go func() { io.Copy(c, c); c.Close() }()
+	}
 }
 
 // start runs Run, in the host's network namespace, forwarding to server,

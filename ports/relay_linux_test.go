@@ -113,15 +113,7 @@ func TestRefusedAndIPv6(t *testing.T) {
 		t.Skipf("no IPv6 loopback here: %v", err)
 	}
 	defer six.Close()
-	go func() {
-		for {
-			c, err := six.Accept()
-			if err != nil {
-				return
-			}
-			go func() { io.Copy(c, c); c.Close() }()
-		}
-	}()
+	go echo(six)
 	if c, err := net.Dial("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(six.Addr().(*net.TCPAddr).Port))); err == nil {
 		c.Close()
 		t.Skip("127.0.0.1 answers on the port ::1 got: the fallback cannot be told apart")
