@@ -6,7 +6,6 @@ import (
 	"net"
 	"os"
 	"os/signal"
-	"runtime"
 
 	"golang.org/x/sys/unix"
 
@@ -65,13 +64,6 @@ func (c *portForwardCmd) Run(ctx context.Context, g *Globals) error {
 		return err
 	}
 	defer p.Close()
-	// One P: the forwarder's work is in the kernel (reads and writes),
-	// and with more, each connection's goroutines were spread over
-	// threads that woke one another (a futex wake per handoff) on its
-	// path. Measured, interleaved, connect and first answer: 2.15x a
-	// straight connection against 2.46x with two Ps; throughput 1.00x
-	// against 0.93x.
-	runtime.GOMAXPROCS(1)
 	ctx, stop := signal.NotifyContext(ctx, unix.SIGINT, unix.SIGTERM)
 	defer stop()
 	return ports.Run(ctx, ports.Options{
