@@ -67,11 +67,11 @@ func joinNetns(pidfd *os.File, host bool) (*netns, error) {
 	joined := make(chan error, 1)
 	thread.Dedicate(func() {
 		// Never unlocked: see netns.
-		if host {
-			// Stays.
-		} else if err := unix.Setns(int(pidfd.Fd()), unix.CLONE_NEWNET); err != nil {
-			joined <- fmt.Errorf("join the target's network namespace: %w", os.NewSyscallError("setns", err))
-			return
+		if !host {
+			if err := unix.Setns(int(pidfd.Fd()), unix.CLONE_NEWNET); err != nil {
+				joined <- fmt.Errorf("join the target's network namespace: %w", os.NewSyscallError("setns", err))
+				return
+			}
 		}
 		joined <- nil
 		for {

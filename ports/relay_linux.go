@@ -451,18 +451,17 @@ func (r *relay) pump(src, dst *end) bool {
 		reads++
 		buf := r.buffer()
 		n, err := unix.Read(src.fd, buf)
+		if n <= 0 {
+			r.free = append(r.free, buf) // nothing read into it
+		}
 		switch {
 		case err == unix.EAGAIN:
-			r.free = append(r.free, buf)
 			return true
 		case err == unix.EINTR:
-			r.free = append(r.free, buf)
 		case err != nil:
-			r.free = append(r.free, buf)
 			r.closePair(src)
 			return false
 		case n == 0:
-			r.free = append(r.free, buf)
 			src.rdone = true
 		default:
 			dst.out, dst.start, dst.stop = buf, 0, n
