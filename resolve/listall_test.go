@@ -80,3 +80,24 @@ func TestListAllListsOnlyWhenFoundNowhere(t *testing.T) {
 		t.Errorf(`"": %d and %d listings, want one each`, ctrd.lists.Load(), docker.lists.Load())
 	}
 }
+
+// A whole generated ID is found as a name is, without a listing: it can
+// be no other container's prefix, and no PID. A shorter prefix lists.
+func TestFindWholeIDWithoutListing(t *testing.T) {
+	docker := &fakeBackend{name: runtimes.Docker, cs: []*runtimes.Container{
+		{Runtime: runtimes.Docker, Namespace: "moby", ID: hexID("d1"), Name: "side", Names: []string{"side"}}}}
+	bs := []runtimes.Backend{fakeFinder{docker}}
+	got, err := find(context.Background(), bs, nil, Ref{Name: hexID("d1")}, nil, nil)
+	if err != nil || got.ID != hexID("d1") {
+		t.Fatalf("find(whole ID) = %v, %v", got, err)
+	}
+	if n := docker.lists.Load(); n != 0 {
+		t.Errorf("find(whole ID): %d listings, want none", n)
+	}
+	if _, err := find(context.Background(), bs, nil, Ref{Name: hexID("d1")[:12]}, nil, nil); err != nil {
+		t.Fatalf("find(prefix): %v", err)
+	}
+	if n := docker.lists.Load(); n != 1 {
+		t.Errorf("find(prefix): %d listings, want one", n)
+	}
+}

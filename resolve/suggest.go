@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/ctr-enter/ctr-enter/internal/text"
+	"github.com/ctr-enter/ctr-enter/runtimes"
 )
 
 // maxSuggestions bounds a "did you mean": more is a listing, which
@@ -30,7 +31,7 @@ func suggest(ts []*Target, word string) []string {
 			continue
 		}
 		names := slices.Clone(t.Names)
-		if !generatedID(t.ID) {
+		if !runtimes.GeneratedID(t.ID) {
 			names = append(names, t.ID)
 		}
 		for _, n := range names {

@@ -253,7 +253,7 @@ func lookup(ctx context.Context, ref Ref, opts runtimes.Options, warn func(error
 
 func find(ctx context.Context, backends []runtimes.Backend, skipped []error, ref Ref, warn func(error), listing *[]*Target) (*Target, error) {
 	var exact string
-	if listing == nil && !maybePrefix(ref.Name) {
+	if listing == nil && (!maybePrefix(ref.Name) || runtimes.GeneratedID(ref.Name)) {
 		exact = ref.Name
 	}
 	all, answered, failed := listAll(ctx, backends, exact)
@@ -396,7 +396,8 @@ func ask(backends []runtimes.Backend, call func(runtimes.Backend) ([]*runtimes.C
 
 // maybePrefix says whether match could take word for more than exact
 // names and IDs: a prefix of a generated ID (lowercase hex) or a PID
-// (digits, hex too).
+// (digits, hex too). A whole generated ID is neither: it is the prefix of
+// itself alone, and no PID has 64 digits.
 func maybePrefix(word string) bool {
 	return strings.Trim(word, "0123456789abcdef") == ""
 }
@@ -434,7 +435,7 @@ func match(ts []*Target, word string) []*Target {
 		switch {
 		case t.ID == word || slices.Contains(t.Names, word):
 			exact = append(exact, t)
-		case t.Runtime != PID && generatedID(t.ID) && strings.HasPrefix(t.ID, word):
+		case t.Runtime != PID && runtimes.GeneratedID(t.ID) && strings.HasPrefix(t.ID, word):
 			byPrefix = append(byPrefix, t)
 		}
 	}
@@ -445,12 +446,6 @@ func match(ts []*Target, word string) []*Target {
 		return exact
 	}
 	return byPrefix
-}
-
-// generatedID says whether id has the form runtimes generate: 64 lowercase
-// hex digits (32 random bytes).
-func generatedID(id string) bool {
-	return len(id) == 64 && strings.Trim(id, "0123456789abcdef") == ""
 }
 
 // inOrder is every target of ts that is in one of the sets, once, in the

@@ -105,13 +105,14 @@ func (c *containerd) List(ctx context.Context) ([]*Container, error) {
 // listing of a namespace's tasks asks the shim of every running container
 // there for its state (in Kubernetes' namespace, every pod's), where word
 // names one container, or one pod's few.
+//
+// A generated ID (64 hex digits, what kubectl ctr-enter and crictl give)
+// is first looked up alone, and then only its own pod is listed, where
+// the kubelet's labels name the pod: not every pod's spec, each with the
+// seccomp profile the kubelet puts in it (the test cluster's three pods
+// answered 92 KiB, its pod 36 KiB), which grows with the node's pods.
 func (c *containerd) FindExact(ctx context.Context, word string) ([]*Container, error) {
-	var filters []string
-	if filterable(word) {
-		filters = []string{"id==" + strconv.Quote(word), "labels." + strconv.Quote(labelNerdctlName) + "==" + strconv.Quote(word),
-			"labels." + strconv.Quote(criKindLabel), "labels." + strconv.Quote(labelPodUID)}
-	}
-	listed, specs, err := c.list(ctx, false, filters...)
+	listed, specs, err := c.findListed(ctx, word)
 	if err != nil {
 		return nil, err
 	}
@@ -134,6 +135,76 @@ func (c *containerd) FindExact(ctx context.Context, word string) ([]*Container, 
 		}
 	}
 	return cs, nil
+}
+
+// findListed lists what FindExact picks word's containers from.
+func (c *containerd) findListed(ctx context.Context, word string) ([]*Container, []typeurl.Any, error) {
+	if !filterable(word) {
+		return c.list(ctx, false)
+	}
+	q := strconv.Quote(word)
+	named := []string{"id==" + q, "labels." + strconv.Quote(labelNerdctlName) + "==" + q}
+	if GeneratedID(word) {
+		listed, specs, err := c.list(ctx, false, named...)
+		if err != nil || len(listed) > 0 {
+			return c.withOwnPods(ctx, named, listed, specs, err)
+		}
+		// Not an ID here: it may still be a pod's name.
+	}
+	return c.list(ctx, false, append(named, "labels."+strconv.Quote(criKindLabel), "labels."+strconv.Quote(labelPodUID))...)
+}
+
+// withOwnPods completes what named found with the rest of their pods: in
+// each namespace where one is a pod's container, that namespace is listed
+// again with its pod's containers, found by the pod UID label the kubelet
+// and ctr-enter's sidecars put on each of them, the sandbox included; or
+// with every CRI container where there is no such label (a pod made
+// through CRI by hand, with crictl).
+func (c *containerd) withOwnPods(ctx context.Context, named []string, listed []*Container, specs []typeurl.Any, err error) ([]*Container, []typeurl.Any, error) {
+	if err != nil {
+		return nil, nil, err
+	}
+	again := podFilters(listed)
+	if len(again) == 0 {
+		return listed, specs, nil
+	}
+	var outC []*Container
+	var outS []typeurl.Any
+	for i, t := range listed {
+		if again[t.Namespace] == nil {
+			outC, outS = append(outC, t), append(outS, specs[i])
+		}
+	}
+	for ns, filters := range again {
+		cs, ss, err := c.listNamespace(ctx, ns, false, append(slices.Clone(named), filters...))
+		if err != nil {
+			return nil, nil, err
+		}
+		outC, outS = append(outC, cs...), append(outS, ss...)
+	}
+	return outC, outS, nil
+}
+
+// podFilters are the filters that find the rest of the pods of listed,
+// by namespace: the pod UID label where there is one, else every CRI
+// container.
+func podFilters(listed []*Container) map[string][]string {
+	again := map[string][]string{}
+	for _, t := range listed {
+		switch uid := t.Labels[labelPodUID]; {
+		case uid != "":
+			again[t.Namespace] = append(again[t.Namespace], "labels."+strconv.Quote(labelPodUID)+"=="+strconv.Quote(uid))
+		case t.Labels[criKindLabel] != "":
+			again[t.Namespace] = append(again[t.Namespace], "labels."+strconv.Quote(criKindLabel))
+		}
+	}
+	return again
+}
+
+// GeneratedID says whether id has the form runtimes generate: 64 lowercase
+// hex digits (32 random bytes), as Docker, nerdctl and CRI make them.
+func GeneratedID(id string) bool {
+	return len(id) == 64 && strings.Trim(id, "0123456789abcdef") == ""
 }
 
 // firstError is the first of errs that is not nil: the one line a

@@ -74,3 +74,33 @@ func TestFilterable(t *testing.T) {
 		}
 	}
 }
+
+func TestPodFilters(t *testing.T) {
+	got := podFilters([]*Container{
+		{Namespace: "k8s.io", ID: "a", Labels: map[string]string{criKindLabel: "container", labelPodUID: "u1"}},
+		{Namespace: "k8s.io", ID: "b", Labels: map[string]string{criKindLabel: "sandbox", labelPodUID: "u2"}},
+		{Namespace: "cri", ID: "c", Labels: map[string]string{criKindLabel: "container"}}, // crictl's: no kubelet labels
+		{Namespace: "e2e", ID: "d", Labels: map[string]string{labelNerdctlName: "d"}},     // in no pod
+	})
+	want := map[string][]string{
+		"k8s.io": {`labels."io.kubernetes.pod.uid"=="u1"`, `labels."io.kubernetes.pod.uid"=="u2"`},
+		"cri":    {`labels."io.cri-containerd.kind"`},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("podFilters = %q, want %q", got, want)
+	}
+	for ns, w := range want {
+		if !slices.Equal(got[ns], w) {
+			t.Errorf("podFilters[%s] = %q, want %q", ns, got[ns], w)
+		}
+	}
+}
+
+func TestGeneratedID(t *testing.T) {
+	id := strings.Repeat("0123456789abcdef", 4)
+	for word, want := range map[string]bool{id: true, id[:63]: false, id + "0": false, strings.ToUpper(id): false, "taka": false} {
+		if got := GeneratedID(word); got != want {
+			t.Errorf("GeneratedID(%q) = %v, want %v", word, got, want)
+		}
+	}
+}
