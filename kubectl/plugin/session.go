@@ -45,20 +45,14 @@ func (s *Session) Enter(ctx context.Context, a *Args) (int, error) {
 	if err != nil {
 		return ExitTool, err
 	}
-	// Both ask about the node only: one round trip to the API server
-	// where two would follow each other.
-	var ns, name string
-	found := make(chan struct{})
-	go func() {
-		defer close(found)
-		ns, name = s.daemonSetPod(ctx, a.Flags.DaemonSetNamespace, t.Node)
-	}()
-	err = s.checkNode(ctx, t.Node, a.Kind == "node")
-	<-found
-	if err != nil {
-		return ExitTool, err
-	}
-	if name == "" {
+	ns, name := s.daemonSetPod(ctx, a.Flags.DaemonSetNamespace, t.Node)
+	inDaemonSet := name != ""
+	if !inDaemonSet {
+		// Before a debugger pod is made, which would never start on a
+		// node that is not Ready.
+		if err := s.checkNode(ctx, t.Node, a.Kind == "node"); err != nil {
+			return ExitTool, err
+		}
 		pod, err := s.createDebugger(ctx, a, t)
 		if err != nil {
 			return ExitTool, err
@@ -74,7 +68,14 @@ func (s *Session) Enter(ctx context.Context, a *Args) (int, error) {
 		}
 	}
 	cmd := append([]string{CtrEnterPath, t.Ref}, a.CtrArgs()...)
-	return s.exec(ctx, ns, name, cmd, a)
+	code, err := s.exec(ctx, ns, name, cmd, a)
+	if err != nil && inDaemonSet {
+		// The DaemonSet's pod is used as listed, without a round trip
+		// to ask after its node first (kubectl exec does not either):
+		// a node that is not Ready is then the better story.
+		err = s.notReadyOr(ctx, t.Node, err)
+	}
+	return code, err
 }
 
 func (s *Session) resolve(ctx context.Context, a *Args) (Target, error) {
@@ -104,6 +105,18 @@ func (s *Session) checkNode(ctx context.Context, name string, isTarget bool) err
 		return errors.New(why)
 	}
 	return nil
+}
+
+// notReadyOr is why node is not Ready, if it is not, else err.
+func (s *Session) notReadyOr(ctx context.Context, name string, err error) error {
+	node, nerr := s.API.Nodes().Get(ctx, name, metav1.GetOptions{})
+	if nerr != nil {
+		return err
+	}
+	if why := NodeNotReady(node); why != "" {
+		return errors.New(why)
+	}
+	return err
 }
 
 // daemonSetPod is the running pod of ctr-enter's DaemonSet on node, if

@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"context"
+	"errors"
 	"net/url"
 	"strings"
 	"testing"
@@ -73,4 +74,24 @@ func (f fakeAPI) Nodes() Nodes        { return f.cs.CoreV1().Nodes() }
 
 func (f fakeAPI) ExecURL(ns, pod string, o *corev1.PodExecOptions) *url.URL {
 	return &url.URL{Path: "/api/v1/namespaces/" + ns + "/pods/" + pod + "/exec"}
+}
+
+// TestNotReadyOr: a failed exec into the DaemonSet's pod is told as its
+// node's state when that is not Ready, and as itself otherwise.
+func TestNotReadyOr(t *testing.T) {
+	node := func(name string, ready corev1.ConditionStatus) *corev1.Node {
+		return &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}, Status: corev1.NodeStatus{
+			Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: ready, Reason: "KubeletNotReady"}}}}
+	}
+	s := &Session{API: fakeAPI{fake.NewClientset(node("up", corev1.ConditionTrue), node("down", corev1.ConditionUnknown))}}
+	execErr := errors.New("error dialing backend")
+	for name, want := range map[string]string{
+		"up":     "error dialing backend",
+		"down":   "node down is not Ready (Unknown: KubeletNotReady)",
+		"absent": "error dialing backend", // the node cannot be read: the exec's own error
+	} {
+		if got := s.notReadyOr(context.Background(), name, execErr); got.Error() != want {
+			t.Errorf("notReadyOr(%s) = %q, want %q", name, got, want)
+		}
+	}
 }
