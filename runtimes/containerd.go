@@ -146,8 +146,11 @@ func (c *containerd) findListed(ctx context.Context, word string) ([]*Container,
 	named := []string{"id==" + q, "labels." + strconv.Quote(labelNerdctlName) + "==" + q}
 	if GeneratedID(word) {
 		listed, specs, err := c.list(ctx, false, named...)
-		if err != nil || len(listed) > 0 {
-			return c.withOwnPods(ctx, named, listed, specs, err)
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(listed) > 0 {
+			return c.withOwnPods(ctx, named, listed, specs)
 		}
 		// Not an ID here: it may still be a pod's name.
 	}
@@ -160,10 +163,7 @@ func (c *containerd) findListed(ctx context.Context, word string) ([]*Container,
 // and ctr-enter's sidecars put on each of them, the sandbox included; or
 // with every CRI container where there is no such label (a pod made
 // through CRI by hand, with crictl).
-func (c *containerd) withOwnPods(ctx context.Context, named []string, listed []*Container, specs []typeurl.Any, err error) ([]*Container, []typeurl.Any, error) {
-	if err != nil {
-		return nil, nil, err
-	}
+func (c *containerd) withOwnPods(ctx context.Context, named []string, listed []*Container, specs []typeurl.Any) ([]*Container, []typeurl.Any, error) {
 	again := podFilters(listed)
 	if len(again) == 0 {
 		return listed, specs, nil
@@ -175,8 +175,9 @@ func (c *containerd) withOwnPods(ctx context.Context, named []string, listed []*
 			outC, outS = append(outC, t), append(outS, specs[i])
 		}
 	}
-	for ns, filters := range again {
-		cs, ss, err := c.listNamespace(ctx, ns, false, append(slices.Clone(named), filters...))
+	// In the namespaces' order, as list gives them, not the map's.
+	for _, ns := range slices.Sorted(maps.Keys(again)) {
+		cs, ss, err := c.listNamespace(ctx, ns, false, append(slices.Clone(named), again[ns]...))
 		if err != nil {
 			return nil, nil, err
 		}
