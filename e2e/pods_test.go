@@ -110,6 +110,15 @@ func TestPodNames(t *testing.T) {
 		if out != "/pause\x00" {
 			t.Errorf("--sandbox: PID 1 is %q", out)
 		}
+		// By its whole ID, a container is got alone, with its sandbox
+		// (no listing): the pod is still known.
+		ref := "containerd://k8s.io/" + podRow(t, "shop/web/redis", "running").ID
+		if out := mustRun(t, onPods(t, ref, "--sandbox", "--pid", "--", "cat", "/proc/1/cmdline")); out != "/pause\x00" {
+			t.Errorf("%s --sandbox: PID 1 is %q", ref, out)
+		}
+		if out := mustRun(t, onPods(t, ref, "--", "hostname")); out != "web\n" {
+			t.Errorf("%s: hostname %q", ref, out)
+		}
 		r := inspectPod(t, "default/web/redis")
 		var sandbox bool
 		for _, ns := range r["namespaces"].([]any) {
@@ -290,6 +299,10 @@ func TestPodSidecar(t *testing.T) {
 	}
 	if out := mustRun(t, onPods(t, name, "--", "hostname")); out != "gone\n" {
 		t.Errorf("the sidecar's hostname is %q, want the pod's", out)
+	}
+	// By its whole ID: its pod is its sandbox's, found by its labels.
+	if out := mustRun(t, onPods(t, "containerd://k8s.io/"+side.ID, "--sandbox", "--", "hostname")); out != "gone\n" {
+		t.Errorf("the sidecar's sandbox, by the sidecar's ID: hostname %q", out)
 	}
 	if ls := mustRun(t, onPods(t, "attach", "ls")); !regexpMatch(`shop/gone/`+name+`\s+\S+\s+running\s+shop/gone/app\n`, ls) {
 		t.Errorf("attach ls:\n%s", ls)

@@ -107,10 +107,10 @@ func (c *containerd) List(ctx context.Context) ([]*Container, error) {
 // names one container, or one pod's few.
 //
 // A generated ID (64 hex digits, what kubectl ctr-enter and crictl give)
-// is first looked up alone, and then only its own pod is listed, where
-// the kubelet's labels name the pod: not every pod's spec, each with the
-// seccomp profile the kubelet puts in it (the test cluster's three pods
-// answered 92 KiB, its pod 36 KiB), which grows with the node's pods.
+// is got by its ID (byID), with its pod's sandbox: no listing at all, so
+// that finding it costs the same however many pods the node runs (a
+// listing of k8s.io reads every pod's spec, each with the seccomp profile
+// the kubelet puts in it, on the daemon's side even when filtered).
 func (c *containerd) FindExact(ctx context.Context, word string) ([]*Container, error) {
 	listed, specs, err := c.findListed(ctx, word)
 	if err != nil {
@@ -145,7 +145,7 @@ func (c *containerd) findListed(ctx context.Context, word string) ([]*Container,
 	q := strconv.Quote(word)
 	named := []string{"id==" + q, "labels." + strconv.Quote(labelNerdctlName) + "==" + q}
 	if GeneratedID(word) {
-		listed, specs, err := c.list(ctx, false, named...)
+		listed, specs, err := c.byID(ctx, word)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -157,12 +157,67 @@ func (c *containerd) findListed(ctx context.Context, word string) ([]*Container,
 	return c.list(ctx, false, append(named, "labels."+strconv.Quote(criKindLabel), "labels."+strconv.Quote(labelPodUID))...)
 }
 
+// byID gets the container whose ID is id from each namespace searched,
+// and the sandbox of a CRI container's pod by its ID too: a container
+// store's Get reads one record, where a filtered listing reads every
+// container of the namespace on the daemon's side (about 1 ms per 200),
+// and a node's k8s.io holds every pod's. An ID is a container's own: a
+// nerdctl name that happens to be another's whole ID does not make it
+// ambiguous, as Docker prefers a whole ID to a name.
+func (c *containerd) byID(ctx context.Context, id string) ([]*Container, []typeurl.Any, error) {
+	if err := c.connect(); err != nil {
+		return nil, nil, err
+	}
+	nss, err := c.namespaces(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	found := make([][]containers.Container, len(nss))
+	errs := make([]error, len(nss))
+	var wg sync.WaitGroup
+	for i, ns := range nss {
+		wg.Go(func() { found[i], errs[i] = c.getWithSandbox(namespaces.WithNamespace(ctx, ns), id) })
+	}
+	wg.Wait()
+	if err := firstError(errs); err != nil {
+		return nil, nil, unavailable(ctx, Containerd, c.address, err)
+	}
+	var out []*Container
+	var specs []typeurl.Any
+	for i, ns := range nss {
+		cs, ss := fromRecords(ns, found[i], nil)
+		out, specs = append(out, cs...), append(specs, ss...)
+	}
+	return out, specs, nil
+}
+
+// getWithSandbox is the container id of ctx's namespace, if there is one,
+// with its pod's sandbox when CRI made it, if that is still there.
+func (c *containerd) getWithSandbox(ctx context.Context, id string) ([]containers.Container, error) {
+	var out []containers.Container
+	for id != "" {
+		ctr, err := c.client.ContainerService().Get(ctx, id)
+		if errdefs.IsNotFound(err) {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ctr)
+		id = ""
+		if md, sandbox, ok := criInfo(ctr.Labels, ctr.Extensions); ok && !sandbox {
+			id = md.Metadata.SandboxID
+		}
+	}
+	return out, nil
+}
+
 // withOwnPods completes what named found with the rest of their pods: in
-// each namespace where one is a pod's container, that namespace is listed
-// again with its pod's containers, found by the pod UID label the kubelet
-// and ctr-enter's sidecars put on each of them, the sandbox included; or
-// with every CRI container where there is no such label (a pod made
-// through CRI by hand, with crictl).
+// each namespace where one is a sidecar ctr-enter put in a pod, that
+// namespace is listed again with its pod's containers, found by the pod
+// UID label on each of them, the sandbox included. A CRI container found
+// by ID comes with its sandbox (byID), which is all a pod's container
+// needs of its pod: its own attempt and the pod's namespaces.
 func (c *containerd) withOwnPods(ctx context.Context, named []string, listed []*Container, specs []typeurl.Any) ([]*Container, []typeurl.Any, error) {
 	again := podFilters(listed)
 	if len(again) == 0 {
@@ -192,11 +247,8 @@ func (c *containerd) withOwnPods(ctx context.Context, named []string, listed []*
 func podFilters(listed []*Container) map[string][]string {
 	again := map[string][]string{}
 	for _, t := range listed {
-		switch uid := t.Labels[labelPodUID]; {
-		case uid != "":
+		if uid := t.Labels[labelPodUID]; uid != "" && t.Labels[criKindLabel] == "" {
 			again[t.Namespace] = append(again[t.Namespace], "labels."+strconv.Quote(labelPodUID)+"=="+strconv.Quote(uid))
-		case t.Labels[criKindLabel] != "":
-			again[t.Namespace] = append(again[t.Namespace], "labels."+strconv.Quote(criKindLabel))
 		}
 	}
 	return again
@@ -357,6 +409,14 @@ func (c *containerd) listNamespace(ctx context.Context, ns string, states bool, 
 	if err != nil {
 		return nil, nil, unavailable(ctx, Containerd, c.address, err)
 	}
+	out, specs := fromRecords(ns, cs, procs)
+	return out, specs, nil
+}
+
+// fromRecords are ns's containers cs as ctr-enter knows them, in their
+// pods, with their tasks' states from procs (none: not running, as far
+// as procs says), and their specs.
+func fromRecords(ns string, cs []containers.Container, procs map[string]*task.Process) ([]*Container, []typeurl.Any) {
 	out := make([]*Container, 0, len(cs))
 	specs := make([]typeurl.Any, 0, len(cs))
 	crimd := map[*Container]*criMetadata{}
@@ -382,7 +442,7 @@ func (c *containerd) listNamespace(ctx context.Context, ns string, states bool, 
 		specs = append(specs, ctr.Spec)
 	}
 	withPods(crimd, podded)
-	return out, specs, nil
+	return out, specs
 }
 
 // namespaces are the namespaces searched: the one of c, or every one.

@@ -77,15 +77,15 @@ func TestFilterable(t *testing.T) {
 
 func TestPodFilters(t *testing.T) {
 	got := podFilters([]*Container{
+		// CRI's come with their sandbox (byID): no listing.
 		{Namespace: "k8s.io", ID: "a", Labels: map[string]string{criKindLabel: "container", labelPodUID: "u1"}},
 		{Namespace: "k8s.io", ID: "b", Labels: map[string]string{criKindLabel: "sandbox", labelPodUID: "u2"}},
 		{Namespace: "cri", ID: "c", Labels: map[string]string{criKindLabel: "container"}}, // crictl's: no kubelet labels
 		{Namespace: "e2e", ID: "d", Labels: map[string]string{labelNerdctlName: "d"}},     // in no pod
+		// ctr-enter's sidecar in a pod: only its labels name the pod.
+		{Namespace: "k8s.io", ID: "e", Labels: map[string]string{labelPodUID: "u3", labelContainerName: "probe"}},
 	})
-	want := map[string][]string{
-		"k8s.io": {`labels."io.kubernetes.pod.uid"=="u1"`, `labels."io.kubernetes.pod.uid"=="u2"`},
-		"cri":    {`labels."io.cri-containerd.kind"`},
-	}
+	want := map[string][]string{"k8s.io": {`labels."io.kubernetes.pod.uid"=="u3"`}}
 	if len(got) != len(want) {
 		t.Fatalf("podFilters = %q, want %q", got, want)
 	}
