@@ -194,22 +194,29 @@ func (c *containerd) byID(ctx context.Context, id string) ([]*Container, []typeu
 // getWithSandbox is the container id of ctx's namespace, if there is one,
 // with its pod's sandbox when CRI made it, if that is still there.
 func (c *containerd) getWithSandbox(ctx context.Context, id string) ([]containers.Container, error) {
-	var out []containers.Container
-	for id != "" {
+	get := func(id string) ([]containers.Container, error) {
 		ctr, err := c.client.ContainerService().Get(ctx, id)
 		if errdefs.IsNotFound(err) {
-			break
+			return nil, nil
 		}
 		if err != nil {
 			return nil, err
 		}
-		out = append(out, ctr)
-		id = ""
-		if md, sandbox, ok := criInfo(ctr.Labels, ctr.Extensions); ok && !sandbox {
-			id = md.Metadata.SandboxID
-		}
+		return []containers.Container{ctr}, nil
 	}
-	return out, nil
+	found, err := get(id)
+	if len(found) == 0 || err != nil {
+		return nil, err
+	}
+	md, sandbox, ok := criInfo(found[0].Labels, found[0].Extensions)
+	if !ok || sandbox || md.Metadata.SandboxID == "" {
+		return found, nil
+	}
+	sb, err := get(md.Metadata.SandboxID)
+	if err != nil {
+		return nil, err
+	}
+	return append(found, sb...), nil
 }
 
 // withOwnPods completes what named found with the rest of their pods: in
@@ -241,9 +248,8 @@ func (c *containerd) withOwnPods(ctx context.Context, named []string, listed []*
 	return outC, outS, nil
 }
 
-// podFilters are the filters that find the rest of the pods of listed,
-// by namespace: the pod UID label where there is one, else every CRI
-// container.
+// podFilters are the filters that find the rest of the pods of the
+// sidecars in listed, by namespace: their pod UID label.
 func podFilters(listed []*Container) map[string][]string {
 	again := map[string][]string{}
 	for _, t := range listed {
