@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -22,6 +23,7 @@ import (
 type kubeEnv struct {
 	plugin, kubectl, kubeconfig string
 	criSocket, containerdRoot   string
+	kubeletRoot                 string
 	node                        string
 }
 
@@ -45,7 +47,7 @@ func (k kubeEnv) run(args ...string) string {
 func benchKube(plugin, state string, runs int) {
 	k := kubeEnv{
 		kubectl: state + "/k8s/bin/kubectl", kubeconfig: state + "/k8s/kubeconfig",
-		criSocket: "/run/ctr-enter-e2e/k8s/containerd.sock", containerdRoot: state + "/k8s/cri/root",
+		criSocket: "/run/ctr-enter-e2e/k8s/containerd.sock", containerdRoot: state + "/k8s/cri/root", kubeletRoot: state + "/k8s/kubelet",
 	}
 	var err error
 	if k.plugin, err = filepath.Abs(plugin); err != nil || filepath.Base(k.plugin) != "kubectl-ctr_enter" {
@@ -71,7 +73,7 @@ func benchKube(plugin, state string, runs int) {
 	defer k.run("delete", "pod", pod, "--grace-period", "0", "--force", "--wait=false")
 	k.run("wait", "--for=condition=Ready", "--timeout=60s", "pod/"+pod)
 
-	plug := []string{k.kubectl, "ctr-enter", "--kubeconfig", k.kubeconfig, "--cri-socket", k.criSocket, "--containerd-root", k.containerdRoot}
+	plug := []string{k.kubectl, "ctr-enter", "--kubeconfig", k.kubeconfig, "--cri-socket", k.criSocket, "--containerd-root", k.containerdRoot, "--kubelet-root", k.kubeletRoot}
 	kexec := contender{"kubectl exec POD -- true", []string{k.kubectl, "--kubeconfig", k.kubeconfig, "exec", pod, "--", "true"}}
 	debug := contender{"kubectl debug POD --image busybox -- true (until terminated)", []string{"sh", "-c", `n=dbg$(date +%s%N)
 "$0" --kubeconfig "$1" debug "$2" -q --image docker.io/ctr-enter-test/busybox:latest --image-pull-policy Never --target main -c $n -- true >/dev/null &&
@@ -98,7 +100,7 @@ func benchKube(plugin, state string, runs int) {
 	// kubectl's own start (a 60 MB binary) before it executes the plugin
 	// is part of every `kubectl ctr-enter`: the plugin alone shows it.
 	direct := contender{"kubectl-ctr_enter POD -- true (no kubectl before it)", append([]string{k.plugin, "--kubeconfig", k.kubeconfig,
-		"--cri-socket", k.criSocket, "--containerd-root", k.containerdRoot}, pod, "--", "true")}
+		"--cri-socket", k.criSocket, "--containerd-root", k.containerdRoot, "--kubelet-root", k.kubeletRoot}, pod, "--", "true")}
 	cs = []contender{kexec, with, direct}
 	med = measure(cs, runs)
 	t = newTable("kubectl ctr-enter with ctr-enter's DaemonSet (deploy/daemonset.yaml): median of %d runs each, interleaved", runs)
@@ -162,7 +164,11 @@ func (k kubeEnv) daemonSetPod() bool {
 	if err := json.Unmarshal([]byte(raw), &spec); err != nil {
 		fail("the DaemonSet's template: %v", err)
 	}
-	paths := map[string]string{"/run/containerd/containerd.sock": k.criSocket, "/var/lib/containerd": k.containerdRoot}
+	// The node's roots are mounted at their own paths, which the
+	// containers' specs name.
+	roots := map[string]string{"/var/lib/containerd": k.containerdRoot, "/var/lib/kubelet": k.kubeletRoot}
+	paths := map[string]string{"/run/containerd/containerd.sock": k.criSocket}
+	maps.Copy(paths, roots)
 	for _, v := range spec["volumes"].([]any) {
 		if hp, ok := v.(map[string]any)["hostPath"].(map[string]any); ok && paths[hp["path"].(string)] != "" {
 			hp["path"] = paths[hp["path"].(string)]
@@ -170,8 +176,8 @@ func (k kubeEnv) daemonSetPod() bool {
 	}
 	for _, c := range spec["containers"].([]any) {
 		for _, m := range c.(map[string]any)["volumeMounts"].([]any) {
-			if m := m.(map[string]any); m["mountPath"] == "/var/lib/containerd" {
-				m["mountPath"] = k.containerdRoot
+			if m := m.(map[string]any); roots[m["mountPath"].(string)] != "" {
+				m["mountPath"] = roots[m["mountPath"].(string)]
 			}
 		}
 	}

@@ -27,6 +27,9 @@ const debuggerSelector = "app.kubernetes.io/managed-by=kubectl-ctr-enter"
 // k8sContainerdRoot is the node containerd's root (env.sh: $K8S_DIR/cri/root).
 func k8sContainerdRoot() string { return k8sDir() + "/cri/root" }
 
+// k8sKubeletRoot is the kubelet's root (env.sh: --root-dir).
+func k8sKubeletRoot() string { return k8sDir() + "/kubelet" }
+
 var (
 	pluginOnce sync.Once
 	pluginPath string // the directory with kubectl-ctr_enter, for PATH
@@ -70,7 +73,7 @@ func pluginDir(t *testing.T) string {
 func pluginCmd(t *testing.T, kubeconfig string, args ...string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(kubectlBin(), append([]string{"ctr-enter", "--kubeconfig", kubeconfig,
-		"--cri-socket", k8sSock, "--containerd-root", k8sContainerdRoot()}, args...)...)
+		"--cri-socket", k8sSock, "--containerd-root", k8sContainerdRoot(), "--kubelet-root", k8sKubeletRoot()}, args...)...)
 	cmd.Env = append(os.Environ(), "PATH="+pluginDir(t)+":"+os.Getenv("PATH"))
 	return cmd
 }
@@ -201,7 +204,19 @@ func TestKubectlPluginCrashLooping(t *testing.T) {
 	if r.code != 0 || !strings.Contains(r.stdout, "opened") || !strings.Contains(r.stdout, "has-busybox") {
 		t.Errorf("crash-looping default/crashloop: %v", r)
 	}
+	crashLoopVolumes(t)
 	nothingLeftInCluster(t)
+}
+
+// crashLoopVolumes checks that default/crashloop's volumes are there as on
+// its node: its ConfigMap's file (a subPath mount of the kubelet's) and
+// the /etc/hosts the kubelet writes, both under the kubelet's root.
+func crashLoopVolumes(t *testing.T) {
+	t.Helper()
+	r := plugin(t, "-n", "default", "crashloop", "--", "cat", "/etc/app.conf", "/etc/hosts")
+	if r.code != 0 || !strings.HasPrefix(r.stdout, "listen = 127.0.0.1:8080\n") || !strings.Contains(r.stdout, "\tcrashloop\n") || r.stderr != "" {
+		t.Errorf("default/crashloop's volumes: %v", r)
+	}
 }
 
 func TestKubectlPluginNode(t *testing.T) {
@@ -331,6 +346,7 @@ func TestKubectlPluginDaemonSet(t *testing.T) {
 	if r := plugin(t, "-n", "shop", "web", "-c", "sleeper", "--", "sh", "-c", "exit 4"); r.code != 4 {
 		t.Errorf("through the DaemonSet, exit 4: %v", r)
 	}
+	crashLoopVolumes(t)
 	time.Sleep(500 * time.Millisecond)
 	watch.Process.Kill()
 	watch.Wait()
@@ -359,12 +375,19 @@ func startDaemonSetPod(t *testing.T, name string) {
 			hp["path"] = k8sSock
 		case "/var/lib/containerd":
 			hp["path"] = k8sContainerdRoot()
+		case "/var/lib/kubelet":
+			hp["path"] = k8sKubeletRoot()
 		}
 	}
+	// At the node's paths: where the node's containerd says its
+	// snapshots are, and the containers' specs their volumes.
 	for _, c := range tmpl.Spec["containers"].([]any) {
 		for _, m := range c.(map[string]any)["volumeMounts"].([]any) {
-			if m := m.(map[string]any); m["name"] == "containerd-root" {
-				m["mountPath"] = k8sContainerdRoot() // where the node's containerd says its snapshots are
+			switch m := m.(map[string]any); m["name"] {
+			case "containerd-root":
+				m["mountPath"] = k8sContainerdRoot()
+			case "kubelet-root":
+				m["mountPath"] = k8sKubeletRoot()
 			}
 		}
 	}

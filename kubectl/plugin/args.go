@@ -22,6 +22,7 @@ type Flags struct {
 	PullPolicy         corev1.PullPolicy
 	CRISocket          string
 	ContainerdRoot     string
+	KubeletRoot        string
 	DaemonSetNamespace string
 	DebuggerNamespace  string // "" = the target pod's (the context's for a node)
 	RunningTimeout     time.Duration
@@ -40,6 +41,7 @@ func DefaultFlags() Flags {
 		PullPolicy:         corev1.PullNever,
 		CRISocket:          "/run/containerd/containerd.sock",
 		ContainerdRoot:     "/var/lib/containerd",
+		KubeletRoot:        "/var/lib/kubelet",
 		DaemonSetNamespace: "ctr-enter",
 		RunningTimeout:     time.Minute,
 		TTL:                time.Hour,
@@ -121,6 +123,7 @@ var pluginFlags = []pluginFlag{
 	}},
 	{long: "cri-socket", value: true, set: str(func(f *Flags) *string { return &f.CRISocket })},
 	{long: "containerd-root", value: true, set: str(func(f *Flags) *string { return &f.ContainerdRoot })},
+	{long: "kubelet-root", value: true, set: str(func(f *Flags) *string { return &f.KubeletRoot })},
 	{long: "daemonset-namespace", value: true, set: str(func(f *Flags) *string { return &f.DaemonSetNamespace })},
 	{long: "debugger-namespace", value: true, set: str(func(f *Flags) *string { return &f.DebuggerNamespace })},
 	{long: "pod-running-timeout", value: true, set: dur("pod-running-timeout", func(f *Flags) *time.Duration { return &f.RunningTimeout })},

@@ -53,13 +53,13 @@ func TestParse(t *testing.T) {
 }
 
 func TestParseFlags(t *testing.T) {
-	a, err := Parse(strings.Fields("--kubeconfig k --context c --cluster cl --debugger-image img:1 --debugger-pull-policy IfNotPresent --cri-socket /s --containerd-root /r --daemonset-namespace= --debugger-namespace dbg --pod-running-timeout 5s --debugger-ttl=2h web"))
+	a, err := Parse(strings.Fields("--kubeconfig k --context c --cluster cl --debugger-image img:1 --debugger-pull-policy IfNotPresent --cri-socket /s --containerd-root /r --kubelet-root /kl --daemonset-namespace= --debugger-namespace dbg --pod-running-timeout 5s --debugger-ttl=2h web"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := DefaultFlags()
 	want.Kubeconfig, want.Context, want.Cluster = "k", "c", "cl"
-	want.Image, want.PullPolicy, want.CRISocket, want.ContainerdRoot = "img:1", "IfNotPresent", "/s", "/r"
+	want.Image, want.PullPolicy, want.CRISocket, want.ContainerdRoot, want.KubeletRoot = "img:1", "IfNotPresent", "/s", "/r", "/kl"
 	want.DaemonSetNamespace, want.DebuggerNamespace, want.RunningTimeout, want.TTL = "", "dbg", 5*time.Second, 2*time.Hour
 	if a.Flags != want {
 		t.Errorf("got %+v\nwant %+v", a.Flags, want)

@@ -112,6 +112,7 @@ type DebuggerOptions struct {
 	PullPolicy      corev1.PullPolicy
 	CRISocket       string // the node's containerd socket
 	ContainerdRoot  string // the node's containerd root, for stopped containers' snapshots ("" = none)
+	KubeletRoot     string // the kubelet's root, for stopped containers' volumes ("" = none)
 	Owner           Owner
 	Expires         time.Time
 	Target          string // for people reading the pod: what it was made for
@@ -137,8 +138,12 @@ const NodeMountsEnv = "CTR_ENTER_NODE_MOUNTS"
 // looks by default, its own directories, the node's cgroup hierarchies
 // (the container's /sys/fs/cgroup shows only its own cgroup, under which
 // the target's path names nothing: --as-target joins the target's
-// cgroups), and containerd's root (a stopped container's snapshot is
-// mounted from the paths containerd gives, under it).
+// cgroups), containerd's root (a stopped container's snapshot is
+// mounted from the paths containerd gives, under it) and the kubelet's
+// (a stopped container's volumes, and the /etc/hosts, /etc/hostname and
+// /etc/resolv.conf the kubelet writes for each pod, are under it; the
+// copy is recursive, so that the volumes mounted there, secrets' tmpfs
+// among them, come too).
 func DebuggerPod(o DebuggerOptions) *corev1.Pod {
 	t := true
 	zero := int64(0)
@@ -147,8 +152,10 @@ func DebuggerPod(o DebuggerOptions) *corev1.Pod {
 		runDir, imagesRoot, // made on the node where missing
 		cgroupRoot + "=" + cgroupRoot,
 	}
-	if o.ContainerdRoot != "" {
-		mounts = append(mounts, o.ContainerdRoot+"="+o.ContainerdRoot)
+	for _, root := range []string{o.ContainerdRoot, o.KubeletRoot} {
+		if root != "" {
+			mounts = append(mounts, root+"="+root)
+		}
 	}
 	return &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{

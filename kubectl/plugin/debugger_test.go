@@ -15,7 +15,7 @@ func TestDebuggerPod(t *testing.T) {
 	exp := time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)
 	p := DebuggerPod(DebuggerOptions{
 		Namespace: "shop", Node: "n1", Image: "ctr-enter:dev", PullPolicy: corev1.PullNever,
-		CRISocket: "/run/k/containerd.sock", ContainerdRoot: "/var/lib/k",
+		CRISocket: "/run/k/containerd.sock", ContainerdRoot: "/var/lib/k", KubeletRoot: "/var/lib/kl",
 		Owner:   Owner{User: "ann", Host: "laptop.example", PID: 42, Start: "777", Boot: "b-1"},
 		Expires: exp, Target: "pod shop/web, container redis",
 	})
@@ -36,7 +36,7 @@ func TestDebuggerPod(t *testing.T) {
 	if len(s.Volumes) != 0 || len(c.VolumeMounts) != 0 {
 		t.Errorf("volumes %v, mounts %v: want none", s.Volumes, c.VolumeMounts)
 	}
-	want := "/run/k/containerd.sock=/run/containerd/containerd.sock,/run/ctr-enter,/var/lib/ctr-enter/images,/sys/fs/cgroup=/sys/fs/cgroup,/var/lib/k=/var/lib/k"
+	want := "/run/k/containerd.sock=/run/containerd/containerd.sock,/run/ctr-enter,/var/lib/ctr-enter/images,/sys/fs/cgroup=/sys/fs/cgroup,/var/lib/k=/var/lib/k,/var/lib/kl=/var/lib/kl"
 	if len(c.Env) != 1 || c.Env[0].Name != NodeMountsEnv || c.Env[0].Value != want {
 		t.Errorf("env %v, want %s=%s", c.Env, NodeMountsEnv, want)
 	}

@@ -155,6 +155,7 @@ func (s *Session) createDebugger(ctx context.Context, a *Args, t Target) (*corev
 		PullPolicy:     a.Flags.PullPolicy,
 		CRISocket:      a.Flags.CRISocket,
 		ContainerdRoot: a.Flags.ContainerdRoot,
+		KubeletRoot:    a.Flags.KubeletRoot,
 		Owner:          s.Owner,
 		Expires:        time.Now().Add(a.Flags.TTL),
 		Target:         t.Desc,

@@ -53,6 +53,8 @@ Flags:
                               (default /run/containerd/containerd.sock)
       --containerd-root DIR   the node's containerd root, for stopped
                               containers' files (default /var/lib/containerd)
+      --kubelet-root DIR      the kubelet's root, for stopped containers'
+                              volumes (default /var/lib/kubelet)
       --daemonset-namespace NS  where ctr-enter's DaemonSet runs (default
                               ctr-enter; "" never uses one)
       --debugger-namespace NS where debugger pods are made (default: the
