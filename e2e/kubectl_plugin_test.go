@@ -406,3 +406,39 @@ func startDaemonSetPod(t *testing.T, name string) {
 		return k8sPodField(t, "ctr-enter", name, ".status.containerStatuses[0].state.running.startedAt") != ""
 	})
 }
+
+// The node mounts of a debugger pod (CTR_ENTER_NODE_MOUNTS), taken here
+// from the host's own mount namespace (our process is ctr-enter's parent,
+// as the runtime is in the pod): a root given as PATH? is shown where the
+// node has it and left out where not, so that a session into a running
+// container works on a node that keeps containerd's or the kubelet's root
+// elsewhere; NODE=PATH must exist.
+func TestNodeMountsOptional(t *testing.T) {
+	dir := t.TempDir()
+	node, missing := filepath.Join(dir, "node"), filepath.Join(dir, "missing")
+	if err := os.MkdirAll(node, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(node, "marker"), []byte("from the node\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	withMounts := func(mounts string, args ...string) result {
+		cmd := command(args...)
+		cmd.Env = append(cmd.Env, "CTR_ENTER_NODE_MOUNTS="+mounts)
+		return runCmd(t, cmd)
+	}
+	// Without --mount or --pid the command has ctr-enter's mounts.
+	r := withMounts(node+"?,"+missing+"?", "docker://taka", "--net", "--", "cat", "/proc/self/mountinfo")
+	if r.code != 0 || !strings.Contains(r.stdout, " "+node+" ") {
+		t.Errorf("an optional root the node has is not mounted: %v", r)
+	}
+	for _, p := range []string{missing, missing + "?"} {
+		if strings.Contains(r.stdout, " "+p+" ") {
+			t.Errorf("%s is mounted", p)
+		}
+		if _, err := os.Stat(p); !os.IsNotExist(err) {
+			t.Errorf("an optional root the node lacks was made there (%s): %v", p, err)
+		}
+	}
+	oneLineError(t, withMounts(missing+"=/mnt", "version"), 125, "node mounts")
+}

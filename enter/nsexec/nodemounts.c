@@ -25,7 +25,11 @@
 // NODE_PATH=PATH shows the node's NODE_PATH at PATH, and must exist on the
 // node; a lone PATH is a directory at the same path on both sides, made on
 // the node where it is missing (as a hostPath volume of type
-// DirectoryOrCreate). The mounts are seen by nothing else and go when this
+// DirectoryOrCreate). PATH? is one at the same path on both sides that is
+// shown where the node has it and left out where not: the roots a stopped
+// container's files are under (containerd's, the kubelet's), which a
+// session into a running one does without, on nodes that keep them
+// elsewhere. The mounts are seen by nothing else and go when this
 // process and its children do. The variable is removed from the
 // environment before Go reads it, so that no command of the session
 // inherits it.
@@ -105,9 +109,10 @@ static int parent_mnt_ns(void)
 
 struct node_mount {
 	char *node_path, *path;
-	int create; // a directory, made where missing
-	int tree;   // the detached copy
-	int dir;    // whether it is a directory
+	int create;   // a directory, made where missing
+	int optional; // left out where missing
+	int tree;     // the detached copy, -1 for one left out
+	int dir;      // whether it is a directory
 };
 
 void ctr_enter_node_mounts(void)
@@ -133,10 +138,14 @@ void ctr_enter_node_mounts(void)
 			errno = E2BIG;
 			node_fail("read", NODE_MOUNTS_ENV);
 		}
+		size_t len = strlen(e);
+		int optional = len > 0 && e[len - 1] == '?';
+		if (optional)
+			e[len - 1] = '\0';
 		char *to = strchr(e, '=');
 		if (to != NULL)
 			*to++ = '\0';
-		m[n] = (struct node_mount){.node_path = e, .path = to ? to : e, .create = to == NULL};
+		m[n] = (struct node_mount){.node_path = e, .path = to ? to : e, .create = to == NULL && !optional, .optional = optional};
 		if (m[n].node_path[0] != '/' || m[n].path[0] != '/') {
 			errno = EINVAL;
 			node_fail("want absolute paths, not", e);
@@ -156,6 +165,8 @@ void ctr_enter_node_mounts(void)
 		if (m[i].create && mkdirs(m[i].node_path) < 0)
 			node_fail("make the node's", m[i].node_path);
 		m[i].tree = open_tree(AT_FDCWD, m[i].node_path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+		if (m[i].tree < 0 && errno == ENOENT && m[i].optional)
+			continue;
 		if (m[i].tree < 0 || fstat(m[i].tree, &st) < 0)
 			node_fail("copy the node's", m[i].node_path);
 		m[i].dir = S_ISDIR(st.st_mode);
@@ -175,6 +186,8 @@ void ctr_enter_node_mounts(void)
 	for (int i = 0; i < n; i++) {
 		static char parent[PATH_MAX];
 		int fd;
+		if (m[i].tree < 0)
+			continue;
 		if (m[i].dir) {
 			if (mkdirs(m[i].path) < 0)
 				node_fail("make the mount point", m[i].path);

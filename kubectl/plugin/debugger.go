@@ -152,9 +152,11 @@ func DebuggerPod(o DebuggerOptions) *corev1.Pod {
 		runDir, imagesRoot, // made on the node where missing
 		cgroupRoot + "=" + cgroupRoot,
 	}
+	// Only a stopped container's session needs them: left out on a node
+	// that does not have them.
 	for _, root := range []string{o.ContainerdRoot, o.KubeletRoot} {
 		if root != "" {
-			mounts = append(mounts, root+"="+root)
+			mounts = append(mounts, root+"?")
 		}
 	}
 	return &corev1.Pod{
