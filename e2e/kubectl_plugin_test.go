@@ -419,9 +419,6 @@ func TestNodeMountsOptional(t *testing.T) {
 	if err := os.MkdirAll(node, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(node, "marker"), []byte("from the node\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	withMounts := func(mounts string, args ...string) result {
 		cmd := command(args...)
 		cmd.Env = append(cmd.Env, "CTR_ENTER_NODE_MOUNTS="+mounts)
