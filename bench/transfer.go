@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strconv"
 	"strings"
@@ -27,7 +28,7 @@ func benchTransfer(bin, pid string, mib, runs int) {
 	if err != nil || strings.TrimSpace(string(ip)) == "" {
 		fail("taka's IP address: %v", err)
 	}
-	port := serveIn(pid)
+	port, server := serveIn(pid)
 	direct := net.JoinHostPort(strings.TrimSpace(string(ip)), strconv.Itoa(port))
 	fw := exec.Command(bin, "port-forward", "docker://taka", ":"+strconv.Itoa(port))
 	out, _ := fw.StdoutPipe()
@@ -55,13 +56,30 @@ func benchTransfer(bin, pid string, mib, runs int) {
 			lat[j] = append(lat[j], latency(addr))
 		}
 	}
+	// The same with the client, the server and the forwarder on one CPU,
+	// where no wakeup crosses to another: on this kind of machine one
+	// that does costs more than the relay's whole work (see wakeup).
+	var one [2][]time.Duration
+	restore := pinAll(0, os.Getpid(), server, fw.Process.Pid)
+	for i := 0; i < runs*40; i++ {
+		for j, addr := range []string{direct, forwarded} {
+			one[j] = append(one[j], latency(addr))
+		}
+	}
+	restore()
 	td, tf := medianF(tput[0]), medianF(tput[1])
 	ld, lf := medianD(lat[0]), medianD(lat[1])
+	od, of := medianD(one[0]), medianD(one[1])
 	t := newTable("port-forward to a server in taka's network namespace, against taka's address from the host: medians, interleaved")
 	t.row(fmt.Sprintf("throughput, %d MiB, straight to %s", mib, direct), fmtMiBs(td), "")
 	t.row("throughput through ctr-enter port-forward", fmtMiBs(tf), ratio(tf, td))
 	t.row("connect and first answer, straight", fmt.Sprintf("%.3f ms", ms(ld)), "")
 	t.row("connect and first answer, through port-forward", fmt.Sprintf("%.3f ms", ms(lf)), ratio(float64(lf), float64(ld)))
+	t.row("the same, every process on one CPU: straight", fmt.Sprintf("%.3f ms", ms(od)), "")
+	t.row("the same, every process on one CPU: through port-forward", fmt.Sprintf("%.3f ms", ms(of)), ratio(float64(of), float64(od)))
+	if runtime.NumCPU() > 1 {
+		t.row("a thread woken by one on another CPU, on the same CPU", fmt.Sprintf("%.1f µs, %.1f µs", us(wakeup(0, 1)), us(wakeup(0, 0))), "")
+	}
 	t.goal("throughput >= 0.8x", ratio(tf, td), tf/td >= 0.8)
 	t.goal("latency <= 1.5x", ratio(float64(lf), float64(ld)), float64(lf)/float64(ld) <= 1.5)
 	t.print()
@@ -97,7 +115,7 @@ func init() {
 // back, so the ratio measured that, not the forwarder's cost. With the
 // server apart, both ways reach the same server through the same
 // switches, and the forwarder adds only its own.
-func serveIn(pid string) int {
+func serveIn(pid string) (port, server int) {
 	self, err := os.Executable()
 	if err != nil {
 		fail("%v", err)
@@ -117,11 +135,85 @@ func serveIn(pid string) int {
 	if err := cmd.Start(); err != nil {
 		fail("server in taka: %v", err)
 	}
-	var port int
 	if _, err := fmt.Fscan(out, &port); err != nil {
 		fail("server in taka: %v", err)
 	}
-	return port
+	return port, cmd.Process.Pid
+}
+
+// pinAll puts every thread of each of pids on cpu, and returns what puts
+// them back on all the CPUs the bench had.
+func pinAll(cpu int, pids ...int) (restore func()) {
+	var all, one unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &all); err != nil {
+		fail("sched_getaffinity: %v", err)
+	}
+	one.Set(cpu)
+	set := func(s *unix.CPUSet) {
+		for _, p := range pids {
+			tids, _ := filepath.Glob(filepath.Join("/proc", strconv.Itoa(p), "task", "*"))
+			for _, t := range tids {
+				tid, _ := strconv.Atoi(filepath.Base(t))
+				if err := unix.SchedSetaffinity(tid, s); err != nil && err != unix.ESRCH {
+					fail("sched_setaffinity %d: %v", tid, err)
+				}
+			}
+		}
+	}
+	set(&one)
+	return func() { set(&all) }
+}
+
+// wakeup is the time a thread on CPU a takes to wake one that sleeps on
+// CPU b: half a round trip between the two, through two pipes.
+func wakeup(a, b int) time.Duration {
+	var p, q [2]int
+	if err := unix.Pipe2(p[:], unix.O_CLOEXEC); err != nil {
+		fail("pipe: %v", err)
+	}
+	if err := unix.Pipe2(q[:], unix.O_CLOEXEC); err != nil {
+		fail("pipe: %v", err)
+	}
+	defer func() {
+		for _, fd := range []int{p[0], p[1], q[0], q[1]} {
+			unix.Close(fd)
+		}
+	}()
+	const n = 2000
+	pin := func(cpu int) {
+		var s unix.CPUSet
+		s.Set(cpu)
+		if err := unix.SchedSetaffinity(0, &s); err != nil {
+			fail("sched_setaffinity: %v", err)
+		}
+	}
+	done := make(chan struct{})
+	go func() {
+		// Never unlocked: the thread, pinned, ends with the goroutine.
+		runtime.LockOSThread()
+		pin(b)
+		buf := []byte{0}
+		for range n {
+			unix.Read(p[0], buf)
+			unix.Write(q[1], buf)
+		}
+		close(done)
+	}()
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	var all unix.CPUSet
+	unix.SchedGetaffinity(0, &all)
+	defer unix.SchedSetaffinity(0, &all)
+	pin(a)
+	buf := []byte{0}
+	start := time.Now()
+	for range n {
+		unix.Write(p[1], buf)
+		unix.Read(q[0], buf)
+	}
+	d := time.Since(start)
+	<-done
+	return d / (2 * n)
 }
 
 // serve listens on every address of the network namespace of pid, from a
