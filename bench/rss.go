@@ -3,7 +3,6 @@ package main
 import (
 	"debug/elf"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -121,8 +120,7 @@ func startHWM(bin string) int64 {
 	if err := unix.Pipe2(p[:], unix.O_CLOEXEC|unix.O_NONBLOCK); err != nil {
 		fail("pipe: %v", err)
 	}
-	r, w := os.NewFile(uintptr(p[0]), "pipe"), os.NewFile(uintptr(p[1]), "pipe")
-	defer r.Close()
+	defer unix.Close(p[0])
 	fill := make([]byte, 4096)
 	for {
 		if _, err := unix.Write(p[1], fill); err == unix.EAGAIN {
@@ -131,14 +129,9 @@ func startHWM(bin string) int64 {
 			fail("fill a pipe: %v", err)
 		}
 	}
-	// The command's end must block: a blocking copy of the write end.
-	out, err := unix.FcntlInt(uintptr(p[1]), unix.F_DUPFD_CLOEXEC, 0)
-	if err != nil {
-		fail("dup: %v", err)
-	}
-	w.Close()
-	stdout := os.NewFile(uintptr(out), "pipe")
-	unix.SetNonblock(out, false)
+	// Blocking from now on, so that the command waits in its write.
+	unix.SetNonblock(p[1], false)
+	stdout := os.NewFile(uintptr(p[1]), "pipe")
 	cmd := exec.Command(bin, "version")
 	cmd.Stdout = stdout
 	if err := cmd.Start(); err != nil {
@@ -154,7 +147,11 @@ func startHWM(bin string) int64 {
 		}
 	}
 	unix.SetNonblock(p[0], false)
-	io.Copy(io.Discard, r)
+	for {
+		if n, err := unix.Read(p[0], fill); n <= 0 && err != unix.EINTR {
+			break
+		}
+	}
 	if err := cmd.Wait(); err != nil {
 		fail("%s version: %v", bin, err)
 	}
