@@ -45,7 +45,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mount.h>
+#include "mountapi.h"
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>

@@ -26,7 +26,18 @@ package nsexec
 extern void ctr_enter_nsexec(int argc, char **argv, char **envp);
 extern void ctr_enter_launch(int argc, char **argv, char **envp);
 extern void ctr_enter_node_mounts(void);
-void __attribute__((constructor)) init(int argc, char **argv, char **envp) {
+extern char **environ;
+// glibc passes argc, argv and envp to ELF constructors, musl passes
+// nothing; both have environ point into the initial stack by then, where
+// the kernel laid out argc, argv and its NULL, then envp. So argv is
+// found by walking back from envp to the word that counts it: every word
+// on the way is a pointer of argv, never a number that small.
+void __attribute__((constructor)) init(void) {
+	char **envp = environ;
+	int argc = 0;
+	while ((long)envp[-2 - argc] != argc)
+		argc++;
+	char **argv = envp - 1 - argc;
 	ctr_enter_nsexec(argc, argv, envp);
 	ctr_enter_launch(argc, argv, envp);
 	ctr_enter_node_mounts();
