@@ -1,7 +1,16 @@
 # ctr-enter: one static binary. Every build here links statically: cgo (for
-# the namespace-joining constructor) against glibc's static libc, with the
+# the namespace-joining constructor) against musl's static libc, with the
 # pure-Go resolver and user lookup so that nothing wants NSS or dlopen, and
 # without grpc's x/net/trace (html/template and its start-up cost).
+#
+# musl rather than glibc: a static glibc probes the CPU with CPUID at every
+# start (its features, then its caches, leaf by leaf), and a hypervisor
+# traps each CPUID: 0.61 ms of CPU for an empty static glibc program on
+# these VMs, 0.05 ms with musl, paid by ctr-enter and again by the
+# constructor's process on every entry. script/toolchain gets musl-gcc and
+# the kernel's headers, which musl-gcc does not see by itself; musl
+# declares none of the new mount API, which the constructor then calls
+# through syscall(2) (enter/nsexec/mountapi.h).
 #
 # The kubectl plugin (kubectl/, a Go module of its own so that client-go
 # never enters ctr-enter's module) is pure Go: CGO_ENABLED=0 makes it
@@ -13,13 +22,19 @@ VERSION   ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 TAGS      := netgo,osusergo,grpcnotrace
 LDFLAGS   := -s -w -extldflags -static -X main.version=$(VERSION)
 export CGO_ENABLED := 1
+# The static binary's C toolchain (script/toolchain): musl-gcc, with the
+# kernel's headers.
+MUSL      := CC=musl-gcc CGO_CFLAGS='-O2 -g -isystem $(CURDIR)/build/kernel-headers'
 
-.PHONY: all build image unit fuzz e2e test demo bench clean
+.PHONY: all toolchain build image unit fuzz e2e test demo bench clean
 
 all: build
 
-build:
-	$(GO) build -trimpath -tags $(TAGS) -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/ctr-enter
+toolchain:
+	@script/toolchain build/kernel-headers
+
+build: toolchain
+	$(MUSL) $(GO) build -trimpath -tags $(TAGS) -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/ctr-enter
 	@file $(BIN) | grep -q 'statically linked' || { echo "$(BIN) is not statically linked" >&2; exit 1; }
 	cd kubectl && CGO_ENABLED=0 $(GO) build -trimpath -ldflags '-s -w -X main.version=$(VERSION)' -o $(CURDIR)/$(PLUGIN) ./cmd/kubectl-ctr_enter
 	@file $(PLUGIN) | grep -q 'statically linked' || { echo "$(PLUGIN) is not statically linked" >&2; exit 1; }
@@ -32,10 +47,11 @@ image: build
 	docker build -q -t $(IMAGE) -f Dockerfile build/image
 
 # Unit tests: no root, no daemon.
-unit:
+unit: toolchain
 	$(GO) vet ./...
 	$(GO) vet -tags e2e ./e2e/
 	$(GO) test -count=1 ./...
+	$(MUSL) $(GO) test -count=1 ./enter/nsexec/ # the constructor as the static binary has it
 	cd kubectl && $(GO) vet ./... && $(GO) test -count=1 ./...
 
 # Each fuzz target of the parsers of what a target controls (its /proc
