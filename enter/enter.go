@@ -400,11 +400,11 @@ func (s *session) run(pty func() (master, slave *os.File, err error), cmd *exec.
 				f.Close() // closed again by the callers' defers: harmless
 			}
 		}
-	}
-	if len(report) == 0 && opts.Detach {
-		// Executing, and not ours to wait for: once ctr-enter exits,
-		// init reaps what is left of the child.
-		return 0, nil
+		if opts.Detach {
+			// Executing, and not ours to wait for: once ctr-enter
+			// exits, init reaps what is left of the child.
+			return 0, nil
+		}
 	}
 	waitErr := cmd.Wait()
 	if len(report) > 0 {
