@@ -46,7 +46,7 @@ image: build
 	script/image-rootfs $(BIN) build/image/rootfs
 	docker build -q -t $(IMAGE) -f Dockerfile build/image
 
-# Unit tests: no root, no daemon.
+# Unit tests: no daemon, and no root once musl-tools is installed.
 unit: toolchain
 	$(GO) vet ./...
 	$(GO) vet -tags e2e ./e2e/
